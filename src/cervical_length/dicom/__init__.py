@@ -1,0 +1,32 @@
+"""Reading ultrasound DICOM files: frames, their identity and their millimetre calibration."""
+
+from ._calibration import (
+    Calibration,
+    CalibrationSource,
+    UltrasoundRegion,
+    calibration_from_dataset,
+    user_spacing,
+)
+from ._pixels import SUPPORTED_PHOTOMETRIC, to_grey_and_rgb
+from ._reader import Frame, SourceImage, iter_dicom_paths, iter_frames, read_frames, read_source
+from ._writer import Compression, Photometric, RegionSpec, write_us_dicom
+
+__all__ = [
+    "Calibration",
+    "Compression",
+    "Photometric",
+    "RegionSpec",
+    "write_us_dicom",
+    "CalibrationSource",
+    "Frame",
+    "SUPPORTED_PHOTOMETRIC",
+    "SourceImage",
+    "UltrasoundRegion",
+    "calibration_from_dataset",
+    "iter_dicom_paths",
+    "iter_frames",
+    "read_frames",
+    "read_source",
+    "to_grey_and_rgb",
+    "user_spacing",
+]

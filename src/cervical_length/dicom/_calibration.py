@@ -1,0 +1,249 @@
+"""Millimetre scale of an ultrasound frame from its DICOM header.
+
+Pure functions on a :class:`pydicom.dataset.Dataset` header: no file is opened here.
+Order of sources (the first that gives a scale wins):
+
+1. (0018,6011) *Sequence of Ultrasound Regions*: the 2D tissue regions ((0018,6012) *Region Spatial
+   Format* 1, (0018,6014) *Region Data Type* 1) whose (0018,6024)/(0018,6026) *Physical Units X/Y
+   Direction* are 3 (cm); (0018,602C)/(0018,602E) *Physical Delta X/Y* x 10 is mm per pixel.
+2. (0028,0030) *Pixel Spacing*, then (0018,1164) *Imager Pixel Spacing* (row, column order, mm).
+3. a scale given by the user (``--mm-per-pixel``).
+
+With none of these the frame is ``uncalibrated``: it is never measured with a guessed scale.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from typing import Literal
+
+from pydicom.dataset import Dataset
+
+from ..errors import CalibrationError, NoTissueRegionError, RegionBoundsClippedWarning
+
+__all__ = [
+    "CalibrationSource",
+    "UltrasoundRegion",
+    "Calibration",
+    "calibration_from_dataset",
+    "user_spacing",
+]
+
+CalibrationSource = Literal["us_region", "pixel_spacing", "imager_pixel_spacing", "user", "none"]
+
+#: (0018,6024) Physical Units code for centimetres (PS3.3 C.8.5.5.1.15).
+UNITS_CM = 3
+#: (0018,6012) Region Spatial Format code for a 2D image.
+SPATIAL_FORMAT_2D = 1
+#: (0018,6014) Region Data Type code for tissue (B-mode).
+DATA_TYPE_TISSUE = 1
+#: Plausible mm per pixel for clinical ultrasound; outside this a header is wrong, not a scanner.
+MM_PER_PIXEL_RANGE = (0.001, 5.0)
+
+
+@dataclass(frozen=True)
+class UltrasoundRegion:
+    """One 2D tissue item of (0018,6011) *Sequence of Ultrasound Regions*.
+
+    Bounds are 0-based pixel indices, inclusive, already clipped to the image.
+    ``mm_per_pixel_x``/``_y`` are None when the region's physical units are not centimetres.
+    """
+
+    index: int  #: 0-based position of the item in the sequence
+    min_col: int
+    min_row: int
+    max_col: int
+    max_row: int
+    mm_per_pixel_x: float | None
+    mm_per_pixel_y: float | None
+    clipped: bool  #: True when the header's bounds ran past the image and were clipped
+
+    @property
+    def calibrated(self) -> bool:
+        return self.mm_per_pixel_x is not None and self.mm_per_pixel_y is not None
+
+    @property
+    def area_px(self) -> int:
+        return (self.max_col - self.min_col + 1) * (self.max_row - self.min_row + 1)
+
+    def contains(self, row: float, col: float) -> bool:
+        """True when pixel (row, col) lies inside the region's bounds."""
+        return self.min_row <= row <= self.max_row and self.min_col <= col <= self.max_col
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """The millimetre scale of a frame, where it came from, and its tissue regions.
+
+    ``mm_per_pixel_x`` is the width of one column and ``mm_per_pixel_y`` the height of one row, in mm;
+    both are None when ``source`` is ``'none'``. ``regions`` lists the 2D tissue regions, largest
+    first; the first is the one the frame-level scale and the sector crop come from.
+    """
+
+    mm_per_pixel_x: float | None
+    mm_per_pixel_y: float | None
+    source: CalibrationSource
+    regions: tuple[UltrasoundRegion, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @property
+    def calibrated(self) -> bool:
+        return self.mm_per_pixel_x is not None and self.mm_per_pixel_y is not None
+
+    @property
+    def region(self) -> UltrasoundRegion | None:
+        """The main tissue region (largest), or None when the header has no US regions."""
+        return self.regions[0] if self.regions else None
+
+    def region_at(self, row: float, col: float) -> UltrasoundRegion | None:
+        """The tissue region that pixel (row, col) falls in, or None."""
+        return next((r for r in self.regions if r.contains(row, col)), None)
+
+    def spacing_at(self, row: float, col: float) -> tuple[float, float] | None:
+        """(row, col) mm per pixel at pixel (row, col): the scale of the region the point is in.
+
+        Falls back to the frame-level scale for headers without regions; None when uncalibrated
+        or when the point lies in an uncalibrated region or outside every region.
+        """
+        if self.regions and self.source == "us_region":
+            region = self.region_at(row, col)
+            if region is None or not region.calibrated:
+                return None
+            return (region.mm_per_pixel_y, region.mm_per_pixel_x)  # type: ignore[return-value]
+        if not self.calibrated:
+            return None
+        return (self.mm_per_pixel_y, self.mm_per_pixel_x)  # type: ignore[return-value]
+
+
+def user_spacing(value: str | float | tuple[float, float]) -> tuple[float, float]:
+    """Parse a user scale, ``"0.1"`` or ``"0.1,0.12"`` (x, y), into (x, y) mm per pixel.
+
+    Raises :class:`CalibrationError` for anything that is not a plausible positive number.
+    """
+    if isinstance(value, str):
+        parts = [p.strip() for p in value.split(",")]
+        try:
+            numbers = tuple(float(p) for p in parts)
+        except ValueError as err:
+            raise CalibrationError(f"--mm-per-pixel {value!r}: expected a number or 'x,y' in mm") from err
+    elif isinstance(value, tuple):
+        numbers = tuple(float(v) for v in value)
+    else:
+        numbers = (float(value),)
+    if len(numbers) == 1:
+        numbers = (numbers[0], numbers[0])
+    if len(numbers) != 2:
+        raise CalibrationError(f"--mm-per-pixel {value!r}: expected one value or two (x,y), got {len(numbers)}")
+    low, high = MM_PER_PIXEL_RANGE
+    for axis, v in zip("xy", numbers):
+        if not (math.isfinite(v) and low <= v <= high):
+            raise CalibrationError(
+                f"--mm-per-pixel {value!r}: {axis} = {v} mm is outside the plausible range {low}-{high} mm"
+            )
+    return numbers  # type: ignore[return-value]
+
+
+def _plausible(mm: float) -> bool:
+    low, high = MM_PER_PIXEL_RANGE
+    return math.isfinite(mm) and low <= mm <= high
+
+
+def _region_from_item(item: Dataset, index: int, rows: int, cols: int) -> UltrasoundRegion | None:
+    """A tissue region clipped to the image, or None when it is empty after clipping."""
+    x0, y0 = int(item.RegionLocationMinX0), int(item.RegionLocationMinY0)
+    x1, y1 = int(item.RegionLocationMaxX1), int(item.RegionLocationMaxY1)
+    cx0, cy0 = max(x0, 0), max(y0, 0)
+    cx1, cy1 = min(x1, cols - 1), min(y1, rows - 1)
+    if cx0 > cx1 or cy0 > cy1:
+        return None
+    mm_x = mm_y = None
+    if item.get("PhysicalUnitsXDirection") == UNITS_CM and item.get("PhysicalUnitsYDirection") == UNITS_CM:
+        dx = float(item.get("PhysicalDeltaX", 0) or 0) * 10.0
+        dy = float(item.get("PhysicalDeltaY", 0) or 0) * 10.0
+        if _plausible(dx) and _plausible(dy):
+            mm_x, mm_y = dx, dy
+    return UltrasoundRegion(
+        index=index,
+        min_col=cx0,
+        min_row=cy0,
+        max_col=cx1,
+        max_row=cy1,
+        mm_per_pixel_x=mm_x,
+        mm_per_pixel_y=mm_y,
+        clipped=(cx0, cy0, cx1, cy1) != (x0, y0, x1, y1),
+    )
+
+
+def _tissue_regions(ds: Dataset, rows: int, cols: int, path: str) -> tuple[UltrasoundRegion, ...]:
+    items = ds.get("SequenceOfUltrasoundRegions") or []
+    regions = []
+    for index, item in enumerate(items):
+        if item.get("RegionSpatialFormat") != SPATIAL_FORMAT_2D or item.get("RegionDataType") != DATA_TYPE_TISSUE:
+            continue
+        region = _region_from_item(item, index, rows, cols)
+        if region is not None:
+            regions.append(region)
+    if items and not regions:
+        raise NoTissueRegionError(
+            path,
+            "the Sequence of Ultrasound Regions (0018,6011) has no 2D tissue region inside the image "
+            "(only Doppler, M-mode or waveform regions): there is no B-mode image to measure",
+        )
+    # Largest first: on a split screen the frame-level scale comes from the biggest image.
+    return tuple(sorted(regions, key=lambda r: (-r.area_px, r.index)))
+
+
+def _spacing_pair(ds: Dataset, keyword: str) -> tuple[float, float] | None:
+    """(x, y) mm per pixel from a (row, col) spacing attribute, or None when absent or implausible."""
+    value = ds.get(keyword)
+    if value is None or len(value) != 2:
+        return None
+    row_mm, col_mm = float(value[0]), float(value[1])
+    if _plausible(row_mm) and _plausible(col_mm):
+        return (col_mm, row_mm)
+    return None
+
+
+def calibration_from_dataset(
+    ds: Dataset,
+    *,
+    user_mm_per_pixel: tuple[float, float] | None = None,
+    path: str = "<dataset>",
+) -> Calibration:
+    """The :class:`Calibration` of the frames of ``ds``.
+
+    ds : a DICOM header with (0028,0010) *Rows* and (0028,0011) *Columns*.
+    user_mm_per_pixel : (x, y) mm per pixel used only when the header gives no scale.
+    path : names the file in warnings and errors.
+
+    Region bounds that run past the image are clipped to it, with a
+    :class:`~cervical_length.errors.RegionBoundsClippedWarning`. Raises
+    :class:`~cervical_length.errors.NoTissueRegionError` when the header has ultrasound regions
+    but none is a 2D tissue region inside the image.
+    """
+    rows, cols = int(ds.Rows), int(ds.Columns)
+    regions = _tissue_regions(ds, rows, cols, path)
+    notes = []
+    clipped = [r for r in regions if r.clipped]
+    if clipped:
+        note = (
+            f"ultrasound region bounds ran past the {cols}x{rows} image and were clipped to it "
+            f"(region items {', '.join(str(r.index + 1) for r in clipped)})"
+        )
+        notes.append(note)
+        warnings.warn(f"{path}: {note}", RegionBoundsClippedWarning, stacklevel=2)
+    if regions and regions[0].calibrated:
+        main = regions[0]
+        return Calibration(main.mm_per_pixel_x, main.mm_per_pixel_y, "us_region", regions, tuple(notes))
+    if regions:
+        notes.append("the main tissue region has no centimetre Physical Delta X/Y")
+    for keyword, source in (("PixelSpacing", "pixel_spacing"), ("ImagerPixelSpacing", "imager_pixel_spacing")):
+        pair = _spacing_pair(ds, keyword)
+        if pair is not None:
+            return Calibration(pair[0], pair[1], source, regions, tuple(notes))  # type: ignore[arg-type]
+    if user_mm_per_pixel is not None:
+        x, y = user_mm_per_pixel
+        return Calibration(x, y, "user", regions, tuple(notes))
+    return Calibration(None, None, "none", regions, tuple(notes))

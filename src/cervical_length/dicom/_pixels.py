@@ -1,0 +1,58 @@
+"""Decoded pixel arrays to the two images every later stage uses.
+
+Pure array transforms taking ``(arr, ds)``: a grey-level image for the model and the original colours
+for overlays. Decoding itself (JPEG, RLE, ...) is pydicom's job and happens in the reader.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from pydicom.dataset import Dataset
+from pydicom.pixels import apply_color_lut
+
+__all__ = ["SUPPORTED_PHOTOMETRIC", "to_grey_and_rgb"]
+
+#: (0028,0004) *Photometric Interpretation* values we read. YBR values arrive as RGB after decoding.
+SUPPORTED_PHOTOMETRIC = frozenset(
+    {"MONOCHROME1", "MONOCHROME2", "RGB", "YBR_FULL", "YBR_FULL_422", "YBR_RCT", "YBR_ICT", "PALETTE COLOR"}
+)
+
+
+def _to_uint8(arr: np.ndarray, bits: int, signed: bool) -> np.ndarray:
+    """Scale integer samples of ``bits`` stored bits to 0-255 (identity for unsigned 8-bit)."""
+    if arr.dtype == np.uint8:
+        return arr
+    values = arr.astype(np.float64)
+    if signed:
+        values += 2 ** (bits - 1)
+    values *= 255.0 / (2**bits - 1)
+    return np.clip(np.rint(values), 0, 255).astype(np.uint8)
+
+
+def to_grey_and_rgb(arr: np.ndarray, ds: Dataset) -> tuple[np.ndarray, np.ndarray]:
+    """Grey and colour 8-bit images of one decoded frame.
+
+    arr : (rows, cols) or (rows, cols, 3) array as pydicom decodes it, YBR already converted to RGB.
+    ds : the header giving (0028,0004) *Photometric Interpretation* of ``arr`` (after decoding),
+        (0028,0101) *Bits Stored*, (0028,0103) *Pixel Representation* and any palette.
+
+    Returns ``grey`` (rows, cols) uint8, with MONOCHROME1 inverted so bright is echogenic, and
+    ``rgb`` (rows, cols, 3) uint8. Grey from colour is ITU-R BT.601 luma, as scanners compute it.
+    """
+    photometric = str(ds.PhotometricInterpretation).strip()
+    bits = int(ds.get("BitsStored", 8))
+    signed = int(ds.get("PixelRepresentation", 0)) == 1
+    if photometric == "PALETTE COLOR":
+        lut_rgb = apply_color_lut(arr, ds)
+        lut_bits = int(ds.RedPaletteColorLookupTableDescriptor[2])
+        rgb = _to_uint8(lut_rgb, lut_bits, False)
+    elif arr.ndim == 3:
+        rgb = _to_uint8(arr, bits, signed)
+    else:
+        grey = _to_uint8(arr, bits, signed)
+        if photometric == "MONOCHROME1":
+            grey = 255 - grey
+        return np.ascontiguousarray(grey), np.repeat(grey[:, :, None], 3, axis=2)
+    rgb = np.ascontiguousarray(rgb)
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), rgb

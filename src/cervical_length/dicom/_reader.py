@@ -1,0 +1,230 @@
+"""Files and folders to :class:`Frame` records.
+
+Files are opened read-only and never written. Every way a file can fail becomes a named
+:class:`~cervical_length.errors.DicomReadError` that names the file and the reason.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from contextlib import closing
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pydicom
+from pydicom.dataset import Dataset
+from pydicom.errors import InvalidDicomError
+from pydicom.pixels import iter_pixels
+from pydicom.pixels.decoders.base import get_decoder
+
+from ..errors import (
+    CorruptDicomError,
+    MissingPixelDataError,
+    NonUltrasoundWarning,
+    NotDicomError,
+    UnreadableFileError,
+    UnsupportedImageError,
+    UnsupportedTransferSyntaxError,
+)
+from ._calibration import Calibration, calibration_from_dataset
+from ._pixels import SUPPORTED_PHOTOMETRIC, to_grey_and_rgb
+
+__all__ = ["SourceImage", "Frame", "iter_dicom_paths", "read_source", "iter_frames", "read_frames"]
+
+#: Largest (0028,0010) Rows / (0028,0011) Columns we accept: no ultrasound screen is bigger.
+MAX_SIDE_PX = 8192
+#: Largest (0028,0008) Number of Frames we accept (10 minutes of cine at 30 frames/s).
+MAX_FRAMES = 18000
+#: Files in a folder scan that are never images: skipped, not failures.
+_SKIPPED_NAMES = frozenset({"DICOMDIR"})
+
+
+@dataclass(frozen=True)
+class SourceImage:
+    """Identity and header facts of one DICOM image file (no patient identifiers)."""
+
+    path: Path
+    sop_instance_uid: str
+    study_instance_uid: str
+    series_instance_uid: str
+    accession_number: str
+    modality: str
+    rows: int
+    cols: int
+    number_of_frames: int
+    frame_time_ms: float | None  #: (0018,1063) *Frame Time*, for cine loops
+    photometric_interpretation: str  #: as stored, before decoding
+    transfer_syntax_uid: str
+    calibration: Calibration
+
+
+@dataclass(frozen=True, eq=False)
+class Frame:
+    """One decoded frame with its source and calibration.
+
+    grey : (rows, cols) uint8, bright = echogenic, the model's input.
+    rgb : (rows, cols, 3) uint8, the image as the scanner showed it, for overlays.
+    frame_number : 1-based, as in DICOM frame references.
+    """
+
+    source: SourceImage
+    frame_number: int
+    grey: np.ndarray
+    rgb: np.ndarray
+
+    @property
+    def calibration(self) -> Calibration:
+        return self.source.calibration
+
+
+def iter_dicom_paths(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path]:
+    """Every candidate file under ``paths``, in sorted order, folders walked recursively.
+
+    Any regular file is a candidate, with or without a ``.dcm`` suffix; hidden files (``.name``) and
+    ``DICOMDIR`` index files are skipped. A path that does not exist raises ``FileNotFoundError``.
+    """
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            for root, dirs, files in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for name in sorted(files):
+                    if not name.startswith(".") and name not in _SKIPPED_NAMES:
+                        yield Path(root) / name
+        elif path.is_file():
+            yield path
+        else:
+            raise FileNotFoundError(f"{path}: no such file or folder")
+
+
+def _read_header(path: Path) -> Dataset:
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            # Pixel data stays on disk (defer_size) and is streamed frame by frame by iter_pixels.
+            ds = pydicom.dcmread(path, defer_size="256 KB")
+    except InvalidDicomError as err:
+        raise NotDicomError(path, "not a DICOM file (no 'DICM' marker after the 128-byte preamble)") from err
+    except OSError as err:
+        raise UnreadableFileError(path, f"cannot be opened: {err.strerror or err}") from err
+    except (EOFError, ValueError, KeyError, TypeError, AttributeError, NotImplementedError) as err:
+        raise CorruptDicomError(path, f"the DICOM header cannot be parsed ({type(err).__name__}: {err})") from err
+    # pydicom only warns when a file ends inside an element; for us that file is truncated.
+    ended_early = any("End of file reached" in str(w.message) for w in caught)
+    if ended_early or len(ds) == 0:
+        raise CorruptDicomError(path, "the file ends before its data set does: it is truncated")
+    return ds
+
+
+def _check_image(ds: Dataset, path: Path) -> None:
+    """Raise the named error for a header that cannot give measurable frames."""
+    if "PixelData" not in ds:
+        sop_class = ds.get("SOPClassUID")
+        if sop_class is not None and "Image Storage" in sop_class.name:
+            # An image object whose pixels pydicom never reached: the file ends early.
+            raise CorruptDicomError(path, f"a {sop_class.name} object without Pixel Data (7FE0,0010): the file is truncated")
+        raise MissingPixelDataError(path, "has no Pixel Data (7FE0,0010): not an image (report, DICOMDIR), nothing to measure")
+    missing = [k for k in ("Rows", "Columns", "SamplesPerPixel", "BitsAllocated", "PhotometricInterpretation") if k not in ds]
+    if missing:
+        raise CorruptDicomError(path, f"the Image Pixel module lacks {', '.join(missing)}")
+    frames_value = ds.get("NumberOfFrames")
+    rows, cols, frames = int(ds.Rows), int(ds.Columns), 1 if frames_value in (None, "") else int(frames_value)
+    if not (1 <= rows <= MAX_SIDE_PX and 1 <= cols <= MAX_SIDE_PX):
+        raise UnsupportedImageError(path, f"image size {cols}x{rows} pixels is zero or absurd (limit {MAX_SIDE_PX})")
+    if not 1 <= frames <= MAX_FRAMES:
+        raise UnsupportedImageError(path, f"Number of Frames {frames} is outside 1-{MAX_FRAMES}")
+    if int(ds.SamplesPerPixel) not in (1, 3) or int(ds.BitsAllocated) not in (8, 16):
+        raise UnsupportedImageError(
+            path, f"{ds.SamplesPerPixel} samples of {ds.BitsAllocated} bits per pixel: expected 1 or 3 samples of 8 or 16 bits"
+        )
+    photometric = str(ds.PhotometricInterpretation).strip()
+    if photometric not in SUPPORTED_PHOTOMETRIC:
+        raise UnsupportedImageError(path, f"Photometric Interpretation {photometric!r} is not supported")
+    if "SOPInstanceUID" not in ds:
+        raise CorruptDicomError(path, "no SOP Instance UID (0008,0018): results could not be keyed to the image")
+    syntax = ds.file_meta.get("TransferSyntaxUID")
+    if syntax is None:
+        raise UnsupportedTransferSyntaxError(path, "the file meta has no Transfer Syntax UID (0002,0010)")
+    try:
+        decoder = get_decoder(syntax)
+    except NotImplementedError as err:
+        raise UnsupportedTransferSyntaxError(
+            path, f"transfer syntax {syntax.name} ({syntax}) has no pixel-data decoder (video and private syntaxes are not read)"
+        ) from err
+    if not decoder.is_available:
+        raise UnsupportedTransferSyntaxError(
+            path, f"transfer syntax {syntax.name} ({syntax}) needs a decoder plug-in that is not installed"
+        )
+
+
+def read_source(
+    path: str | os.PathLike[str], *, user_mm_per_pixel: tuple[float, float] | None = None
+) -> SourceImage:
+    """Read and check the header of one file.
+
+    user_mm_per_pixel : (x, y) mm per pixel, used only when the header has no scale of its own.
+    Raises a :class:`~cervical_length.errors.DicomReadError` subclass naming the file and the reason.
+    Warns :class:`~cervical_length.errors.NonUltrasoundWarning` for a Modality other than US.
+    """
+    path = Path(path)
+    ds = _read_header(path)
+    _check_image(ds, path)
+    modality = str(ds.get("Modality", "") or "")
+    if modality != "US":
+        warnings.warn(
+            f"{path}: Modality is {modality or 'missing'}, not US: measured only if calibrated",
+            NonUltrasoundWarning,
+            stacklevel=2,
+        )
+    frame_time = ds.get("FrameTime")
+    return SourceImage(
+        path=path,
+        sop_instance_uid=str(ds.SOPInstanceUID),
+        study_instance_uid=str(ds.get("StudyInstanceUID", "") or ""),
+        series_instance_uid=str(ds.get("SeriesInstanceUID", "") or ""),
+        accession_number=str(ds.get("AccessionNumber", "") or ""),
+        modality=modality,
+        rows=int(ds.Rows),
+        cols=int(ds.Columns),
+        number_of_frames=int(ds.get("NumberOfFrames", 1) or 1),
+        frame_time_ms=float(frame_time) if frame_time not in (None, "") else None,
+        photometric_interpretation=str(ds.PhotometricInterpretation).strip(),
+        transfer_syntax_uid=str(ds.file_meta.TransferSyntaxUID),
+        calibration=calibration_from_dataset(ds, user_mm_per_pixel=user_mm_per_pixel, path=str(path)),
+    )
+
+
+def iter_frames(source: SourceImage) -> Iterator[Frame]:
+    """Yield every frame of a file whose header :func:`read_source` has checked, one at a time.
+
+    Raises :class:`~cervical_length.errors.CorruptDicomError` naming the frame when pixel data cannot
+    be decoded (truncated file, damaged JPEG stream); frames decoded before the failure are yielded.
+    """
+    decoded_header = Dataset()
+    # closing() ends pydicom's generator while the file is still open (it seeks back on exit).
+    with open(source.path, "rb") as handle, closing(iter_pixels(handle, ds_out=decoded_header)) as frames:
+        for number in range(1, source.number_of_frames + 1):
+            try:
+                arr = next(frames)
+                grey, rgb = to_grey_and_rgb(arr, decoded_header)
+            except StopIteration as err:
+                raise CorruptDicomError(
+                    source.path, f"pixel data ends after frame {number - 1} of {source.number_of_frames}"
+                ) from err
+            except Exception as err:  # decoders raise many types; each means this frame is unreadable
+                raise CorruptDicomError(
+                    source.path,
+                    f"frame {number}: pixel data cannot be decoded, the file is truncated or damaged "
+                    f"({type(err).__name__}: {err})",
+                ) from err
+            yield Frame(source=source, frame_number=number, grey=grey, rgb=rgb)
+
+
+def read_frames(
+    path: str | os.PathLike[str], *, user_mm_per_pixel: tuple[float, float] | None = None
+) -> Iterator[Frame]:
+    """Yield every frame of one DICOM file: :func:`read_source` then :func:`iter_frames`."""
+    return iter_frames(read_source(path, user_mm_per_pixel=user_mm_per_pixel))

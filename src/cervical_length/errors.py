@@ -1,0 +1,82 @@
+"""Named failures of cervical-length.
+
+Every exception names the file (and frame, where there is one) and the reason, and where it can,
+the fix. Recoverable oddities are warnings, not exceptions.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = [
+    "CervicalLengthError",
+    "DicomReadError",
+    "UnreadableFileError",
+    "NotDicomError",
+    "CorruptDicomError",
+    "MissingPixelDataError",
+    "UnsupportedTransferSyntaxError",
+    "UnsupportedImageError",
+    "NoTissueRegionError",
+    "CalibrationError",
+    "CervicalLengthWarning",
+    "RegionBoundsClippedWarning",
+    "NonUltrasoundWarning",
+]
+
+
+class CervicalLengthError(Exception):
+    """Base class of every error raised by cervical-length."""
+
+
+class DicomReadError(CervicalLengthError):
+    """A file could not be turned into frames; ``path`` names it and ``reason`` says why."""
+
+    def __init__(self, path: str | Path, reason: str) -> None:
+        self.path = Path(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+class UnreadableFileError(DicomReadError):
+    """The operating system refused to open or read the file (permissions, a folder, I/O error)."""
+
+
+class NotDicomError(DicomReadError):
+    """The file is not a DICOM Part 10 file or a raw DICOM data set."""
+
+
+class CorruptDicomError(DicomReadError):
+    """The file is DICOM but truncated or damaged: its header or pixel data cannot be read."""
+
+
+class MissingPixelDataError(DicomReadError):
+    """The DICOM file has no (7FE0,0010) *Pixel Data* (for example a report or a DICOMDIR)."""
+
+
+class UnsupportedTransferSyntaxError(DicomReadError):
+    """No installed pixel-data decoder handles the file's (0002,0010) *Transfer Syntax UID*."""
+
+
+class UnsupportedImageError(DicomReadError):
+    """The image module describes something we cannot measure (size, samples, bit depth)."""
+
+
+class NoTissueRegionError(DicomReadError):
+    """(0018,6011) *Sequence of Ultrasound Regions* holds only Doppler, M-mode or waveform regions."""
+
+
+class CalibrationError(CervicalLengthError, ValueError):
+    """A millimetre scale given by the user is not a usable number."""
+
+
+class CervicalLengthWarning(UserWarning):
+    """Base class of every warning issued by cervical-length."""
+
+
+class RegionBoundsClippedWarning(CervicalLengthWarning):
+    """An ultrasound region's bounds ran past the image edges and were clipped to the image."""
+
+
+class NonUltrasoundWarning(CervicalLengthWarning):
+    """The file's (0008,0060) *Modality* is not ``US``: it is read, and measured only if calibrated."""

@@ -1,0 +1,38 @@
+"""Shared fixtures: small synthetic ultrasound DICOM files built with the package's own writer."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cervical_length.dicom import RegionSpec, write_us_dicom
+
+
+def gradient_rgb(rows: int = 120, cols: int = 160, frames: int = 1) -> np.ndarray:
+    """(frames, rows, cols, 3) uint8 grey ramps, smooth enough for lossy JPEG to stay close."""
+    ramp = (np.add.outer(np.arange(rows) * 1.0, np.arange(cols) * 0.5) % 256).astype(np.uint8)
+    out = np.stack([np.roll(ramp, 7 * f, axis=1) for f in range(frames)])
+    return np.repeat(out[..., None], 3, axis=3)
+
+
+@pytest.fixture
+def make_dicom(tmp_path: Path) -> Callable[..., Path]:
+    """Write a US DICOM into tmp_path; keyword arguments go to :func:`write_us_dicom`."""
+    counter = iter(range(10_000))
+
+    def make(name: str | None = None, frames_rgb: np.ndarray | None = None, **kwargs: object) -> Path:
+        path = tmp_path / (name or f"image_{next(counter)}.dcm")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        kwargs.setdefault("regions", [RegionSpec((0, 0, 159, 119), 0.01, 0.01)])
+        write_us_dicom(path, gradient_rgb() if frames_rgb is None else frames_rgb, **kwargs)
+        return path
+
+    return make
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()

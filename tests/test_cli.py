@@ -1,0 +1,68 @@
+"""The command line: help, exit codes, the CSV it writes, the summary it prints."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+
+import pytest
+
+from cervical_length.cli import main
+
+from .conftest import gradient_rgb, sha256
+
+
+def _rows(out_dir):
+    with open(out_dir / "measurements.csv", newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_help_explains_itself():
+    top = subprocess.run([sys.executable, "-m", "cervical_length.cli", "--help"], capture_output=True, text=True)
+    assert top.returncode == 0 and "measure" in top.stdout and "not a diagnosis" in top.stdout
+    sub = subprocess.run([sys.executable, "-m", "cervical_length.cli", "measure", "--help"], capture_output=True, text=True)
+    assert sub.returncode == 0 and "--mm-per-pixel" in sub.stdout and "Exit status" in sub.stdout
+
+
+def test_folder_with_good_corrupt_and_text_file(make_dicom, tmp_path, capsys):
+    good = make_dicom("in/good.dcm", frames_rgb=gradient_rgb(frames=2))
+    corrupt = make_dicom("in/corrupt.dcm")
+    corrupt.write_bytes(corrupt.read_bytes()[:700])
+    (tmp_path / "in" / "notes.txt").write_text("hello")
+    hashes = {p: sha256(p) for p in (good, corrupt)}
+    status = main(["measure", str(tmp_path / "in"), "--out", str(tmp_path / "out")])
+    assert status == 1
+    rows = _rows(tmp_path / "out")
+    assert [(r["file"].rsplit("/", 1)[-1], r["frame"], r["status"]) for r in rows] == [
+        ("corrupt.dcm", "", "failed"),
+        ("good.dcm", "1", "read"),
+        ("good.dcm", "2", "read"),
+        ("notes.txt", "", "failed"),
+    ]
+    assert rows[1]["mm_per_pixel_x"] == "0.1" and rows[1]["calibration_source"] == "us_region"
+    printed = capsys.readouterr()
+    assert "Read 2 frames from 3 files" in printed.out and "2 failed" in printed.out
+    assert "corrupt.dcm: CorruptDicomError" in printed.err and "notes.txt: NotDicomError" in printed.err
+    assert all(sha256(p) == h for p, h in hashes.items())
+
+
+def test_all_good_exits_zero_and_single_bad_file_nonzero(make_dicom, tmp_path):
+    assert main(["measure", str(make_dicom()), "--out", str(tmp_path / "o1"), "-q"]) == 0
+    bad = tmp_path / "bad.dcm"
+    bad.write_text("x")
+    assert main(["measure", str(bad), "--out", str(tmp_path / "o2"), "-q"]) == 1
+
+
+def test_user_scale_for_uncalibrated_file(make_dicom, tmp_path):
+    path = make_dicom(regions=[])
+    main(["measure", str(path), "--out", str(tmp_path / "o"), "--mm-per-pixel", "0.2,0.3", "-q"])
+    (row,) = _rows(tmp_path / "o")
+    assert (row["calibration_source"], row["mm_per_pixel_x"], row["mm_per_pixel_y"]) == ("user", "0.2", "0.3")
+
+
+@pytest.mark.parametrize("argv,message", [(["--mm-per-pixel", "zero"], "expected a number"), ([], "no such file")])
+def test_usage_errors_exit_two(tmp_path, capsys, argv, message):
+    target = tmp_path / "missing" if not argv else tmp_path
+    assert main(["measure", str(target), "--out", str(tmp_path / "o"), *argv]) == 2
+    assert message in capsys.readouterr().err

@@ -1,0 +1,273 @@
+"""Reading frames: every photometric interpretation, multi-frame, real exports, and every bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from pydicom import dcmread
+from pydicom.data import get_testdata_file
+from pydicom.encaps import encapsulate
+from pydicom.uid import UID
+
+from cervical_length.dicom import iter_dicom_paths, read_frames, read_source, to_grey_and_rgb
+from cervical_length.errors import (
+    CorruptDicomError,
+    MissingPixelDataError,
+    NonUltrasoundWarning,
+    NotDicomError,
+    RegionBoundsClippedWarning,
+    UnreadableFileError,
+    UnsupportedImageError,
+    UnsupportedTransferSyntaxError,
+)
+
+from .conftest import gradient_rgb, sha256
+
+
+class TestPhotometricInterpretations:
+    @pytest.mark.parametrize(
+        "photometric,compression",
+        [
+            ("MONOCHROME2", "none"),
+            ("RGB", "none"),
+            ("YBR_FULL", "none"),
+            ("RGB", "rle"),
+            ("MONOCHROME2", "jpeg2000"),
+            ("RGB", "jpeg2000"),
+        ],
+    )
+    def test_lossless_round_trip_is_exact(self, make_dicom, photometric, compression):
+        image = gradient_rgb()
+        (frame,) = read_frames(make_dicom(frames_rgb=image, photometric=photometric, compression=compression))
+        assert frame.grey.shape == (120, 160) and frame.grey.dtype == np.uint8
+        assert frame.rgb.shape == (120, 160, 3) and frame.rgb.dtype == np.uint8
+        np.testing.assert_array_equal(frame.grey, image[0, :, :, 0])
+        np.testing.assert_array_equal(frame.rgb, image[0])
+
+    def test_monochrome1_is_inverted_so_bright_is_echogenic(self, make_dicom):
+        image = gradient_rgb()
+        path = make_dicom(frames_rgb=image, photometric="MONOCHROME1")
+        assert dcmread(path).pixel_array[0, 5] == 255 - image[0, 0, 5, 0]
+        (frame,) = read_frames(path)
+        np.testing.assert_array_equal(frame.grey, image[0, :, :, 0])
+
+    def test_ybr_full_422_jpeg_baseline_close_to_source(self, make_dicom):
+        image = gradient_rgb()
+        path = make_dicom(frames_rgb=image, photometric="YBR_FULL_422", compression="jpeg_baseline")
+        assert read_source(path).transfer_syntax_uid == "1.2.840.10008.1.2.4.50"
+        (frame,) = read_frames(path)
+        error = np.abs(frame.grey.astype(int) - image[0, :, :, 0])
+        assert error.mean() < 2.0 and error.max() <= 40  # lossy, but the anatomy stays
+
+    def test_palette_colour_applies_the_lut(self, make_dicom):
+        image = gradient_rgb()
+        (frame,) = read_frames(make_dicom(frames_rgb=image, photometric="PALETTE COLOR"))
+        grey_in = image[0, :, :, 0].astype(np.float64)
+        # The writer's warm LUT: red = i, green = 0.92 i, blue = 0.8 i (16-bit entries scaled to 8).
+        np.testing.assert_array_equal(frame.rgb[..., 0], image[0, :, :, 0])
+        np.testing.assert_allclose(frame.rgb[..., 2], np.rint(grey_in * 0.8), atol=1)
+        expected_luma = 0.299 * grey_in + 0.587 * 0.92 * grey_in + 0.114 * 0.8 * grey_in
+        np.testing.assert_allclose(frame.grey, expected_luma, atol=1.01)
+
+
+class TestToGreyAndRgb:
+    def test_sixteen_bit_monochrome_scaled_to_eight(self, make_dicom):
+        ds = dcmread(make_dicom(photometric="MONOCHROME2"))
+        ds.BitsStored = 12
+        arr = np.array([[0, 4095], [2048, 1]], dtype=np.uint16)
+        grey, rgb = to_grey_and_rgb(arr, ds)
+        np.testing.assert_array_equal(grey, [[0, 255], [128, 0]])
+        np.testing.assert_array_equal(rgb[..., 1], grey)
+
+    def test_signed_samples_shifted(self, make_dicom):
+        ds = dcmread(make_dicom(photometric="MONOCHROME2"))
+        ds.BitsStored, ds.PixelRepresentation = 16, 1
+        grey, _ = to_grey_and_rgb(np.array([[-32768, 32767]], dtype=np.int16), ds)
+        np.testing.assert_array_equal(grey, [[0, 255]])
+
+    def test_input_not_modified(self, make_dicom):
+        ds = dcmread(make_dicom(photometric="MONOCHROME1"))
+        arr = np.arange(12, dtype=np.uint8).reshape(3, 4)
+        before = arr.copy()
+        to_grey_and_rgb(arr, ds)
+        np.testing.assert_array_equal(arr, before)
+
+
+class TestFrames:
+    def test_multiframe_cine_numbers_and_identity(self, make_dicom):
+        image = gradient_rgb(frames=12)
+        path = make_dicom(frames_rgb=image, photometric="MONOCHROME2", frame_time_ms=40.0, study_uid="1.2.3", sop_uid="1.2.3.4")
+        frames = list(read_frames(path))
+        assert [f.frame_number for f in frames] == list(range(1, 13))
+        for f, expected in zip(frames, image):
+            np.testing.assert_array_equal(f.grey, expected[..., 0])
+        source = frames[0].source
+        assert (source.number_of_frames, source.frame_time_ms) == (12, 40.0)
+        assert (source.sop_instance_uid, source.study_instance_uid, source.path) == ("1.2.3.4", "1.2.3", path)
+        assert dcmread(path).SOPClassUID == "1.2.840.10008.5.1.4.1.1.3.1"
+
+    def test_single_frame_is_us_image_storage(self, make_dicom):
+        path = make_dicom()
+        assert dcmread(path).SOPClassUID == "1.2.840.10008.5.1.4.1.1.6.1"
+        (frame,) = read_frames(path)
+        assert frame.frame_number == 1 and frame.source.frame_time_ms is None
+
+    def test_source_has_no_patient_identifiers(self, make_dicom):
+        source = read_source(make_dicom(patient_name="Doe^Jane", patient_id="MRN123"))
+        assert "Doe" not in repr(source) and "MRN123" not in repr(source)
+
+    def test_file_not_modified_by_reading(self, make_dicom):
+        path = make_dicom(photometric="YBR_FULL_422", compression="jpeg_baseline", frames_rgb=gradient_rgb(frames=3))
+        before = sha256(path)
+        list(read_frames(path))
+        assert sha256(path) == before
+
+
+class TestPydicomExports:
+    def test_ybr_full_422_jpeg_multiframe_us(self):
+        with pytest.warns(RegionBoundsClippedWarning):
+            frames = list(read_frames(get_testdata_file("examples_ybr_color.dcm")))
+        assert len(frames) == 30
+        assert frames[0].grey.shape == (240, 320) and frames[0].rgb.shape == (240, 320, 3)
+        assert frames[0].source.frame_time_ms == pytest.approx(33.333)
+        assert frames[0].source.photometric_interpretation == "YBR_FULL_422"
+
+    def test_palette_us(self):
+        with pytest.warns(RegionBoundsClippedWarning):
+            (frame,) = read_frames(get_testdata_file("examples_palette.dcm"))
+        assert frame.rgb.shape == (350, 800, 3)
+        # Palette colour ultrasound keeps its tint in rgb and gives luma in grey.
+        assert not np.array_equal(frame.rgb[..., 0], frame.rgb[..., 2])
+
+    def test_rgb_us_without_calibration(self):
+        (frame,) = read_frames(get_testdata_file("examples_rgb_color.dcm"))
+        assert frame.source.modality == "US" and not frame.calibration.calibrated
+
+    def test_big_endian_rgb_exact_pixels(self):
+        with pytest.warns(NonUltrasoundWarning):
+            (frame,) = read_frames(get_testdata_file("SC_rgb_small_odd_big_endian.dcm"))
+        assert frame.rgb[:, 0].tolist() == [[166, 141, 52], [63, 87, 176], [158, 158, 158]]
+        # BT.601 luma of (166, 141, 52) is 138.3
+        assert frame.grey[0, 0] == 138
+
+    def test_jpeg2000_colour(self):
+        with pytest.warns(NonUltrasoundWarning, match="Modality is missing"):
+            (frame,) = read_frames(get_testdata_file("GDCMJ2K_TextGBR.dcm"))
+        assert frame.rgb.shape == (400, 400, 3)
+
+    def test_rle_two_frames(self):
+        with pytest.warns(NonUltrasoundWarning):
+            frames = list(read_frames(get_testdata_file("SC_rgb_rle_2frame.dcm")))
+        assert [f.frame_number for f in frames] == [1, 2]
+
+
+class TestBadInput:
+    def test_text_file(self, tmp_path):
+        path = tmp_path / "notes.txt"
+        path.write_text("patient seen, CL 24 mm\n")
+        with pytest.raises(NotDicomError, match="notes.txt: not a DICOM file"):
+            read_source(path)
+
+    def test_empty_file(self, tmp_path):
+        path = tmp_path / "empty.dcm"
+        path.write_bytes(b"")
+        with pytest.raises(NotDicomError, match="empty.dcm"):
+            read_source(path)
+
+    @pytest.mark.parametrize("fraction", [0.1, 0.5, 0.9])
+    def test_truncated_jpeg_multiframe(self, make_dicom, fraction):
+        path = make_dicom(frames_rgb=gradient_rgb(frames=6), photometric="YBR_FULL_422", compression="jpeg_baseline")
+        data = path.read_bytes()
+        path.write_bytes(data[: int(len(data) * fraction)])
+        with pytest.raises(CorruptDicomError, match=f"{path.name}: .*truncated"):
+            list(read_frames(path))
+
+    def test_truncated_native_pixels_names_the_frame(self, make_dicom):
+        path = make_dicom(frames_rgb=gradient_rgb(frames=4), photometric="MONOCHROME2")
+        data = path.read_bytes()
+        path.write_bytes(data[:-5000])
+        with pytest.raises(CorruptDicomError, match="truncated"):
+            list(read_frames(path))
+
+    def test_damaged_jpeg_stream(self, make_dicom):
+        path = make_dicom(photometric="YBR_FULL_422", compression="jpeg_baseline")
+        ds = dcmread(path)
+        data = bytearray(ds.PixelData)
+        start = data.index(b"\xff\xd8")
+        data[start + 2 : start + 400] = b"\x00" * 398  # wipe the JPEG header tables
+        ds.PixelData = bytes(data)
+        ds.save_as(path)
+        with pytest.raises(CorruptDicomError, match="frame 1: pixel data cannot be decoded"):
+            list(read_frames(path))
+
+    def test_missing_pixel_data(self, make_dicom):
+        path = make_dicom()
+        ds = dcmread(path)
+        del ds.PixelData
+        ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = UID("1.2.840.10008.5.1.4.1.1.88.11")  # Basic Text SR
+        ds.save_as(path)
+        with pytest.raises(MissingPixelDataError, match="no Pixel Data .*not an image"):
+            read_source(path)
+
+    def test_image_object_cut_before_its_pixels(self, make_dicom):
+        path = make_dicom()
+        ds = dcmread(path)
+        del ds.PixelData
+        ds.save_as(path)
+        with pytest.raises(CorruptDicomError, match="Ultrasound Image Storage object without Pixel Data.*truncated"):
+            read_source(path)
+
+    def test_unsupported_transfer_syntax(self, make_dicom):
+        path = make_dicom(photometric="MONOCHROME2")
+        ds = dcmread(path)
+        ds.file_meta.TransferSyntaxUID = UID("1.2.840.10008.1.2.4.102")  # MPEG-4 AVC/H.264
+        ds.PixelData = encapsulate([b"\x00\x00\x00\x01" * 16])  # a video stream: one fragment
+        ds.save_as(path)
+        with pytest.raises(UnsupportedTransferSyntaxError, match="MPEG-4.*no pixel-data decoder"):
+            read_source(path)
+
+    @pytest.mark.parametrize(
+        "attribute,value,message",
+        [
+            ("Rows", 0, "zero or absurd"),
+            ("Columns", 60000, "zero or absurd"),
+            ("NumberOfFrames", 0, "outside 1-"),
+            ("SamplesPerPixel", 4, "expected 1 or 3 samples"),
+            ("PhotometricInterpretation", "CMYK", "'CMYK' is not supported"),
+        ],
+    )
+    def test_absurd_image_module(self, make_dicom, attribute, value, message):
+        path = make_dicom(photometric="MONOCHROME2")
+        ds = dcmread(path)
+        setattr(ds, attribute, value)
+        ds.save_as(path)
+        with pytest.raises(UnsupportedImageError, match=message):
+            read_source(path)
+
+    def test_non_us_modality_warns_and_needs_calibration(self, make_dicom):
+        bare = make_dicom(regions=[], modality="CT")
+        with pytest.warns(NonUltrasoundWarning, match="Modality is CT"):
+            assert not read_source(bare).calibration.calibrated
+        spaced = make_dicom(regions=[], modality="OT", pixel_spacing_mm=(0.2, 0.2))
+        with pytest.warns(NonUltrasoundWarning):
+            assert read_source(spaced).calibration.source == "pixel_spacing"
+
+    def test_folder_is_not_a_file(self, tmp_path):
+        with pytest.raises(UnreadableFileError, match="cannot be opened: Is a directory"):
+            read_source(tmp_path)
+
+
+class TestIterDicomPaths:
+    def test_recursive_sorted_any_suffix(self, tmp_path):
+        for rel in ["b/IM0002", "a/IM0001.dcm", "a/deeper/x", ".hidden", "a/DICOMDIR", ".git/objects/y"]:
+            (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / rel).write_bytes(b"")
+        found = [p.relative_to(tmp_path).as_posix() for p in iter_dicom_paths([tmp_path])]
+        assert found == ["a/IM0001.dcm", "a/deeper/x", "b/IM0002"]
+
+    def test_single_file_and_missing_path(self, tmp_path):
+        f = tmp_path / "one"
+        f.write_bytes(b"")
+        assert list(iter_dicom_paths([f])) == [f]
+        with pytest.raises(FileNotFoundError, match="no such file"):
+            list(iter_dicom_paths([tmp_path / "nope"]))
