@@ -271,3 +271,13 @@ class TestIterDicomPaths:
         assert list(iter_dicom_paths([f])) == [f]
         with pytest.raises(FileNotFoundError, match="no such file"):
             list(iter_dicom_paths([tmp_path / "nope"]))
+
+
+class TestIgnoreFile:
+    def test_patterns_apply_to_the_folder_tree(self, tmp_path):
+        for rel in ["a.dcm", "notes.csv", "sub/b.dcm", "sub/c.csv", "other.txt"]:
+            (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / rel).write_bytes(b"")
+        (tmp_path / ".cervical-length-ignore").write_text("# companions\n*.csv\n\n")
+        found = [p.relative_to(tmp_path).as_posix() for p in iter_dicom_paths([tmp_path])]
+        assert found == ["a.dcm", "other.txt", "sub/b.dcm"]

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import multiprocessing
+import os
 import sys
+import time
+
+import numpy as np
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,6 +18,7 @@ from .dicom import user_spacing
 from .engine import iter_frame_results
 from .errors import CalibrationError
 from .outputs import MeasurementsCsvWriter
+from .phantom import APPEARANCES, CASES, generate, montage, phantom_stem, write_ground_truth_csv, write_phantom, write_png
 
 __all__ = ["main", "build_parser"]
 
@@ -52,6 +58,22 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     measure.add_argument("-q", "--quiet", action="store_true", help="print only the summary")
+
+    phantoms = commands.add_parser(
+        "phantoms",
+        help="generate transvaginal cervix phantoms with exact ground truth",
+        description=(
+            "Generate COUNT phantom images from seeds SEED..SEED+COUNT-1 into OUT: NAME.png, "
+            "NAME_label.png (0 background, 1 anterior lip, 2 posterior lip, the FUGC convention), "
+            "NAME.json (the exact ground truth), ground_truth.csv and montage.png. Same seed, same image."
+        ),
+    )
+    phantoms.add_argument("--out", required=True, type=Path, metavar="DIR", help="folder for the set (created)")
+    phantoms.add_argument("--count", type=int, default=16, metavar="N", help="number of images (default 16)")
+    phantoms.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
+    phantoms.add_argument("--appearance", choices=sorted(APPEARANCES), default="train", help="scanner look (default train)")
+    phantoms.add_argument("--case", choices=CASES, help="one case for every image (default: a clinic-like mix)")
+    phantoms.add_argument("--workers", type=int, default=os.cpu_count() or 1, metavar="N", help="processes (default: cores)")
     return parser
 
 
@@ -92,11 +114,41 @@ def _measure(args: argparse.Namespace) -> int:
     return EXIT_SOME_FAILED if failures else EXIT_OK
 
 
+def _write_phantom(job: tuple[int, str, str | None, str]) -> tuple[dict[str, object], np.ndarray]:
+    """Worker: generate one phantom, write its files; return its CSV row and its image."""
+    seed, appearance, case, out_dir = job
+    phantom = generate(seed, appearance=appearance, case=case)
+    return write_phantom(phantom, out_dir, phantom_stem(phantom.truth)), phantom.rgb
+
+
+def _phantoms(args: argparse.Namespace) -> int:
+    if args.count < 1 or args.workers < 1:
+        print("cervical-length phantoms: error: --count and --workers must be at least 1", file=sys.stderr)
+        return EXIT_USAGE
+    args.out.mkdir(parents=True, exist_ok=True)
+    jobs = [(args.seed + k, args.appearance, args.case, str(args.out)) for k in range(args.count)]
+    rows, firsts = [], []
+    start = time.perf_counter()
+    with multiprocessing.Pool(min(args.workers, args.count)) as pool:
+        for row, rgb in pool.imap(_write_phantom, jobs, chunksize=4):
+            rows.append(row)
+            if len(firsts) < 16:
+                firsts.append(rgb)
+    write_ground_truth_csv(args.out / "ground_truth.csv", rows)
+    write_png(args.out / "montage.png", montage(firsts))
+    seconds = time.perf_counter() - start
+    print(f"Wrote {len(rows)} phantoms to {args.out} in {seconds:.1f} s ({len(rows) / seconds:.1f} images/s, {args.workers} workers).")
+    return EXIT_OK
+
+
+COMMANDS = {"measure": _measure, "phantoms": _phantoms}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = build_parser().parse_args(argv)
-    if args.command == "measure":
-        return _measure(args)
+    if args.command in COMMANDS:
+        return COMMANDS[args.command](args)
     raise AssertionError(f"unhandled command {args.command!r}")  # argparse rejects unknown commands
 
 

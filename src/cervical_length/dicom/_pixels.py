@@ -44,9 +44,11 @@ def to_grey_and_rgb(arr: np.ndarray, ds: Dataset) -> tuple[np.ndarray, np.ndarra
     bits = int(ds.get("BitsStored", 8))
     signed = int(ds.get("PixelRepresentation", 0)) == 1
     if photometric == "PALETTE COLOR":
-        lut_rgb = apply_color_lut(arr, ds)
+        # Map every possible index once, then look the frame up: far cheaper than a per-pixel LUT.
+        indices = np.arange(2 ** int(ds.BitsStored), dtype=arr.dtype)
         lut_bits = int(ds.RedPaletteColorLookupTableDescriptor[2])
-        rgb = _to_uint8(lut_rgb, lut_bits, False)
+        table = _to_uint8(apply_color_lut(indices, ds), lut_bits, False)
+        rgb = table[arr]
     elif arr.ndim == 3:
         rgb = _to_uint8(arr, bits, signed)
     else:

@@ -6,6 +6,7 @@ Files are opened read-only and never written. Every way a file can fail becomes 
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import warnings
 from contextlib import closing
@@ -19,6 +20,7 @@ from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 from pydicom.pixels import iter_pixels
 from pydicom.pixels.decoders.base import get_decoder
+from pydicom.uid import JPEG2000, JPEG2000Lossless, JPEGBaseline8Bit, JPEGExtended12Bit, RLELossless
 
 from ..errors import (
     CorruptDicomError,
@@ -32,7 +34,7 @@ from ..errors import (
 from ._calibration import Calibration, calibration_from_dataset
 from ._pixels import SUPPORTED_PHOTOMETRIC, to_grey_and_rgb
 
-__all__ = ["SourceImage", "Frame", "iter_dicom_paths", "read_source", "iter_frames", "read_frames"]
+__all__ = ["IGNORE_FILE", "SourceImage", "Frame", "iter_dicom_paths", "read_source", "iter_frames", "read_frames"]
 
 #: Largest (0028,0010) Rows / (0028,0011) Columns we accept: no ultrasound screen is bigger.
 MAX_SIDE_PX = 8192
@@ -40,6 +42,19 @@ MAX_SIDE_PX = 8192
 MAX_FRAMES = 18000
 #: Files in a folder scan that are never images: skipped, not failures.
 _SKIPPED_NAMES = frozenset({"DICOMDIR"})
+#: Decoder plug-in per transfer syntax, chosen by measured speed on ultrasound frames (scripts/benchmark):
+#: Pillow decodes JPEG baseline ~1.7x faster than pylibjpeg-libjpeg; pylibjpeg-openjpeg beats Pillow on
+#: JPEG 2000; pylibjpeg-rle is ~12x faster than pydicom's own RLE decoder. Other syntaxes (JPEG-LS,
+#: JPEG lossless) have one decoder, pylibjpeg-libjpeg, which pydicom picks by itself.
+PREFERRED_PLUGIN = {
+    JPEGBaseline8Bit: "pillow",
+    JPEGExtended12Bit: "pillow",
+    JPEG2000: "pylibjpeg",
+    JPEG2000Lossless: "pylibjpeg",
+    RLELossless: "pylibjpeg",
+}
+#: A file of glob patterns, one a line, naming files of its folder tree that are not images.
+IGNORE_FILE = ".cervical-length-ignore"
 
 
 @dataclass(frozen=True)
@@ -80,20 +95,37 @@ class Frame:
         return self.source.calibration
 
 
+def _ignore_patterns(folder: Path) -> tuple[str, ...]:
+    """Glob patterns listed in ``folder/.cervical-length-ignore`` (one a line, ``#`` comments)."""
+    listing = folder / IGNORE_FILE
+    if not listing.is_file():
+        return ()
+    lines = listing.read_text(encoding="utf-8", errors="replace").splitlines()
+    return tuple(line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#"))
+
+
 def iter_dicom_paths(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path]:
     """Every candidate file under ``paths``, in sorted order, folders walked recursively.
 
-    Any regular file is a candidate, with or without a ``.dcm`` suffix; hidden files (``.name``) and
-    ``DICOMDIR`` index files are skipped. A path that does not exist raises ``FileNotFoundError``.
+    Any regular file is a candidate, with or without a ``.dcm`` suffix. Skipped: hidden files
+    (``.name``), ``DICOMDIR`` index files, and names matching a glob listed in a
+    ``.cervical-length-ignore`` file of the folder or of a folder above it (for example the CSV
+    companions of an export). A path that does not exist raises ``FileNotFoundError``.
     """
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
+            inherited: dict[Path, tuple[str, ...]] = {}
             for root, dirs, files in os.walk(path):
+                here = Path(root)
+                patterns = inherited.get(here, ()) + _ignore_patterns(here)
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for d in dirs:
+                    inherited[here / d] = patterns
                 for name in sorted(files):
-                    if not name.startswith(".") and name not in _SKIPPED_NAMES:
-                        yield Path(root) / name
+                    skipped = name.startswith(".") or name in _SKIPPED_NAMES
+                    if not skipped and not any(fnmatch.fnmatch(name, p) for p in patterns):
+                        yield here / name
         elif path.is_file():
             yield path
         else:
@@ -204,8 +236,12 @@ def iter_frames(source: SourceImage) -> Iterator[Frame]:
     be decoded (truncated file, damaged JPEG stream); frames decoded before the failure are yielded.
     """
     decoded_header = Dataset()
-    # closing() ends pydicom's generator while the file is still open (it seeks back on exit).
-    with open(source.path, "rb") as handle, closing(iter_pixels(handle, ds_out=decoded_header)) as frames:
+    plugin = PREFERRED_PLUGIN.get(source.transfer_syntax_uid, "")
+    if plugin and plugin not in get_decoder(source.transfer_syntax_uid).available_plugins:
+        plugin = ""  # let pydicom use whatever is installed
+    with open(source.path, "rb") as handle, closing(
+        iter_pixels(handle, ds_out=decoded_header, decoding_plugin=plugin)
+    ) as frames:  # closing() ends pydicom's generator while the file is open (it seeks back on exit)
         for number in range(1, source.number_of_frames + 1):
             try:
                 arr = next(frames)

@@ -1,0 +1,184 @@
+"""Phantoms: reproducibility, ground truth against the mask and the geometry, speckle statistics."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from cervical_length.cli import main
+from cervical_length.phantom import (
+    APPEARANCES,
+    CASES,
+    GROUND_TRUTH_COLUMNS,
+    Canal,
+    beam_envelope,
+    generate,
+    generate_cine,
+    write_phantom,
+)
+from cervical_length.phantom._imaging import BeamSettings
+
+MEASURABLE = ("normal", "short", "funnel")
+
+
+def _polyline_mm(points_px: np.ndarray, mm_per_pixel: float) -> float:
+    return float(np.linalg.norm(np.diff(points_px, axis=0), axis=1).sum() * mm_per_pixel)
+
+
+class TestCanal:
+    @pytest.mark.parametrize("curvature", [0.0, 0.015, -0.04])
+    def test_arc_length_and_inverse(self, curvature):
+        canal = Canal((3.0, 25.0), 0.6, curvature, 40.0)
+        s = np.linspace(0.0, 40.0, 4001)
+        assert np.linalg.norm(np.diff(canal.point(s), axis=0), axis=1).sum() == pytest.approx(40.0, abs=1e-4)
+        probe = canal.point(s[::400]) + 2.5 * canal.normal(s[::400])
+        back_s, back_d = canal.curvilinear(probe[:, 0], probe[:, 1])
+        np.testing.assert_allclose(back_s, s[::400], atol=1e-9)
+        np.testing.assert_allclose(back_d, 2.5, atol=1e-9)
+
+
+class TestReproducible:
+    def test_same_seed_same_bytes(self):
+        a, b = generate(7, case="funnel"), generate(7, case="funnel")
+        assert a.rgb.tobytes() == b.rgb.tobytes() and a.labels.tobytes() == b.labels.tobytes()
+        assert a.truth.to_json() == b.truth.to_json()
+
+    def test_different_seeds_differ(self):
+        assert generate(7).rgb.tobytes() != generate(8).rgb.tobytes()
+
+    def test_appearances_differ_for_the_same_anatomy_seed(self):
+        train, shifted = generate(3, appearance="train"), generate(3, appearance="shifted")
+        assert train.truth.appearance == "train" and shifted.truth.appearance == "shifted"
+        assert np.array_equal(train.rgb[..., 2], train.rgb[..., 0])  # vendor A is grey
+        assert not np.array_equal(shifted.rgb[..., 2], shifted.rgb[..., 0])  # vendor B is tinted
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("case", MEASURABLE)
+class TestGroundTruth:
+    def test_traced_cl_is_the_centreline_length(self, seed, case):
+        truth = generate(seed, case=case).truth
+        assert _polyline_mm(truth.centreline_px, truth.mm_per_pixel) == pytest.approx(truth.cl_mm, abs=0.1)
+        chord = np.linalg.norm(truth.internal_os_px - truth.external_os_px) * truth.mm_per_pixel
+        assert chord == pytest.approx(truth.cl_straight_mm, abs=1e-6)
+        assert truth.cl_straight_mm <= truth.cl_mm + 1e-9
+
+    def test_os_points_end_the_canal_between_the_lips(self, seed, case):
+        phantom = generate(seed, case=case)
+        truth, labels = phantom.truth, phantom.labels
+        np.testing.assert_allclose(truth.external_os_px, truth.centreline_px[0])
+        np.testing.assert_allclose(truth.internal_os_px, truth.centreline_px[-1])
+        # Across the canal, 1.5 mm to each side, lie the anterior (1) and posterior (2) lips.
+        points = truth.centreline_px[len(truth.centreline_px) // 4 : -len(truth.centreline_px) // 4 or None]
+        tangent = np.gradient(points, axis=0)
+        normal = np.stack([-tangent[:, 1], tangent[:, 0]], axis=1)
+        normal /= np.linalg.norm(normal, axis=1, keepdims=True)
+        offset = normal * 1.5 / truth.mm_per_pixel
+        sides = []
+        for sign in (1, -1):
+            rc = np.rint(points + sign * offset).astype(int)
+            sides.append(labels[rc[:, 0], rc[:, 1]])
+        assert {int(np.median(sides[0])), int(np.median(sides[1]))} == {1, 2}
+        assert (sides[0] > 0).mean() > 0.95 and (sides[1] > 0).mean() > 0.95
+
+    def test_anterior_lip_is_the_upper_one(self, seed, case):
+        labels = generate(seed, case=case).labels
+        rows = np.indices(labels.shape)[0]
+        assert rows[labels == 1].mean() < rows[labels == 2].mean()
+
+    def test_measurable_with_no_reasons(self, seed, case):
+        truth = generate(seed, case=case).truth
+        assert truth.measurable and truth.reasons == ()
+
+
+class TestCases:
+    @pytest.mark.parametrize("case", [c for c in CASES if c not in MEASURABLE])
+    def test_hard_cases_are_not_measurable_with_a_reason(self, case):
+        truth = generate(1, case=case).truth
+        assert not truth.measurable and truth.reasons
+
+    @pytest.mark.parametrize("seed", range(8))
+    def test_short_cervix_range(self, seed):
+        assert 5.0 <= generate(seed, case="short").truth.cl_mm <= 25.0
+
+    @pytest.mark.parametrize("seed", range(8))
+    def test_funnel_truth(self, seed):
+        truth = generate(seed, case="funnel").truth
+        assert truth.funnel and truth.funnel_shape in ("Y", "V", "U")
+        assert 0 < truth.funnel_length_mm <= 25.0
+        assert truth.funnel_percent == pytest.approx(100 * truth.funnel_length_mm / (truth.funnel_length_mm + truth.cl_mm))
+        apex, ant, post = truth.funnel_points_px
+        np.testing.assert_allclose(apex, truth.internal_os_px)
+        assert np.linalg.norm(ant - post) * truth.mm_per_pixel == pytest.approx(truth.funnel_width_mm, rel=1e-9)
+
+    def test_funnel_is_not_lip(self):
+        phantom = generate(2, case="funnel")
+        apex, ant, post = phantom.truth.funnel_points_px
+        inside = np.rint((apex + ant + post) / 3).astype(int)  # the funnel's centroid: fluid
+        assert phantom.labels[inside[0], inside[1]] == 0
+
+    def test_scale_and_depth_in_range(self):
+        for seed in range(20):
+            truth = generate(seed).truth
+            assert 0.05 <= truth.mm_per_pixel <= 0.25
+
+
+class TestCine:
+    def test_probe_motion_and_bad_frames(self):
+        loop = generate_cine(5, 10)
+        assert [p.truth.frame for p in loop] == list(range(1, 11))
+        assert sum(not p.truth.measurable for p in loop) >= 2
+        assert len({p.truth.cl_mm for p in loop}) == 1  # same cervix
+        starts = np.array([p.truth.external_os_px for p in loop])
+        assert np.ptp(starts, axis=0).max() > 2.0  # it moves
+
+
+class TestSpeckle:
+    @pytest.mark.parametrize("appearance", sorted(APPEARANCES))
+    def test_rayleigh_mean_over_std(self, appearance):
+        look = APPEARANCES[appearance]
+        settings = BeamSettings(
+            frequency_mhz=6.0,
+            axial_psf_mm=look.axial_psf_mm[0],
+            lateral_psf_mm=look.lateral_psf_mm[0],
+            lines=256,
+            sample_mm=look.axial_psf_mm[0],
+            dynamic_range_db=60.0,
+            gain_db=0.0,
+            tgc_error_db=np.zeros(600, dtype=np.float32),
+            noise_db=-200.0,
+            reverberation=0.0,
+        )
+        amplitude = np.ones((600, 256), dtype=np.float32)
+        # Soft tissue of 0.6 dB/cm/MHz is exactly what the ideal TGC compensates: a stationary patch.
+        attenuation = np.full_like(amplitude, 0.6)
+        envelope = beam_envelope(np.random.default_rng(0), amplitude, attenuation, settings, line_spacing_mm=0.3, probe_radius_mm=10.0)
+        patch = envelope[100:500, 20:236]
+        # Fully developed speckle: Rayleigh envelope, mean/std = sqrt(pi / (4 - pi)) = 1.913
+        assert patch.mean() / patch.std() == pytest.approx(1.913, abs=0.06)
+
+
+class TestExport:
+    def test_files_written_and_read_back(self, tmp_path):
+        phantom = generate(4, case="funnel")
+        row = write_phantom(phantom, tmp_path, "x")
+        label = cv2.imread(str(tmp_path / "x_label.png"), cv2.IMREAD_UNCHANGED)
+        np.testing.assert_array_equal(label, phantom.labels)
+        image = cv2.cvtColor(cv2.imread(str(tmp_path / "x.png")), cv2.COLOR_BGR2RGB)
+        np.testing.assert_array_equal(image, phantom.rgb)
+        sidecar = json.loads((tmp_path / "x.json").read_text())
+        assert sidecar["cl_mm"] == phantom.truth.cl_mm and sidecar["label"] == "x_label.png"
+        assert row["funnel"] == 1 and float(row["cl_mm"]) == pytest.approx(phantom.truth.cl_mm, abs=5e-4)
+
+    def test_cli_writes_a_set(self, tmp_path, capsys):
+        assert main(["phantoms", "--out", str(tmp_path / "set"), "--count", "3", "--seed", "40", "--workers", "1"]) == 0
+        with open(tmp_path / "set" / "ground_truth.csv", newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        assert [r["file"] for r in rows] == ["train_000040.png", "train_000041.png", "train_000042.png"]
+        assert set(GROUND_TRUTH_COLUMNS) <= set(rows[0])
+        assert (tmp_path / "set" / "montage.png").is_file()
+        assert "Wrote 3 phantoms" in capsys.readouterr().out
