@@ -11,7 +11,7 @@ from ._export import GROUND_TRUTH_COLUMNS, montage, phantom_stem, truth_row, wri
 from ._generate import CASES, Phantom, PhantomCase, Scene, generate, generate_cine, moved, render, sample_scene
 from ._imaging import APPEARANCES, Appearance, Sector, beam_envelope
 from ._samples import SAMPLES, SampleSpec, write_samples
-from ._truth import FUNNEL_SHAPE_RULE, FunnelShape, PhantomTruth
+from ._truth import FunnelShape, PhantomTruth
 
 __all__ = [
     "APPEARANCES",
@@ -20,7 +20,6 @@ __all__ = [
     "Blob",
     "CASES",
     "Canal",
-    "FUNNEL_SHAPE_RULE",
     "GROUND_TRUTH_COLUMNS",
     "SAMPLES",
     "SampleSpec",

@@ -9,6 +9,7 @@ from typing import Literal
 import cv2
 import numpy as np
 
+from ..measure import funnel_shape
 from ._anatomy import Anatomy, Blob, tissue_maps
 from ._canal import Canal
 from ._chrome import draw_chrome
@@ -107,13 +108,17 @@ def _lengths(rng: np.random.Generator, case: PhantomCase) -> tuple[float, float,
     if case == "short":
         return float(rng.uniform(5.0, 25.0)), 0.0, 0.0, 1.0, "T"
     if case == "funnel":
-        shape: FunnelShape = str(rng.choice(["Y", "V", "U"]))  # type: ignore[assignment]
+        drawn = str(rng.choice(["Y", "V", "U"]))
         closed = float(rng.uniform(8.0, 38.0))
-        percent = {"Y": (10.0, 22.0), "V": (28.0, 50.0), "U": (35.0, 65.0)}[shape]
+        percent = {"Y": (10.0, 22.0), "V": (28.0, 50.0), "U": (35.0, 65.0)}[drawn]
         p = float(rng.uniform(*percent)) / 100.0
-        funnel = min(25.0, closed * p / (1.0 - p))
+        # Funnels under 4 mm are not called reliably by people either.
+        funnel = float(np.clip(closed * p / (1.0 - p), 4.0, 25.0))
         width = float(rng.uniform(max(4.0, 0.4 * funnel), min(22.0, 4.0 + 1.2 * funnel)))
-        return closed, max(funnel, 2.0), width, 0.45 if shape == "U" else 1.0, shape
+        profile = 0.45 if drawn == "U" else 1.0
+        # The letter follows the measurement's own rule: the wall profile gives the mid-funnel width.
+        shape: FunnelShape = funnel_shape(100.0 * funnel / (funnel + closed), 0.5**profile)  # type: ignore[assignment]
+        return closed, funnel, width, profile, shape
     return float(rng.uniform(26.0, 55.0)), 0.0, 0.0, 1.0, "T"
 
 

@@ -8,18 +8,9 @@ from typing import Literal
 
 import numpy as np
 
-__all__ = ["FunnelShape", "PhantomTruth", "FUNNEL_SHAPE_RULE"]
+__all__ = ["FunnelShape", "PhantomTruth"]
 
 FunnelShape = Literal["T", "Y", "V", "U"]
-
-#: How the phantom draws each funnel shape (and so what a measurement should call it):
-#: T closed canal; Y funnel < 25 % of the total length with straight walls; V >= 25 % with straight
-#: walls; U rounded walls (the width at half the funnel's length is >= 0.65 of the base width).
-FUNNEL_SHAPE_RULE = (
-    "T: no funnel; Y: funnel < 25 % of funnel + closed length, straight walls; "
-    "V: >= 25 %, straight walls; U: rounded walls (mid-funnel width >= 0.65 x base width)"
-)
-
 
 @dataclass(frozen=True, eq=False)
 class PhantomTruth:

@@ -1,0 +1,202 @@
+"""Measurement from label maps: exact geometry, anisotropic pixels, funnels, every quality reason."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from cervical_length.measure import (
+    Measurement,
+    exam_result,
+    funnel_shape,
+    measure_cervix,
+    polyline_length_mm,
+    smooth_polyline,
+)
+from cervical_length.phantom import generate
+
+
+def straight_lips(length_px: int = 200, thickness_px: int = 60, shape: tuple[int, int] = (300, 400)) -> np.ndarray:
+    """Anterior lip above, posterior lip below a horizontal canal ``length_px`` pixels long."""
+    labels = np.zeros(shape, dtype=np.uint8)
+    r, c = shape[0] // 2, (shape[1] - length_px) // 2
+    labels[r - thickness_px : r, c : c + length_px] = 1
+    labels[r : r + thickness_px, c : c + length_px] = 2
+    return labels
+
+
+def arc_lips(radius_px: float, angle_deg: float, thickness_px: float = 50, shape: tuple[int, int] = (700, 700)) -> np.ndarray:
+    """Lips either side of a circular canal of ``radius_px`` spanning ``angle_deg``."""
+    rows, cols = np.indices(shape)
+    centre = (shape[0] - 60, shape[1] / 2)
+    rho = np.hypot(rows - centre[0], cols - centre[1])
+    theta = np.degrees(np.arctan2(cols - centre[1], centre[0] - rows))
+    within = np.abs(theta) <= angle_deg / 2
+    labels = np.zeros(shape, dtype=np.uint8)
+    labels[within & (rho > radius_px) & (rho <= radius_px + thickness_px)] = 1
+    labels[within & (rho <= radius_px) & (rho > radius_px - thickness_px)] = 2
+    return labels
+
+
+def grey_for(labels: np.ndarray, canal_visible: bool = True) -> np.ndarray:
+    """A grey image: lips mid-grey, background dark, a bright line at the lips' interface."""
+    grey = np.where(labels > 0, 120, 20).astype(np.uint8)
+    if canal_visible:
+        interface = cv2.dilate((labels == 1).astype(np.uint8), np.ones((3, 3))) & (labels == 2)
+        grey[cv2.dilate(interface, np.ones((3, 3))).astype(bool)] = 250
+    return grey
+
+
+class TestLengths:
+    @pytest.mark.parametrize("length_px,spacing", [(200, 0.1), (150, 0.2), (333, 0.07)])
+    def test_straight_canal_to_a_tenth_of_a_mm(self, length_px, spacing):
+        m = measure_cervix(straight_lips(length_px), (spacing, spacing))
+        assert m.measurable, m.reasons
+        assert m.cl_mm == pytest.approx(length_px * spacing, abs=0.1)
+        assert m.cl_straight_mm == pytest.approx(length_px * spacing, abs=0.1)
+
+    @pytest.mark.parametrize("radius_px,angle_deg", [(250, 60), (180, 90), (400, 40)])
+    def test_circular_arc_within_one_percent(self, radius_px, angle_deg):
+        m = measure_cervix(arc_lips(radius_px, angle_deg), (0.1, 0.1))
+        expected = radius_px * np.radians(angle_deg) * 0.1
+        assert m.cl_mm == pytest.approx(expected, rel=0.01)
+        chord = 2 * radius_px * np.sin(np.radians(angle_deg) / 2) * 0.1
+        assert m.cl_straight_mm == pytest.approx(chord, rel=0.01)
+        assert m.cl_straight_mm < m.cl_two_segment_mm < m.cl_mm
+
+    @pytest.mark.parametrize("spacing,transpose,expected", [((0.2, 0.1), False, 20.0), ((0.2, 0.1), True, 40.0), ((0.05, 0.15), False, 30.0)])
+    def test_anisotropic_pixels(self, spacing, transpose, expected):
+        labels = straight_lips(200)
+        if transpose:
+            labels = np.ascontiguousarray(labels.T)
+            labels = np.where(labels == 1, 2, np.where(labels == 2, 1, 0)).astype(np.uint8)
+        m = measure_cervix(labels, spacing)
+        assert m.cl_mm == pytest.approx(expected, abs=0.1)
+
+    def test_external_os_is_the_end_nearer_the_probe(self):
+        labels = straight_lips(200)
+        left = measure_cervix(labels, (0.1, 0.1), apex_px=(0.0, 0.0))
+        right = measure_cervix(labels, (0.1, 0.1), apex_px=(0.0, 399.0))
+        assert left.external_os_px[1] < left.internal_os_px[1]
+        assert right.external_os_px[1] > right.internal_os_px[1]
+
+    def test_input_not_modified(self):
+        labels = straight_lips()
+        before = labels.copy()
+        measure_cervix(labels, (0.1, 0.1), grey=grey_for(labels))
+        np.testing.assert_array_equal(labels, before)
+
+    def test_polyline_and_smoothing(self):
+        assert polyline_length_mm(np.array([[0, 0], [3, 4]]), (1.0, 1.0)) == 5.0
+        assert polyline_length_mm(np.array([[0, 0], [3, 4]]), (2.0, 0.5)) == pytest.approx(np.hypot(6, 2))
+        zigzag = np.array([[i % 2, i] for i in range(101)], dtype=float)  # a staircase along a line
+        assert polyline_length_mm(smooth_polyline(zigzag, 6.0), (1, 1)) == pytest.approx(100.0, rel=0.01)
+
+
+class TestPhantomGroundTruth:
+    """From exact label masks of phantoms (not from the model): the geometry must come back."""
+
+    @pytest.mark.parametrize("seed", range(200, 206))
+    @pytest.mark.parametrize("case", ["normal", "short", "funnel"])
+    def test_cl_and_funnel(self, seed, case):
+        phantom = generate(seed, case=case)
+        truth, sector = phantom.truth, phantom.scene.sector
+        grey = cv2.cvtColor(phantom.rgb, cv2.COLOR_RGB2GRAY)
+        m = measure_cervix(phantom.labels, (truth.mm_per_pixel,) * 2, grey=grey, fan=np.asarray(sector.fan_mask), apex_px=(sector.apex_row, sector.apex_col))
+        assert m.measurable, m.reasons
+        assert m.cl_mm == pytest.approx(truth.cl_mm, abs=0.3)
+        assert np.hypot(*(np.array(m.external_os_px) - truth.external_os_px)) * truth.mm_per_pixel < 1.0
+        assert (m.funnel is not None) == truth.funnel
+        if truth.funnel:
+            assert m.funnel.length_mm == pytest.approx(truth.funnel_length_mm, abs=1.0)
+            assert m.funnel.width_mm == pytest.approx(truth.funnel_width_mm, abs=1.0)
+            assert m.funnel.shape == truth.funnel_shape
+
+    @pytest.mark.parametrize("case", ["out_of_sector", "out_of_plane", "shadow", "probe_pressure"])
+    def test_hard_cases_rejected_with_their_reason(self, case):
+        phantom = generate(300, case=case)
+        truth, sector = phantom.truth, phantom.scene.sector
+        grey = cv2.cvtColor(phantom.rgb, cv2.COLOR_RGB2GRAY)
+        m = measure_cervix(phantom.labels, (truth.mm_per_pixel,) * 2, grey=grey, fan=np.asarray(sector.fan_mask), apex_px=(sector.apex_row, sector.apex_col))
+        assert not m.measurable and m.cl_mm is None
+        key = {"out_of_sector": "sector", "out_of_plane": "not visible", "shadow": "shadow", "probe_pressure": "unequal"}[case]
+        assert any(key in reason for reason in m.reasons), m.reasons
+
+
+class TestQualityGate:
+    def _reasons(self, labels, spacing=(0.1, 0.1), **kwargs) -> Measurement:
+        m = measure_cervix(labels, spacing, **kwargs)
+        assert not m.measurable and m.cl_mm is None and m.cl_straight_mm is None and m.funnel is None
+        return m
+
+    def test_uncalibrated(self):
+        assert "uncalibrated" in self._reasons(straight_lips(), None).reasons[0]
+
+    def test_lip_missing(self):
+        labels = straight_lips()
+        labels[labels == 2] = 0
+        assert "a lip is missing" in self._reasons(labels).reasons[0]
+
+    def test_lips_do_not_meet(self):
+        labels = straight_lips()
+        labels[140:160] = 0  # a gap all along: no canal between the lips
+        assert "os not found" in self._reasons(labels).reasons[0]
+
+    def test_canal_cut_by_the_sector_edge(self):
+        labels = straight_lips()
+        fan = np.ones(labels.shape, dtype=bool)
+        fan[:, :110] = False  # the fan's edge cuts the lips' left ends
+        assert any("sector" in r for r in self._reasons(labels, fan=fan).reasons)
+
+    def test_unequal_lips(self):
+        labels = straight_lips(thickness_px=60)
+        labels[:120][labels[:120] == 1] = 0  # anterior lip 30 px, posterior 60 px
+        assert any("unequal" in r for r in self._reasons(labels).reasons)
+
+    @pytest.mark.parametrize("length_px,spacing", [(30, 0.1), (350, 0.2)])
+    def test_not_anatomical_length(self, length_px, spacing):
+        labels = straight_lips(length_px, thickness_px=80, shape=(300, 420))
+        assert any("anatomical" in r for r in self._reasons(labels, (spacing, spacing)).reasons)
+
+    def test_low_confidence(self):
+        labels = straight_lips()
+        probabilities = np.stack([labels == k for k in range(3)]).astype(np.float32) * 0.5 + 0.5 / 3
+        assert any("confidence" in r for r in self._reasons(labels, probabilities=probabilities).reasons)
+
+    def test_canal_not_visible(self):
+        labels = straight_lips()
+        assert any("not visible" in r for r in self._reasons(labels, grey=grey_for(labels, canal_visible=False)).reasons)
+
+    def test_shadow_over_the_canal(self):
+        labels = straight_lips()
+        grey = grey_for(labels)
+        grey[:, 150:260] = 3  # a shadow cone over the middle of the canal
+        assert any("shadow" in r for r in self._reasons(labels, grey=grey).reasons)
+
+    def test_good_image_passes(self):
+        labels = straight_lips()
+        assert measure_cervix(labels, (0.1, 0.1), grey=grey_for(labels)).measurable
+
+
+class TestFunnelShape:
+    @pytest.mark.parametrize("percent,ratio,letter", [(10, 0.5, "Y"), (24.9, 0.5, "Y"), (25, 0.5, "V"), (45, 0.6, "V"), (45, 0.65, "U"), (15, 0.8, "U")])
+    def test_rule(self, percent, ratio, letter):
+        assert funnel_shape(percent, ratio) == letter
+
+
+class TestExam:
+    def _m(self, cl, confidence, measurable=True):
+        return Measurement(measurable, () if measurable else ("x",), cl_mm=cl if measurable else None, cl_straight_mm=cl, confidence=confidence)
+
+    def test_shortest_of_best_three(self):
+        frames = [(("1.2", k), self._m(cl, conf)) for k, (cl, conf) in enumerate([(30, 0.99), (28, 0.98), (33, 0.97), (20, 0.90), (31, 0.5)], 1)]
+        frames.append((("1.2", 6), self._m(None, 0.99, measurable=False)))
+        exam = exam_result(frames)
+        assert exam.frames_used == (("1.2", 1), ("1.2", 2), ("1.2", 3))
+        assert exam.chosen == ("1.2", 2) and exam.cl_mm == 28
+        assert exam.spread_mm == 5 and exam.valid_frames == 5 and exam.total_frames == 6
+
+    def test_no_valid_frame(self):
+        exam = exam_result([(("1.2", 1), self._m(None, 0.9, measurable=False))])
+        assert exam.cl_mm is None and exam.frames_used == () and exam.valid_frames == 0
