@@ -1,4 +1,5 @@
-"""Benchmarks of cervical-length on this machine: phantom generation and DICOM decoding.
+"""Benchmarks of cervical-length on this machine: phantom generation, DICOM decoding, the model's
+forward pass, the measurement, and the whole pipeline from DICOM file to cervical length.
 
 Run through ``scripts/benchmark``. Figures are measured, not asserted; the machine is recorded.
 """
@@ -8,10 +9,12 @@ from __future__ import annotations
 import json
 import os
 import platform
+import resource
 import tempfile
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 from pydicom import dcmread
 from pydicom.pixels import pixel_array
@@ -19,6 +22,10 @@ from pydicom.pixels.decoders.base import get_decoder
 
 from cervical_length.cli import main as cli_main
 from cervical_length.dicom import read_frames, write_us_dicom
+from cervical_length.engine import Pipeline
+from cervical_length.measure import measure_cervix, sector_mask
+from cervical_length.model import DEFAULT_MODEL, load_model
+from cervical_length.segment import Segmenter
 from cervical_length.phantom import generate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -77,11 +84,48 @@ def decode_speed() -> dict[str, float]:
     return figures
 
 
+def model_speed() -> dict[str, float]:
+    """Forward pass of the shipped model at its working size, batches of 8, per thread count."""
+    model, info = load_model(DEFAULT_MODEL)
+    squares = np.random.default_rng(0).integers(0, 255, size=(8, info.working_size, info.working_size), dtype=np.uint8)
+    figures = {"working_size": info.working_size, "parameters": sum(p.numel() for p in model.parameters())}
+    for threads in (1, os.cpu_count() or 1):
+        segmenter = Segmenter(model, model_sha256=info.sha256, working_size=info.working_size, threads=threads)
+        segmenter.probabilities(squares)
+        best = min(_timed(lambda: segmenter.probabilities(squares)) for _ in range(5))
+        figures[f"forward_frames_per_s_{threads}_threads"] = _rate(len(squares), best)
+    return figures
+
+
+def pipeline_speed(copies: int = 5) -> dict[str, float]:
+    """DICOM file to cervical length for the sample exports, ``copies`` times over, in one process."""
+    pipeline = Pipeline(DEFAULT_MODEL, threads=os.cpu_count() or 1)
+    paths = sorted((ROOT / "sample_dicoms").glob("*.dcm"))
+    start = time.perf_counter()
+    frames = sum(1 for _ in range(copies) for path in paths for _ in pipeline.measure_file(path))
+    seconds = time.perf_counter() - start
+    measure_ms = []
+    for seed in range(20):
+        phantom = generate(5_000_000 + seed)
+        grey = cv2.cvtColor(phantom.rgb, cv2.COLOR_RGB2GRAY)
+        fan, apex = sector_mask(grey, phantom.truth.sector_bounds_px)
+        spacing = (phantom.truth.mm_per_pixel,) * 2
+        measure_ms.append(_timed(lambda: measure_cervix(phantom.labels, spacing, grey=grey, fan=fan, apex_px=apex)) * 1000)
+    return {
+        "end_to_end_frames_per_s": _rate(frames, seconds),
+        "frames": frames,
+        "measure_ms_per_frame_median": round(float(np.median(measure_ms)), 1),
+        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
 def main() -> None:
     result = {
         "machine": {"cpus": os.cpu_count(), "processor": platform.processor() or platform.machine(), "python": platform.python_version()},
         "phantoms": phantom_speed(),
         "dicom": decode_speed(),
+        "model": model_speed(),
+        "pipeline": pipeline_speed(),
     }
     print(json.dumps(result, indent=1))
     out = ROOT / "benchmarks"

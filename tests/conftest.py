@@ -36,3 +36,23 @@ def make_dicom(tmp_path: Path) -> Callable[..., Path]:
 
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="session")
+def random_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An untrained small network saved as a model: for tests of the plumbing, not of accuracy."""
+    import torch
+
+    from cervical_length.model import UNet, save_model
+
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("model") / "random.json"
+    save_model(UNet((4, 8, 16)), path, working_size=64, card={"note": "untrained, tests only"})
+    return path
+
+
+@pytest.fixture(scope="session")
+def pipeline(random_model: Path):
+    from cervical_length.engine import Pipeline
+
+    return Pipeline(random_model)

@@ -25,40 +25,51 @@ def test_help_explains_itself():
     assert sub.returncode == 0 and "--mm-per-pixel" in sub.stdout and "Exit status" in sub.stdout
 
 
-def test_folder_with_good_corrupt_and_text_file(make_dicom, tmp_path, capsys):
+def test_folder_with_good_corrupt_and_text_file(make_dicom, tmp_path, capsys, random_model):
     good = make_dicom("in/good.dcm", frames_rgb=gradient_rgb(frames=2))
     corrupt = make_dicom("in/corrupt.dcm")
     corrupt.write_bytes(corrupt.read_bytes()[:700])
     (tmp_path / "in" / "notes.txt").write_text("hello")
     hashes = {p: sha256(p) for p in (good, corrupt)}
-    status = main(["measure", str(tmp_path / "in"), "--out", str(tmp_path / "out")])
+    status = main(["measure", str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--model", str(random_model)])
     assert status == 1
     rows = _rows(tmp_path / "out")
     assert [(r["file"].rsplit("/", 1)[-1], r["frame"], r["status"]) for r in rows] == [
         ("corrupt.dcm", "", "failed"),
-        ("good.dcm", "1", "read"),
-        ("good.dcm", "2", "read"),
+        ("good.dcm", "1", "not_measurable"),
+        ("good.dcm", "2", "not_measurable"),
         ("notes.txt", "", "failed"),
     ]
     assert rows[1]["mm_per_pixel_x"] == "0.1" and rows[1]["calibration_source"] == "us_region"
+    assert len(list((tmp_path / "out" / "overlays").glob("*.png"))) == 2
     printed = capsys.readouterr()
-    assert "Read 2 frames from 3 files" in printed.out and "2 failed" in printed.out
+    assert "2 frames from 3 files" in printed.out and "2 files failed" in printed.out
     assert "corrupt.dcm: CorruptDicomError" in printed.err and "notes.txt: NotDicomError" in printed.err
     assert all(sha256(p) == h for p, h in hashes.items())
 
 
-def test_all_good_exits_zero_and_single_bad_file_nonzero(make_dicom, tmp_path):
-    assert main(["measure", str(make_dicom()), "--out", str(tmp_path / "o1"), "-q"]) == 0
+def test_all_good_exits_zero_and_single_bad_file_nonzero(make_dicom, tmp_path, random_model):
+    model = ["--model", str(random_model)]
+    assert main(["measure", str(make_dicom()), "--out", str(tmp_path / "o1"), "-q", *model]) == 0
     bad = tmp_path / "bad.dcm"
     bad.write_text("x")
-    assert main(["measure", str(bad), "--out", str(tmp_path / "o2"), "-q"]) == 1
+    assert main(["measure", str(bad), "--out", str(tmp_path / "o2"), "-q", *model]) == 1
 
 
-def test_user_scale_for_uncalibrated_file(make_dicom, tmp_path):
+def test_user_scale_for_uncalibrated_file(make_dicom, tmp_path, random_model):
     path = make_dicom(regions=[])
-    main(["measure", str(path), "--out", str(tmp_path / "o"), "--mm-per-pixel", "0.2,0.3", "-q"])
+    main(["measure", str(path), "--out", str(tmp_path / "o"), "--mm-per-pixel", "0.2,0.3", "-q", "--model", str(random_model)])
     (row,) = _rows(tmp_path / "o")
     assert (row["calibration_source"], row["mm_per_pixel_x"], row["mm_per_pixel_y"]) == ("user", "0.2", "0.3")
+
+
+def test_tampered_model_is_a_usage_error(make_dicom, tmp_path, random_model, capsys):
+    copy = tmp_path / random_model.name
+    copy.write_text(random_model.read_text())
+    weights = random_model.with_suffix(".pt").read_bytes()
+    copy.with_suffix(".pt").write_bytes(weights[:-1] + bytes([weights[-1] ^ 1]))  # one bit flipped
+    assert main(["measure", str(make_dicom()), "--out", str(tmp_path / "o"), "--model", str(copy)]) == 2
+    assert "damaged or were changed" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("argv,message", [(["--mm-per-pixel", "zero"], "expected a number"), ([], "no such file")])

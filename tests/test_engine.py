@@ -1,26 +1,30 @@
-"""Per-file work over folders: one result per frame, one recorded failure per bad file."""
+"""Per-file work over folders: one result per frame, one recorded failure per bad file, exams."""
 
 from __future__ import annotations
 
 import pytest
 
-from cervical_length.engine import iter_frame_results
+from cervical_length.dicom import RegionSpec
+from cervical_length.engine import ExamCollector, MeasuredFrame, iter_frame_results
+from cervical_length.measure import Measurement
 
 from .conftest import gradient_rgb
 
 
-def test_good_corrupt_and_text_files(make_dicom, tmp_path):
+def test_good_corrupt_and_text_files(make_dicom, tmp_path, pipeline):
     good = make_dicom("exam/good.dcm", frames_rgb=gradient_rgb(frames=3), photometric="MONOCHROME2")
     corrupt = make_dicom("exam/corrupt.dcm", photometric="YBR_FULL_422", compression="jpeg_baseline")
     corrupt.write_bytes(corrupt.read_bytes()[:900])
     (tmp_path / "exam" / "readme.txt").write_text("not an image")
-    results = list(iter_frame_results([tmp_path / "exam"]))
+    results = [item.result for item in iter_frame_results(pipeline, [tmp_path / "exam"])]
     by_file = {}
     for r in results:
         by_file.setdefault(r.file.rsplit("/", 1)[-1], []).append(r)
     assert [r.frame for r in by_file["good.dcm"]] == [1, 2, 3]
-    assert {r.status for r in by_file["good.dcm"]} == {"read"}
     assert by_file["good.dcm"][0].mm_per_pixel_x == pytest.approx(0.1)
+    # A ramp holds no cervix: read, segmented, and honestly not measured.
+    assert {r.status for r in by_file["good.dcm"]} == {"not_measurable"}
+    assert all(r.cl_mm is None and r.reasons for r in by_file["good.dcm"])
     (bad,) = by_file["corrupt.dcm"]
     assert bad.status == "failed" and bad.frame is None and bad.error.startswith("CorruptDicomError: ")
     (text,) = by_file["readme.txt"]
@@ -28,27 +32,40 @@ def test_good_corrupt_and_text_files(make_dicom, tmp_path):
     assert str(good) in by_file["good.dcm"][0].file
 
 
-def test_uncalibrated_and_user_scale(make_dicom):
+def test_uncalibrated_and_user_scale(make_dicom, pipeline):
     path = make_dicom(regions=[])
-    (plain,) = iter_frame_results([path])
-    assert (plain.status, plain.calibration_source, plain.mm_per_pixel_x) == ("uncalibrated", "none", None)
-    (scaled,) = iter_frame_results([path], user_mm_per_pixel=(0.2, 0.25))
-    assert (scaled.status, scaled.calibration_source, scaled.mm_per_pixel_y) == ("read", "user", 0.25)
+    (plain,) = iter_frame_results(pipeline, [path])
+    assert (plain.result.status, plain.result.calibration_source, plain.result.mm_per_pixel_x) == ("uncalibrated", "none", None)
+    assert "uncalibrated" in plain.result.reasons
+    (scaled,) = iter_frame_results(pipeline, [path], user_mm_per_pixel=(0.2, 0.25))
+    assert (scaled.result.calibration_source, scaled.result.mm_per_pixel_y) == ("user", 0.25)
 
 
-def test_header_warnings_become_notes_not_output(make_dicom, recwarn):
-    from cervical_length.dicom import RegionSpec
-
+def test_header_warnings_become_notes_not_output(make_dicom, recwarn, pipeline):
     path = make_dicom(regions=[RegionSpec((0, 0, 999, 999), 0.01, 0.01)], modality="OT")
-    (result,) = iter_frame_results([path])
-    assert "clipped" in result.notes and "Modality is OT" in result.notes
-    assert str(path) not in result.notes  # the file is its own column
-    assert len(recwarn) == 0
+    (item,) = iter_frame_results(pipeline, [path])
+    assert "clipped" in item.result.notes and "Modality is OT" in item.result.notes
+    assert str(path) not in item.result.notes  # the file is its own column
+    assert not [w for w in recwarn if "cervical_length" in str(w.category)]
 
 
-def test_output_folder_inside_input_is_skipped(make_dicom, tmp_path):
+def test_output_folder_inside_input_is_skipped(make_dicom, tmp_path, pipeline):
     make_dicom("a.dcm")
     (tmp_path / "results").mkdir()
     (tmp_path / "results" / "measurements.csv").write_text("file\n")
-    files = {r.file for r in iter_frame_results([tmp_path], exclude=[tmp_path / "results"])}
+    files = {i.result.file for i in iter_frame_results(pipeline, [tmp_path], exclude=[tmp_path / "results"])}
     assert files == {str(tmp_path / "a.dcm")}
+
+
+def test_exam_rows_group_frames_by_study(make_dicom, pipeline):
+    items = list(iter_frame_results(pipeline, [make_dicom(frames_rgb=gradient_rgb(frames=2), study_uid="1.2.3", accession_number="ACC1")]))
+    collector = ExamCollector()
+    for item in items:
+        collector.add(item)
+    # Replace the measurements by known ones: the exam takes the shortest of the best three.
+    collector = ExamCollector()
+    for item, (cl, conf) in zip(items, [(31.0, 0.95), (29.5, 0.9)]):
+        collector.add(MeasuredFrame(item.result, item.frame, item.segmentation, Measurement(True, (), cl_mm=cl, cl_straight_mm=cl, confidence=conf)))
+    (row,) = collector.rows()
+    assert (row.study_instance_uid, row.accession_number, row.frames, row.valid_frames, row.cl_mm, row.spread_mm) == ("1.2.3", "ACC1", 2, 2, 29.5, 1.5)
+    assert row.chosen_frame == 2 and row.frames_used.endswith(":1;" + row.chosen_sop_instance_uid + ":2")

@@ -3,22 +3,31 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import json
 import multiprocessing
 import os
 import sys
 import time
 
 import numpy as np
+import torch
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
+from .train import TrainConfig, fugc_squares, train
 from .dicom import user_spacing
-from .engine import iter_frame_results
-from .errors import CalibrationError
-from .outputs import MeasurementsCsvWriter
-from .phantom import APPEARANCES, CASES, generate, montage, phantom_stem, write_ground_truth_csv, write_phantom, write_png
+from .evaluate import evaluate_fugc, evaluate_phantoms, summarise
+from .rules import GUIDELINES, PROFILES, ClinicalContext, assess, ga_from_edd, ga_from_lmp, parse_gestational_age
+from .segment import Segmenter
+from .engine import ExamCollector, ExamRow, FrameResult, Pipeline, iter_frame_results
+from .clinical import read_clinical_csv
+from .errors import CalibrationError, ClinicalDataError, ModelError
+from .model import DEFAULT_MODEL, load_model
+from .outputs import CsvWriter, overlay_image, overlay_name, write_png
+from .phantom import APPEARANCES, CASES, generate, montage, phantom_stem, write_ground_truth_csv, write_phantom
 
 __all__ = ["main", "build_parser"]
 
@@ -42,9 +51,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="read DICOM files or folders and write one result row per frame",
         description=(
             "Read every DICOM file under PATH (folders are walked recursively; files need no .dcm "
-            "suffix), find each frame's millimetre scale, and write OUT/measurements.csv with one row "
-            "per frame (a failed file gets one row with its error). Exit status: 0 when every file was "
-            "read, 1 when some failed, 2 for a usage error."
+            "suffix), segment the cervix, measure the cervical length in mm on every frame, and write "
+            "OUT/measurements.csv (one row per frame; a failed file gets one row with its error), "
+            "OUT/exams.csv (one row per study: the shortest of the best three measurable frames) and "
+            "OUT/overlays/*.png. Frames that cannot be measured honestly say why and carry no length. "
+            "Exit status: 0 when every file was read, 1 when some failed, 2 for a usage error."
         ),
     )
     measure.add_argument("paths", nargs="+", metavar="PATH", type=Path, help="DICOM files or folders")
@@ -57,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
             "give no scale (no ultrasound region calibration and no Pixel Spacing)"
         ),
     )
+    measure.add_argument("--clinical", type=Path, metavar="CSV", help="clinical context, one row per study (study_instance_uid or accession_number, ga, history...): the rules are applied to each exam")
+    measure.add_argument("--profile", choices=sorted(PROFILES), default="smfm-acog", help="guideline profile for --clinical (default smfm-acog)")
+    measure.add_argument("--model", type=Path, default=DEFAULT_MODEL, metavar="JSON", help="model metadata file (default: the shipped model)")
     measure.add_argument("-q", "--quiet", action="store_true", help="print only the summary")
 
     phantoms = commands.add_parser(
@@ -74,7 +88,154 @@ def build_parser() -> argparse.ArgumentParser:
     phantoms.add_argument("--appearance", choices=sorted(APPEARANCES), default="train", help="scanner look (default train)")
     phantoms.add_argument("--case", choices=CASES, help="one case for every image (default: a clinic-like mix)")
     phantoms.add_argument("--workers", type=int, default=os.cpu_count() or 1, metavar="N", help="processes (default: cores)")
+
+    train = commands.add_parser(
+        "train",
+        help="train the segmentation network on phantoms or on labelled PNGs",
+        description=(
+            "Train the U-Net and write its weights and metadata (OUT and OUT with .pt). By default on "
+            "freshly generated phantoms; with --fugc, on a folder of image/label PNG pairs "
+            "(images/X.png + labels/X.png, labels 0 background, 1 anterior lip, 2 posterior lip), "
+            "optionally fine-tuning --init. Deterministic for a seed on one machine."
+        ),
+    )
+    train.add_argument("--out", type=Path, default=DEFAULT_MODEL, metavar="JSON", help=f"metadata file to write (default {DEFAULT_MODEL.name} in models/)")
+    train.add_argument("--fugc", type=Path, metavar="DIR", help="train on this labelled folder instead of phantoms")
+    train.add_argument("--init", type=Path, metavar="JSON", help="fine-tune this model instead of starting afresh")
+    defaults = TrainConfig()
+    for name in ("seed", "train_count", "epochs", "batch_size"):
+        train.add_argument(f"--{name.replace('_', '-')}", type=int, default=getattr(defaults, name))
+    train.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
+    train.add_argument("--max-minutes", type=float, default=defaults.max_minutes, help="stop after the epoch that passes this")
+
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="accuracy of the model and the measurement against ground truth",
+        description=(
+            "Segment and measure generated phantoms the model never saw (training appearance, seeds "
+            "from 3,000,000; shifted appearance, seeds from 4,000,000) and compare with their exact "
+            "truth: Dice and HD95 of each lip, cervical-length error and limits of agreement in mm, "
+            "the <= 25 mm call, funnel detection and length, the quality gate. With --fugc, also the "
+            "Dice on a folder of labelled PNGs (images/X.png + labels/X.png). Writes a JSON file and "
+            "prints a table."
+        ),
+    )
+    evaluate.add_argument("--model", type=Path, default=DEFAULT_MODEL, metavar="JSON", help="model metadata file")
+    evaluate.add_argument("--count", type=int, default=200, metavar="N", help="phantoms per appearance (default 200)")
+    evaluate.add_argument("--fugc", type=Path, metavar="DIR", help="also evaluate on this labelled folder")
+    evaluate.add_argument("--out", type=Path, default=Path("results/evaluation.json"), metavar="JSON", help="where to write the figures")
+
+    assess_cmd = commands.add_parser(
+        "assess",
+        help="apply the cervical insufficiency rules to a cervical length and its clinical context",
+        description=(
+            "Say which guideline rules apply to a cervical length and the clinical context, why (the "
+            "comparisons made) and from which guideline. Unknown context is allowed: rules needing it "
+            f"are listed as not assessed. {_DISCLAIMER}"
+        ),
+    )
+    assess_cmd.add_argument("--list-rules", action="store_true", help="print every rule of the profile with its source and stop")
+    assess_cmd.add_argument("--profile", choices=sorted(PROFILES), default="smfm-acog", help="guideline profile (default smfm-acog)")
+    assess_cmd.add_argument("--cl-mm", type=float, metavar="MM", help="cervical length in mm (omit when not measurable)")
+    assess_cmd.add_argument("--funnel", choices=("yes", "no"), help="funnelling seen")
+    assess_cmd.add_argument("--ga", metavar="WwDd", help="gestational age at the scan, e.g. 20w3d")
+    assess_cmd.add_argument("--lmp", type=dt.date.fromisoformat, metavar="YYYY-MM-DD", help="last menstrual period (with --scan-date)")
+    assess_cmd.add_argument("--edd", type=dt.date.fromisoformat, metavar="YYYY-MM-DD", help="estimated date of delivery (with --scan-date)")
+    assess_cmd.add_argument("--scan-date", type=dt.date.fromisoformat, metavar="YYYY-MM-DD")
+    assess_cmd.add_argument("--prior-sptb", metavar="no|yes|WwDd", help="prior spontaneous preterm birth, and at what gestation")
+    for name, kind in _CONTEXT_OPTIONS.items():
+        flag = "--" + name.replace("_", "-")
+        if kind is bool:
+            assess_cmd.add_argument(flag, choices=("yes", "no"))
+        elif isinstance(kind, tuple):
+            assess_cmd.add_argument(flag, choices=kind)
+        else:
+            assess_cmd.add_argument(flag, type=kind)
+    assess_cmd.add_argument("--symptoms", nargs="*", default=[], choices=("pelvic pressure", "spotting", "cramps", "discharge"))
+    assess_cmd.add_argument("--json", action="store_true", help="print JSON instead of text")
     return parser
+
+
+#: Context fields given on the command line as they are: bool as yes/no, choices, numbers.
+_CONTEXT_OPTIONS: dict[str, object] = {
+    "plurality": ("singleton", "twins", "higher"),
+    "second_trimester_losses": int,
+    "prior_cerclage_for_painless_dilation": bool,
+    "prior_pprom": bool,
+    "cervical_surgery": bool,
+    "deep_cervical_lacerations": bool,
+    "mullerian_anomaly": bool,
+    "connective_tissue_disorder": bool,
+    "prior_mechanical_dilation": bool,
+    "membranes": ("intact", "ruptured"),
+    "labour": bool,
+    "dilation_cm": float,
+    "membranes_at_external_os": bool,
+    "cerclage_in_place": bool,
+    "progesterone_given": bool,
+    "infection": bool,
+    "bleeding": bool,
+    "fetal_anomaly_or_demise": bool,
+    "placenta_previa": bool,
+}
+
+
+def _context(args: argparse.Namespace) -> ClinicalContext:
+    """The clinical context from the command line; ValueError naming the option when invalid."""
+    values: dict[str, object] = {}
+    for name, kind in _CONTEXT_OPTIONS.items():
+        value = getattr(args, name)
+        if value is not None:
+            values[name] = (value == "yes") if kind is bool else value
+    if args.ga:
+        values["ga_days"] = parse_gestational_age(args.ga, field_name="--ga")
+    elif args.lmp or args.edd:
+        if not args.scan_date:
+            raise ValueError("--scan-date: needed with --lmp or --edd")
+        values["ga_days"] = ga_from_lmp(args.lmp, args.scan_date) if args.lmp else ga_from_edd(args.edd, args.scan_date)
+    if args.prior_sptb is not None:
+        answer = args.prior_sptb.strip().lower()
+        values["prior_sptb"] = answer != "no"
+        if answer not in ("yes", "no"):
+            values["prior_sptb_ga_days"] = parse_gestational_age(answer, field_name="--prior-sptb")
+    return ClinicalContext(**values, symptoms=tuple(args.symptoms))
+
+
+def _assess(args: argparse.Namespace) -> int:
+    if args.list_rules:
+        for rule in PROFILES[args.profile]:
+            print(f"{rule.id + ' v' + rule.version:28} {rule.kind:16} {rule.statement}\n{'':45} source: {GUIDELINES[rule.source]}")
+        return EXIT_OK
+    try:
+        result = assess(_context(args), cl_mm=args.cl_mm, funnel=None if args.funnel is None else args.funnel == "yes", profile=args.profile)
+    except ValueError as err:
+        print(f"cervical-length assess: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    print(json.dumps(result.to_json(), indent=1) if args.json else result.to_text())
+    return EXIT_OK
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    try:
+        model, info = load_model(args.model)
+    except ModelError as err:
+        print(f"cervical-length evaluate: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    segmenter = Segmenter(model, model_sha256=info.sha256, working_size=info.working_size, threads=os.cpu_count() or 1)
+    report: dict[str, object] = {"model_sha256": info.sha256}
+    for name, first, appearance in (("heldout", 3_000_000, "train"), ("shifted", 4_000_000, "shifted")):
+        report[name] = summarise(evaluate_phantoms(segmenter, range(first, first + args.count), appearance=appearance))
+    if args.fugc:
+        report["fugc"] = evaluate_fugc(segmenter, args.fugc)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    sets = [k for k in report if k != "model_sha256"]
+    keys = sorted({k for name in sets for k in report[name]}, key=lambda k: list(report["heldout"]).index(k) if k in report["heldout"] else 99)
+    print(f"{'':38}" + "".join(f"{name:>16}" for name in sets))
+    for key in keys:
+        print(f"{key:38}" + "".join(f"{str(report[name].get(key, '')):>16}" for name in sets))
+    print(f"Written to {args.out}. Figures are on generated phantoms, not on patients' images.")
+    return EXIT_OK
 
 
 def _measure(args: argparse.Namespace) -> int:
@@ -87,31 +248,62 @@ def _measure(args: argparse.Namespace) -> int:
     if missing:
         print(f"cervical-length measure: error: no such file or folder: {', '.join(missing)}", file=sys.stderr)
         return EXIT_USAGE
-    args.out.mkdir(parents=True, exist_ok=True)
-    csv_path = args.out / "measurements.csv"
-    frames_by_status: Counter[str] = Counter()
+    try:
+        contexts = read_clinical_csv(args.clinical) if args.clinical else None
+        pipeline = Pipeline(args.model, threads=os.cpu_count() or 1)
+    except (ModelError, ClinicalDataError) as err:
+        print(f"cervical-length measure: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    overlays = args.out / "overlays"
+    overlays.mkdir(parents=True, exist_ok=True)
+    counts: Counter[str] = Counter()
     files, failures = set(), []
-    with MeasurementsCsvWriter(csv_path) as out:
-        for result in iter_frame_results(args.paths, user_mm_per_pixel=override, exclude=[args.out]):
-            out.write(result)
-            files.add(result.file)
-            if result.status == "failed":
-                failures.append(result)
-            else:
-                frames_by_status[result.status] += 1
+    exams = ExamCollector()
+    with CsvWriter(args.out / "measurements.csv", FrameResult) as out:
+        for item in iter_frame_results(pipeline, args.paths, user_mm_per_pixel=override, exclude=[args.out]):
+            r = item.result
+            out.write(r)
+            exams.add(item)
+            files.add(r.file)
+            counts[r.status] += 1
+            if r.status == "failed":
+                failures.append(r)
+            elif item.measurement is not None and item.frame is not None:
+                write_png(overlays / overlay_name(r.sop_instance_uid, r.frame), overlay_image(item.frame.rgb, item.segmentation.labels, item.measurement))
             if not args.quiet:
-                where = f"frame {result.frame}" if result.frame else "file"
-                detail = result.error or f"{result.calibration_source} calibration"
-                print(f"{result.status:<12} {result.file} {where}: {detail}")
-    frames = sum(frames_by_status.values())
+                print(_frame_line(r))
+    exam_rows = list(exams.rows(contexts, profile=args.profile))
+    with CsvWriter(args.out / "exams.csv", ExamRow) as out:
+        for row in exam_rows:
+            out.write(row)
+            if not args.quiet:
+                cl = f"CL {row.cl_mm:.1f} mm from {row.valid_frames} valid of {row.frames} frames (spread {row.spread_mm:.1f} mm)" if row.cl_mm is not None else f"not measurable ({row.frames} frames)"
+                rules = f"; rules: {', '.join(filter(None, (row.rule_findings, row.rule_suggestions, row.rule_contraindications))) or 'none apply'}" if row.assessment else ""
+                print(f"exam  {row.accession_number or row.study_instance_uid}: {cl}{rules}")
+    if contexts is not None:
+        matched = {("study_instance_uid", r.study_instance_uid) for r in exam_rows} | {("accession_number", r.accession_number) for r in exam_rows}
+        for kind, value in sorted(set(contexts) - matched):
+            print(f"  clinical row matches no study: {kind} {value}", file=sys.stderr)
+        for row in exam_rows:
+            if not row.clinical_context:
+                print(f"  study has no clinical row: {row.accession_number or row.study_instance_uid}", file=sys.stderr)
+    frames = sum(v for k, v in counts.items() if k != "failed")
     print(
-        f"Read {frames} frames from {len(files)} files: {frames_by_status['read']} calibrated, "
-        f"{frames_by_status['uncalibrated']} uncalibrated; {len(failures)} failed."
+        f"{frames} frames from {len(files)} files: {counts['measured']} measured, {counts['not_measurable']} not measurable, "
+        f"{counts['uncalibrated']} uncalibrated; {len(failures)} files failed; {len(exam_rows)} exams. {_DISCLAIMER}"
     )
     for failure in failures:
         print(f"  failed: {failure.file}: {failure.error}", file=sys.stderr)
-    print(f"Results: {csv_path}")
+    print(f"Results: {args.out / 'measurements.csv'}, {args.out / 'exams.csv'}, overlays in {overlays}")
     return EXIT_SOME_FAILED if failures else EXIT_OK
+
+
+def _frame_line(r: FrameResult) -> str:
+    where = f"{r.file} frame {r.frame}" if r.frame else r.file
+    if r.status == "measured":
+        funnel = f", funnel {r.funnel_length_mm:.1f} mm ({r.funnel_shape})" if r.funnel else ""
+        return f"measured       {where}: CL {r.cl_mm:.1f} mm (straight {r.cl_straight_mm:.1f}){funnel}, confidence {r.confidence:.2f}"
+    return f"{r.status:<14} {where}: {r.error or r.reasons}"
 
 
 def _write_phantom(job: tuple[int, str, str | None, str]) -> tuple[dict[str, object], np.ndarray]:
@@ -141,7 +333,25 @@ def _phantoms(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"measure": _measure, "phantoms": _phantoms}
+def _train(args: argparse.Namespace) -> int:
+    config = TrainConfig(
+        seed=args.seed,
+        train_count=args.train_count,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        max_minutes=args.max_minutes,
+    )
+    torch.set_num_threads(os.cpu_count() or 1)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    init = load_model(args.init)[0] if args.init else None
+    data = fugc_squares(args.fugc, size=config.working_size) if args.fugc else None
+    info = train(config, args.out, train_data=data, init=init)
+    print(f"Wrote {info.weights} (sha256 {info.sha256}) and {args.out}")
+    return EXIT_OK
+
+
+COMMANDS = {"measure": _measure, "phantoms": _phantoms, "train": _train, "evaluate": _evaluate, "assess": _assess}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

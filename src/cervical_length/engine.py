@@ -1,7 +1,8 @@
 """Running the per-file work: every file under the given paths to per-frame result records.
 
-One bad file never stops the run: its failure becomes a :class:`FrameResult` with status
-``failed`` and the reason. Nothing here prints; the CLI reports.
+read -> segment -> measure, one file at a time, frames in small batches. One bad file never stops
+the run: its failure becomes a :class:`FrameResult` with status ``failed`` and the reason.
+Nothing here prints; the CLI reports.
 """
 
 from __future__ import annotations
@@ -9,16 +10,29 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from .dicom import Frame, iter_dicom_paths, iter_frames, read_source
+import numpy as np
+
+from .dicom import Frame, SourceImage, iter_dicom_paths, iter_frames, read_source
 from .errors import DicomReadError
+from .measure import Measurement, exam_result, measure_cervix, sector_mask
+from .model import DEFAULT_MODEL, load_model
+from .rules import Assessment, ClinicalContext, assess
+from .segment import Segmentation, Segmenter
 
-__all__ = ["FrameStatus", "FrameResult", "result_for_frame", "iter_frame_results"]
+__all__ = ["FrameStatus", "FrameResult", "MeasuredFrame", "Pipeline", "iter_frame_results", "ExamRow", "ExamCollector"]
 
-FrameStatus = Literal["read", "uncalibrated", "failed"]
+FrameStatus = Literal["measured", "not_measurable", "uncalibrated", "failed"]
+
+#: Frames segmented together: large enough to amortise the network call, small enough for memory.
+BATCH_FRAMES = 8
+
+
+def _mm(value: float | None) -> float | None:
+    return None if value is None else round(float(value), 2)
 
 
 @dataclass(frozen=True)
@@ -27,32 +41,81 @@ class FrameResult:
 
     frame : 1-based frame number; None for a file that failed before any frame was read.
     mm_per_pixel_x, mm_per_pixel_y : column width and row height in mm; None when uncalibrated.
+    Lengths in mm, rounded to 0.01 mm; None when the frame is not measurable. Os points in pixels.
     """
 
     file: str
     sop_instance_uid: str
     study_instance_uid: str
+    accession_number: str
     frame: int | None
     mm_per_pixel_x: float | None
     mm_per_pixel_y: float | None
     calibration_source: str
     status: FrameStatus
+    measurable: int | None = None
+    cl_mm: float | None = None
+    cl_straight_mm: float | None = None
+    cl_two_segment_mm: float | None = None
+    funnel: int | None = None
+    funnel_length_mm: float | None = None
+    funnel_width_mm: float | None = None
+    funnel_percent: float | None = None
+    funnel_shape: str = ""
+    confidence: float | None = None
+    reasons: str = ""
+    external_os_row: float | None = None
+    external_os_col: float | None = None
+    internal_os_row: float | None = None
+    internal_os_col: float | None = None
+    model_sha256: str = ""
     error: str = ""
     notes: str = ""
 
 
-def result_for_frame(frame: Frame, notes: str = "") -> FrameResult:
-    """The result record of a frame that was read."""
-    cal = frame.calibration
+@dataclass(frozen=True, eq=False)
+class MeasuredFrame:
+    """Everything known of one frame, for the outputs: the row, the frame, its label map and its
+    measurement (the last three None for a failed file)."""
+
+    result: FrameResult
+    frame: Frame | None = None
+    segmentation: Segmentation | None = None
+    measurement: Measurement | None = field(default=None)
+
+
+def _row(frame: Frame, m: Measurement, model_sha256: str, notes: str) -> FrameResult:
+    cal, src = frame.calibration, frame.source
+    f = m.funnel
+    status: FrameStatus = "measured" if m.measurable else ("uncalibrated" if not cal.calibrated else "not_measurable")
+    ext = m.external_os_px if m.measurable else None
+    internal = m.internal_os_px if m.measurable else None
     return FrameResult(
-        file=str(frame.source.path),
-        sop_instance_uid=frame.source.sop_instance_uid,
-        study_instance_uid=frame.source.study_instance_uid,
+        file=str(src.path),
+        sop_instance_uid=src.sop_instance_uid,
+        study_instance_uid=src.study_instance_uid,
+        accession_number=src.accession_number,
         frame=frame.frame_number,
         mm_per_pixel_x=cal.mm_per_pixel_x,
         mm_per_pixel_y=cal.mm_per_pixel_y,
         calibration_source=cal.source,
-        status="read" if cal.calibrated else "uncalibrated",
+        status=status,
+        measurable=int(m.measurable),
+        cl_mm=_mm(m.cl_mm),
+        cl_straight_mm=_mm(m.cl_straight_mm),
+        cl_two_segment_mm=_mm(m.cl_two_segment_mm),
+        funnel=None if not m.measurable else int(f is not None),
+        funnel_length_mm=_mm(f.length_mm) if f else None,
+        funnel_width_mm=_mm(f.width_mm) if f else None,
+        funnel_percent=round(f.percent, 1) if f else None,
+        funnel_shape=(f.shape if f else "T") if m.measurable else "",
+        confidence=round(m.confidence, 3),
+        reasons="; ".join(m.reasons),
+        external_os_row=_mm(ext[0]) if ext else None,
+        external_os_col=_mm(ext[1]) if ext else None,
+        internal_os_row=_mm(internal[0]) if internal else None,
+        internal_os_col=_mm(internal[1]) if internal else None,
+        model_sha256=model_sha256,
         notes=notes,
     )
 
@@ -62,6 +125,7 @@ def _failure(path: Path, err: DicomReadError, notes: str) -> FrameResult:
         file=str(path),
         sop_instance_uid="",
         study_instance_uid="",
+        accession_number="",
         frame=None,
         mm_per_pixel_x=None,
         mm_per_pixel_y=None,
@@ -72,39 +136,160 @@ def _failure(path: Path, err: DicomReadError, notes: str) -> FrameResult:
     )
 
 
-def _results_for_file(path: Path, user_mm_per_pixel: tuple[float, float] | None) -> Iterator[FrameResult]:
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+class Pipeline:
+    """Read, segment and measure files with one model instance.
+
+    model : the model's metadata JSON (weights beside it, checksum verified at load).
+    threads : CPU threads for the network.
+    """
+
+    def __init__(self, model: str | os.PathLike[str] = DEFAULT_MODEL, *, threads: int = 1) -> None:
+        network, self.model_info = load_model(model)
+        self.segmenter = Segmenter(network, model_sha256=self.model_info.sha256, working_size=self.model_info.working_size, threads=threads)
+
+    def _measure_batch(self, frames: list[Frame], notes: str, fans: dict) -> Iterator[MeasuredFrame]:
+        """Segment and measure a batch of frames of one file; ``fans`` caches the file's sector."""
+        crops = []
+        for f in frames:
+            region = f.calibration.region
+            crops.append(None if region is None else (region.min_row, region.min_col, region.max_row + 1, region.max_col + 1))
+        for frame, seg in zip(frames, self.segmenter.segment([f.grey for f in frames], crops)):
+            if "fan" not in fans:
+                # The fan is the same in every frame of a file: found once, on its first frame.
+                region = frame.calibration.region
+                bounds = None if region is None else (region.min_col, region.min_row, region.max_col, region.max_row)
+                fans["fan"] = sector_mask(frame.grey, bounds)
+            fan, apex = fans["fan"]
+            spacing = None
+            if frame.calibration.calibrated:
+                # The scale of the region the cervix lies in (split screens differ per region).
+                rows, cols = np.nonzero(seg.labels)
+                centre = (rows.mean(), cols.mean()) if len(rows) else (frame.grey.shape[0] / 2, frame.grey.shape[1] / 2)
+                spacing = frame.calibration.spacing_at(*centre)
+            m = measure_cervix(seg.labels, spacing, probabilities=seg.probabilities, grey=frame.grey, fan=fan, apex_px=apex)
+            yield MeasuredFrame(_row(frame, m, self.model_info.sha256, notes), frame, seg, m)
+
+    def measure_file(self, path: Path, *, user_mm_per_pixel: tuple[float, float] | None = None) -> Iterator[MeasuredFrame]:
+        """Every frame of one file, measured; a failure of the file becomes one ``failed`` result."""
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                source: SourceImage | None = read_source(path, user_mm_per_pixel=user_mm_per_pixel)
+            except DicomReadError as err:
+                source, failure = None, err
+        # Header warnings (clipped regions, non-US modality) travel with every row of the file.
+        notes = "; ".join(dict.fromkeys(str(w.message).removeprefix(f"{path}: ") for w in caught))
+        if source is None:
+            yield MeasuredFrame(_failure(path, failure, notes))
+            return
+        batch: list[Frame] = []
+        fans: dict = {}
         try:
-            source = read_source(path, user_mm_per_pixel=user_mm_per_pixel)
+            for frame in iter_frames(source):
+                batch.append(frame)
+                if len(batch) == BATCH_FRAMES:
+                    yield from self._measure_batch(batch, notes, fans)
+                    batch = []
         except DicomReadError as err:
-            source, failure = None, err
-    # Header warnings (clipped regions, non-US modality) travel with every row of the file.
-    notes = "; ".join(dict.fromkeys(str(w.message).removeprefix(f"{path}: ") for w in caught))
-    if source is None:
-        yield _failure(path, failure, notes)
-        return
-    try:
-        for frame in iter_frames(source):
-            yield result_for_frame(frame, notes)
-    except DicomReadError as err:
-        yield _failure(path, err, notes)
+            yield from self._measure_batch(batch, notes, fans)
+            yield MeasuredFrame(_failure(path, err, notes))
+            return
+        yield from self._measure_batch(batch, notes, fans)
 
 
 def iter_frame_results(
+    pipeline: Pipeline,
     paths: Iterable[str | os.PathLike[str]],
     *,
     user_mm_per_pixel: tuple[float, float] | None = None,
     exclude: Iterable[str | os.PathLike[str]] = (),
-) -> Iterator[FrameResult]:
-    """Read every file under ``paths`` and yield one result per frame, or one per failed file.
+) -> Iterator[MeasuredFrame]:
+    """Measure every file under ``paths``: one result per frame, or one per failed file.
 
     user_mm_per_pixel : (x, y) mm per pixel for files whose headers give no scale.
     exclude : folders whose files are skipped (the output folder, when it lies inside an input).
     """
     excluded = [Path(p).resolve() for p in exclude]
     for path in iter_dicom_paths(paths):
-        resolved = path.resolve()
-        if any(resolved.is_relative_to(folder) for folder in excluded):
+        if any(path.resolve().is_relative_to(folder) for folder in excluded):
             continue
-        yield from _results_for_file(path, user_mm_per_pixel)
+        yield from pipeline.measure_file(path, user_mm_per_pixel=user_mm_per_pixel)
+
+
+@dataclass(frozen=True)
+class ExamRow:
+    """One row of ``exams.csv``: a study's exam-level cervical length (FMF / ISUOG: the shortest of
+    the best three measurable frames) and how it was chosen. Lengths in mm."""
+
+    study_instance_uid: str
+    accession_number: str
+    files: int
+    frames: int
+    valid_frames: int
+    status: str  #: 'measured' or 'not_measurable'
+    cl_mm: float | None
+    cl_straight_mm: float | None
+    chosen_sop_instance_uid: str
+    chosen_frame: int | None
+    frames_used: str  #: 'SOP:frame' of the best frames, ';'-separated, best first
+    spread_mm: float | None
+    funnel: int | None = None  #: of the chosen frame
+    clinical_context: str = ""  #: 'matched' when a clinical CSV row joined this study
+    profile: str = ""
+    rule_findings: str = ""  #: rule ids, ';'-separated
+    rule_suggestions: str = ""
+    rule_contraindications: str = ""
+    rule_withheld: str = ""
+    assessment: Assessment | None = field(default=None, repr=False, compare=False)
+
+
+class ExamCollector:
+    """Gathers measured frames by study and gives each study's :class:`ExamRow`."""
+
+    def __init__(self) -> None:
+        self._studies: dict[str, dict] = {}
+
+    def add(self, item: MeasuredFrame) -> None:
+        r = item.result
+        if r.status == "failed" or item.measurement is None or r.frame is None:
+            return
+        study = self._studies.setdefault(r.study_instance_uid or r.sop_instance_uid, {"accession": r.accession_number, "files": set(), "frames": []})
+        study["files"].add(r.file)
+        study["frames"].append(((r.sop_instance_uid, r.frame), item.measurement))
+
+    def rows(self, contexts: dict[tuple[str, str], ClinicalContext] | None = None, *, profile: str = "smfm-acog") -> Iterator[ExamRow]:
+        """Each study's row; with ``contexts`` (keyed as :func:`~cervical_length.clinical.read_clinical_csv`
+        keys them), the rules of ``profile`` applied to the exam's length and context."""
+        for uid, study in self._studies.items():
+            exam = exam_result(study["frames"])
+            chosen = dict(study["frames"]).get(exam.chosen) if exam.chosen else None
+            funnel = None if chosen is None else chosen.funnel is not None
+            context = None
+            if contexts is not None:
+                context = contexts.get(("study_instance_uid", uid)) or contexts.get(("accession_number", study["accession"]))
+            assessment = assess(context, cl_mm=exam.cl_mm, funnel=funnel, profile=profile) if context is not None else None
+            ids = {} if assessment is None else {
+                "rule_findings": ";".join(r.id for r in assessment.findings),
+                "rule_suggestions": ";".join(r.id for r in assessment.suggestions),
+                "rule_contraindications": ";".join(r.id for r in assessment.contraindications),
+                "rule_withheld": ";".join(r.id for r in assessment.withheld),
+            }
+            yield ExamRow(
+                study_instance_uid=uid,
+                accession_number=study["accession"],
+                files=len(study["files"]),
+                frames=exam.total_frames,
+                valid_frames=exam.valid_frames,
+                status="measured" if exam.cl_mm is not None else "not_measurable",
+                cl_mm=_mm(exam.cl_mm),
+                cl_straight_mm=_mm(exam.cl_straight_mm),
+                chosen_sop_instance_uid=exam.chosen[0] if exam.chosen else "",
+                chosen_frame=exam.chosen[1] if exam.chosen else None,
+                frames_used=";".join(f"{sop}:{frame}" for sop, frame in exam.frames_used),
+                spread_mm=_mm(exam.spread_mm),
+                funnel=None if funnel is None else int(funnel),
+                clinical_context="matched" if context is not None else "",
+                profile=profile if context is not None else "",
+                assessment=assessment,
+                **ids,
+            )

@@ -19,6 +19,8 @@ __all__ = [
     "UnsupportedImageError",
     "NoTissueRegionError",
     "CalibrationError",
+    "ModelError",
+    "ClinicalDataError",
     "CervicalLengthWarning",
     "RegionBoundsClippedWarning",
     "NonUltrasoundWarning",
@@ -68,6 +70,14 @@ class NoTissueRegionError(DicomReadError):
 
 class CalibrationError(CervicalLengthError, ValueError):
     """A millimetre scale given by the user is not a usable number."""
+
+
+class ClinicalDataError(CervicalLengthError, ValueError):
+    """The clinical CSV cannot be used; the message names the file, the row and the column."""
+
+
+class ModelError(CervicalLengthError):
+    """The model's weights or metadata are missing, damaged, tampered with or do not fit the network."""
 
 
 class CervicalLengthWarning(UserWarning):

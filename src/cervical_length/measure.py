@@ -15,7 +15,6 @@ import cv2
 import numpy as np
 from scipy import ndimage
 from skimage.measure import find_contours
-from skimage.morphology import convex_hull_image
 
 __all__ = [
     "QualityLimits",
@@ -28,6 +27,7 @@ __all__ = [
     "FrameKey",
     "ExamResult",
     "exam_result",
+    "sector_mask",
 ]
 
 Spacing = tuple[float, float]  # (row, col) mm per pixel
@@ -137,7 +137,8 @@ def _window(array: np.ndarray, box: tuple[int, int, int, int], fill: object) -> 
 def _lip_thickness_mm(lip: np.ndarray, centreline: np.ndarray, spacing: Spacing) -> float:
     """Median thickness (mm) of ``lip`` along the canal normal, over the middle half of the canal:
     how far from the canal the lip reaches, on the side where it touches the canal."""
-    points = centreline[len(centreline) // 4 : max(len(centreline) // 4 + 1, 3 * len(centreline) // 4)]
+    middle = centreline[len(centreline) // 4 : max(len(centreline) // 4 + 1, 3 * len(centreline) // 4)]
+    points = middle[:: max(1, len(middle) // 24)]  # ~24 samples are plenty for a median
     scale = np.asarray(spacing)
     tangent = np.gradient(points * scale, axis=0) if len(points) > 1 else np.array([[1.0, 0.0]])
     normal = np.stack([-tangent[:, 1], tangent[:, 0]], axis=1)
@@ -156,6 +157,21 @@ def _lip_thickness_mm(lip: np.ndarray, centreline: np.ndarray, spacing: Spacing)
         if touching > best[0]:
             best = (touching, float(np.median(reach)))
     return best[1]
+
+
+def _convex_hull(mask: np.ndarray) -> np.ndarray:
+    """The filled convex hull of a boolean mask's pixel centres."""
+    contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    hull = np.zeros(mask.shape, dtype=np.uint8)
+    if contours:
+        cv2.fillConvexPoly(hull, cv2.convexHull(np.concatenate(contours)), 1)
+    return hull.astype(bool)
+
+
+def _dilate(mask: np.ndarray, pixels: int) -> np.ndarray:
+    """Dilation by a (2 pixels + 1) square."""
+    kernel = np.ones((2 * pixels + 1, 2 * pixels + 1), np.uint8)
+    return cv2.dilate(mask.astype(np.uint8), kernel).astype(bool)
 
 
 def _largest_component(mask: np.ndarray) -> np.ndarray:
@@ -207,7 +223,7 @@ def _funnel(
         return None
     u = axis_mm / np.hypot(*axis_mm)  # toward the internal os, in mm
     cervix = lips[0] | lips[1]
-    hull = convex_hull_image(cervix)
+    hull = _convex_hull(cervix)
     labelled, _ = ndimage.label(hull & ~cervix)
     r, c = np.clip(np.rint(apex).astype(int), 0, np.array(cervix.shape) - 1)
     near = labelled[max(r - 2, 0) : r + 3, max(c - 2, 0) : c + 3]
@@ -216,7 +232,8 @@ def _funnel(
         return None
     funnel = np.isin(labelled, ids)
     # The base is where the hull closes the funnel: its pixels on the hull's edge, from corner to corner.
-    edge = funnel & ndimage.binary_dilation(~hull, border_value=1)
+    outside = np.pad(~hull, 1, constant_values=True)  # the window's border counts as outside
+    edge = funnel & _dilate(outside, 1)[1:-1, 1:-1]
     rows, cols = np.nonzero(edge)
     if len(rows) < 2:
         return None
@@ -271,12 +288,12 @@ def measure_cervix(
         return Measurement(False, ("uncalibrated frame: no millimetre scale",))
     spacing = (float(spacing_mm[0]), float(spacing_mm[1]))
     pixel_mm2 = spacing[0] * spacing[1]
-    rows, cols = np.nonzero(labels)
-    if len(rows) * pixel_mm2 < 2 * limits.min_lip_area_mm2:
+    rows, cols = np.flatnonzero(labels.any(axis=1)), np.flatnonzero(labels.any(axis=0))
+    if len(rows) == 0 or np.count_nonzero(labels) * pixel_mm2 < 2 * limits.min_lip_area_mm2:
         return Measurement(False, ("cervix not found",))
     # Work in a window around the cervix: the rest of the frame cannot change the answer.
     margin = int(np.ceil(limits.edge_margin_px)) + 4
-    box = (int(rows.min()) - margin, int(cols.min()) - margin, int(rows.max()) + margin + 1, int(cols.max()) + margin + 1)
+    box = (int(rows[0]) - margin, int(cols[0]) - margin, int(rows[-1]) + margin + 1, int(cols[-1]) + margin + 1)
     offset = np.array(box[:2], dtype=np.float64)
     labels = _window(labels, box, 0)
     if probabilities is None:
@@ -307,7 +324,7 @@ def measure_cervix(
         reasons.append(f"low model confidence ({confidence:.2f} < {limits.min_confidence})")
     if fan is not None:
         outside = ~_window(fan, box, False)
-        near_edge = ndimage.binary_dilation(outside, iterations=int(np.ceil(limits.edge_margin_px)))
+        near_edge = _dilate(outside, int(np.ceil(limits.edge_margin_px)))
         if (cervix & near_edge).any():
             reasons.append("canal not fully inside the ultrasound sector")
     thickness = [_lip_thickness_mm(lip, centreline, spacing) for lip in lips]
@@ -319,7 +336,7 @@ def measure_cervix(
         grey = _window(grey, box, 0)
         lip_level = float(np.median(grey[cervix])) + 1e-6
         bright_level = float(np.percentile(grey[cervix], 90)) + 1e-6  # unshadowed tissue
-        along = ndimage.uniform_filter(grey.astype(np.float32), 3)
+        along = cv2.blur(grey.astype(np.float32), (3, 3))
         canal_level = _mean_along(along, centreline)
         if (canal_level < 0.25 * bright_level).mean() > limits.shadow_fraction:
             reasons.append("acoustic shadow over the canal")
@@ -388,3 +405,26 @@ def exam_result(measurements: list[tuple[FrameKey, Measurement]], *, best: int =
         valid_frames=len(valid),
         total_frames=len(measurements),
     )
+
+
+def sector_mask(grey: np.ndarray, bounds: tuple[int, int, int, int] | None) -> tuple[np.ndarray, tuple[float, float]]:
+    """The imaged fan of a frame and its probe apex, from the pixels themselves.
+
+    grey : (rows, cols) uint8 frame. bounds : (min_col, min_row, max_col, max_row) of the tissue
+    region, inclusive, or None for the whole image. The fan is the largest non-black area inside the
+    region, holes filled (anechoic fluid inside the fan stays inside); the apex is the middle of its
+    top row. Returns (rows, cols) bool and (row, col).
+    """
+    c0, r0, c1, r1 = bounds if bounds is not None else (0, 0, grey.shape[1] - 1, grey.shape[0] - 1)
+    inside = np.zeros(grey.shape, dtype=bool)
+    window = grey[r0 : r1 + 1, c0 : c1 + 1] > 4
+    window = cv2.morphologyEx(window.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((15, 15), np.uint8)).astype(bool)
+    if window.any():
+        window = ndimage.binary_fill_holes(_largest_component(window))
+    inside[r0 : r1 + 1, c0 : c1 + 1] = window
+    rows = np.nonzero(inside.any(axis=1))[0]
+    if len(rows) == 0:
+        return inside, (float(r0), (c0 + c1) / 2.0)
+    top = rows[0]
+    cols = np.nonzero(inside[top])[0]
+    return inside, (float(top), float(cols.mean()))

@@ -7,7 +7,7 @@ anatomy (see :mod:`._anatomy`), and carry their truth in millimetres (see :mod:`
 
 from ._anatomy import LABEL_ANTERIOR, LABEL_BACKGROUND, LABEL_POSTERIOR, Anatomy, Blob
 from ._canal import Canal
-from ._export import GROUND_TRUTH_COLUMNS, montage, phantom_stem, truth_row, write_ground_truth_csv, write_phantom, write_png
+from ._export import GROUND_TRUTH_COLUMNS, montage, phantom_stem, truth_row, write_ground_truth_csv, write_phantom
 from ._generate import CASES, Phantom, PhantomCase, Scene, generate, generate_cine, moved, render, sample_scene
 from ._imaging import APPEARANCES, Appearance, Sector, beam_envelope
 from ._samples import SAMPLES, SampleSpec, write_samples
@@ -43,6 +43,5 @@ __all__ = [
     "truth_row",
     "write_ground_truth_csv",
     "write_phantom",
-    "write_png",
     "write_samples",
 ]

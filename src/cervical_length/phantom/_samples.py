@@ -18,7 +18,8 @@ import numpy as np
 from pydicom.uid import generate_uid
 
 from ..dicom import Compression, Photometric, RegionSpec, write_us_dicom
-from ._export import montage, truth_row, write_ground_truth_csv, write_png
+from ..outputs import write_png
+from ._export import montage, truth_row, write_ground_truth_csv
 from ._generate import Phantom, PhantomCase, generate, generate_cine
 from ._truth import PhantomTruth
 

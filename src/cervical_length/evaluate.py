@@ -1,0 +1,151 @@
+"""Accuracy against ground truth: segmentation (Dice, HD95 in mm) and measurement (CL error in mm,
+short-cervix call, funnel, quality gate) on phantom sets, and segmentation on labelled PNG folders.
+
+Pure computation on arrays; the CLI writes the JSON and prints the table.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from scipy import ndimage
+
+from .measure import measure_cervix, sector_mask
+from .phantom import generate
+from .segment import Segmenter
+from .train import fugc_squares
+
+__all__ = ["hd95_mm", "PhantomOutcome", "evaluate_phantoms", "summarise", "evaluate_fugc"]
+
+SHORT_CERVIX_MM = 25.0
+
+
+def _surface(mask: np.ndarray) -> np.ndarray:
+    return mask & ~ndimage.binary_erosion(mask)
+
+
+def hd95_mm(a: np.ndarray, b: np.ndarray, spacing_mm: tuple[float, float]) -> float:
+    """95th-percentile symmetric surface distance between two masks, in mm (inf when one is empty)."""
+    if not a.any() or not b.any():
+        return 0.0 if not a.any() and not b.any() else float("inf")
+    sa, sb = _surface(a), _surface(b)
+    to_b = ndimage.distance_transform_edt(~sb, sampling=spacing_mm)
+    to_a = ndimage.distance_transform_edt(~sa, sampling=spacing_mm)
+    return float(np.percentile(np.concatenate([to_b[sa], to_a[sb]]), 95))
+
+
+@dataclass(frozen=True)
+class PhantomOutcome:
+    """Truth and result for one phantom frame (lengths in mm; None where not measured)."""
+
+    seed: int
+    case: str
+    dice: tuple[float, float]  #: anterior, posterior lip
+    hd95_mm: tuple[float, float]
+    truth_measurable: bool
+    measurable: bool
+    truth_cl_mm: float
+    cl_mm: float | None
+    truth_funnel: bool
+    funnel: bool | None
+    truth_funnel_length_mm: float
+    funnel_length_mm: float | None
+    measure_ms: float
+
+
+def _dice(a: np.ndarray, b: np.ndarray) -> float:
+    total = a.sum() + b.sum()
+    return 1.0 if total == 0 else float(2.0 * (a & b).sum() / total)
+
+
+def evaluate_phantoms(segmenter: Segmenter, seeds: Iterable[int], *, appearance: str) -> list[PhantomOutcome]:
+    """Generate each phantom, segment it with the model, measure it, and compare with its truth."""
+    outcomes = []
+    for seed in seeds:
+        phantom = generate(seed, appearance=appearance)
+        truth = phantom.truth
+        grey = cv2.cvtColor(phantom.rgb, cv2.COLOR_RGB2GRAY)
+        c0, r0, c1, r1 = truth.sector_bounds_px
+        (seg,) = segmenter.segment([grey], [(r0, c0, r1 + 1, c1 + 1)])
+        spacing = (truth.mm_per_pixel, truth.mm_per_pixel)
+        fan, apex = sector_mask(grey, truth.sector_bounds_px)  # once per file in the pipeline: not timed
+        start = time.perf_counter()
+        m = measure_cervix(seg.labels, spacing, probabilities=seg.probabilities, grey=grey, fan=fan, apex_px=apex)
+        elapsed = (time.perf_counter() - start) * 1000
+        outcomes.append(
+            PhantomOutcome(
+                seed=seed,
+                case=truth.case,
+                dice=tuple(_dice(seg.labels == k, phantom.labels == k) for k in (1, 2)),
+                hd95_mm=tuple(hd95_mm(seg.labels == k, phantom.labels == k, spacing) for k in (1, 2)),
+                truth_measurable=truth.measurable,
+                measurable=m.measurable,
+                truth_cl_mm=truth.cl_mm,
+                cl_mm=m.cl_mm,
+                truth_funnel=truth.funnel,
+                funnel=(m.funnel is not None) if m.measurable else None,
+                truth_funnel_length_mm=truth.funnel_length_mm,
+                funnel_length_mm=m.funnel.length_mm if m.funnel else (0.0 if m.measurable else None),
+                measure_ms=elapsed,
+            )
+        )
+    return outcomes
+
+
+def _rate(hits: int, total: int) -> float | None:
+    return round(hits / total, 4) if total else None
+
+
+def summarise(outcomes: list[PhantomOutcome]) -> dict[str, object]:
+    """The figures of the targets: Dice, HD95, CL error and limits of agreement, short-cervix call,
+    funnel detection and length, quality gate, measurement time."""
+    dice = np.array([o.dice for o in outcomes])
+    hd = np.array([o.hd95_mm for o in outcomes])
+    both = [o for o in outcomes if o.truth_measurable and o.measurable]
+    errors = np.array([o.cl_mm - o.truth_cl_mm for o in both])
+    bad = [o for o in outcomes if not o.truth_measurable]
+    good = [o for o in outcomes if o.truth_measurable]
+    funnel_pairs = [o for o in both if o.funnel is not None]
+    funnel_lengths = [abs(o.funnel_length_mm - o.truth_funnel_length_mm) for o in funnel_pairs if o.truth_funnel and o.funnel]
+    summary: dict[str, object] = {
+        "frames": len(outcomes),
+        "dice_anterior": round(float(dice[:, 0].mean()), 4),
+        "dice_posterior": round(float(dice[:, 1].mean()), 4),
+        "dice_lips_mean": round(float(dice.mean()), 4),
+        "hd95_mm_median": round(float(np.median(hd[np.isfinite(hd)])), 2) if np.isfinite(hd).any() else None,
+        "measured_frames": len(both),
+        "not_measurable_caught": _rate(sum(not o.measurable for o in bad), len(bad)),
+        "measurable_wrongly_rejected": _rate(sum(not o.measurable for o in good), len(good)),
+        "measure_ms_per_frame": round(float(np.mean([o.measure_ms for o in outcomes])), 1),
+    }
+    if len(errors):
+        bias, sd = float(errors.mean()), float(errors.std(ddof=1)) if len(errors) > 1 else 0.0
+        summary.update(
+            {
+                "cl_abs_error_mm_median": round(float(np.median(np.abs(errors))), 2),
+                "cl_bias_mm": round(bias, 2),
+                "cl_sd_mm": round(sd, 2),
+                "cl_loa_mm": [round(bias - 1.96 * sd, 2), round(bias + 1.96 * sd, 2)],
+                "short_cervix_agreement": _rate(sum((o.cl_mm <= SHORT_CERVIX_MM) == (o.truth_cl_mm <= SHORT_CERVIX_MM) for o in both), len(both)),
+                "funnel_detection_accuracy": _rate(sum(o.funnel == o.truth_funnel for o in funnel_pairs), len(funnel_pairs)),
+                "funnel_length_abs_error_mm_median": round(float(np.median(funnel_lengths)), 2) if funnel_lengths else None,
+            }
+        )
+    return summary
+
+
+def evaluate_fugc(segmenter: Segmenter, folder: str) -> dict[str, object]:
+    """Dice of each lip on a folder of labelled PNG pairs (FUGC format), at the working size."""
+    images, labels = fugc_squares(folder, size=segmenter.working_size)
+    predicted = segmenter.probabilities(images).argmax(axis=1)
+    dice = np.array([[_dice(p == k, t == k) for k in (1, 2)] for p, t in zip(predicted, labels)])
+    return {
+        "frames": len(images),
+        "dice_anterior": round(float(dice[:, 0].mean()), 4),
+        "dice_posterior": round(float(dice[:, 1].mean()), 4),
+        "dice_lips_mean": round(float(dice.mean()), 4),
+    }

@@ -1,0 +1,25 @@
+"""Guideline-based decision support for cervical insufficiency: the clinical context, the rules as
+data in guideline profiles (``smfm-acog``, ``nice``), and their application. Decision support for a
+clinician, not a diagnosis."""
+
+from ._assess import DISCLAIMER, AppliedRule, Assessment, assess, facts_from
+from ._catalogue import GUIDELINES, PROFILES, AnyOf, Condition, Rule
+from ._context import ClinicalContext, format_ga, ga_from_edd, ga_from_lmp, parse_gestational_age
+
+__all__ = [
+    "DISCLAIMER",
+    "GUIDELINES",
+    "PROFILES",
+    "AnyOf",
+    "AppliedRule",
+    "Assessment",
+    "ClinicalContext",
+    "Condition",
+    "Rule",
+    "assess",
+    "facts_from",
+    "format_ga",
+    "ga_from_edd",
+    "ga_from_lmp",
+    "parse_gestational_age",
+]

@@ -1,0 +1,138 @@
+"""Frames to label maps: crop to the ultrasound sector, letterbox to the working size, run the
+network, and bring the class probabilities back to the original image geometry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import torch
+
+from .model import UNet
+
+__all__ = ["Letterbox", "Segmentation", "Segmenter", "letterbox", "letterbox_labels", "to_original"]
+
+Crop = tuple[int, int, int, int]  # (min_row, min_col, stop_row, stop_col) in original pixels
+
+
+@dataclass(frozen=True)
+class Letterbox:
+    """Where a crop of the original image sits in the working square.
+
+    crop : (min_row, min_col, stop_row, stop_col), original pixels, stops exclusive.
+    scale : working pixels per original pixel (same on both axes: shapes are not distorted).
+    offset : (top, left) padding in working pixels.
+    """
+
+    crop: Crop
+    scale: float
+    offset: tuple[int, int]
+    size: int
+
+    @property
+    def content_shape(self) -> tuple[int, int]:
+        """(rows, cols) of the crop once scaled into the working square."""
+        r0, c0, r1, c1 = self.crop
+        return (max(1, round((r1 - r0) * self.scale)), max(1, round((c1 - c0) * self.scale)))
+
+
+def _box(shape: tuple[int, int], crop: Crop | None, size: int) -> Letterbox:
+    rows, cols = shape
+    r0, c0, r1, c1 = crop if crop is not None else (0, 0, rows, cols)
+    r0, c0, r1, c1 = max(0, r0), max(0, c0), min(rows, r1), min(cols, c1)
+    if r1 <= r0 or c1 <= c0:
+        raise ValueError(f"crop {crop} is empty inside an image of {cols}x{rows} pixels")
+    scale = size / max(r1 - r0, c1 - c0)
+    box = Letterbox((r0, c0, r1, c1), scale, (0, 0), size)
+    h, w = box.content_shape
+    return Letterbox((r0, c0, r1, c1), scale, ((size - h) // 2, (size - w) // 2), size)
+
+
+def letterbox(image: np.ndarray, crop: Crop | None = None, size: int = 256) -> tuple[np.ndarray, Letterbox]:
+    """Crop (rows, cols) uint8 ``image`` and fit it, aspect kept, into a (size, size) uint8 square."""
+    box = _box(image.shape[:2], crop, size)
+    r0, c0, r1, c1 = box.crop
+    h, w = box.content_shape
+    out = np.zeros((size, size), dtype=image.dtype)
+    top, left = box.offset
+    out[top : top + h, left : left + w] = cv2.resize(image[r0:r1, c0:c1], (w, h), interpolation=cv2.INTER_AREA)
+    return out, box
+
+
+def letterbox_labels(labels: np.ndarray, box: Letterbox) -> np.ndarray:
+    """The label map of the same crop in the working square (nearest neighbour)."""
+    r0, c0, r1, c1 = box.crop
+    h, w = box.content_shape
+    out = np.zeros((box.size, box.size), dtype=labels.dtype)
+    top, left = box.offset
+    out[top : top + h, left : left + w] = cv2.resize(labels[r0:r1, c0:c1], (w, h), interpolation=cv2.INTER_NEAREST)
+    return out
+
+
+def to_original(probabilities: np.ndarray, box: Letterbox, shape: tuple[int, int]) -> np.ndarray:
+    """(C, size, size) float32 class probabilities back to (C, rows, cols) of the original image.
+
+    Bilinear resampling keeps sub-pixel boundaries; outside the crop everything is background.
+    """
+    classes = probabilities.shape[0]
+    out = np.zeros((classes, *shape), dtype=np.float32)
+    out[0] = 1.0
+    r0, c0, r1, c1 = box.crop
+    h, w = box.content_shape
+    top, left = box.offset
+    for k in range(classes):
+        content = probabilities[k, top : top + h, left : left + w]
+        out[k, r0:r1, c0:c1] = cv2.resize(content, (c1 - c0, r1 - r0), interpolation=cv2.INTER_LINEAR)
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class Segmentation:
+    """The network's answer for one frame, at the frame's geometry.
+
+    labels : (rows, cols) uint8, 0 background, 1 anterior lip, 2 posterior lip.
+    probabilities : (3, rows, cols) float32 class probabilities.
+    confidence : (rows, cols) float32, the winning class's probability.
+    """
+
+    labels: np.ndarray
+    probabilities: np.ndarray
+    model_sha256: str
+
+    @property
+    def confidence(self) -> np.ndarray:
+        return self.probabilities.max(axis=0)
+
+
+class Segmenter:
+    """Batch inference with one model instance on ``threads`` CPU threads."""
+
+    def __init__(self, model: UNet, *, model_sha256: str, working_size: int, threads: int = 1) -> None:
+        torch.set_num_threads(threads)
+        self.working_size = working_size
+        self.model_sha256 = model_sha256
+        # Batch norm folded into the convolutions, channels-last memory: the fastest eager CPU path here.
+        self._network = model.fused().to(memory_format=torch.channels_last)
+
+    def probabilities(self, working: np.ndarray) -> np.ndarray:
+        """(N, size, size) uint8 working squares to (N, C, size, size) float32 probabilities."""
+        x = torch.from_numpy(working.astype(np.float32) / 255.0)[:, None].contiguous(memory_format=torch.channels_last)
+        with torch.inference_mode():
+            return torch.softmax(self._network(x), dim=1).numpy()
+
+    def segment(self, images: Sequence[np.ndarray], crops: Sequence[Crop | None]) -> list[Segmentation]:
+        """Segment (rows, cols) uint8 grey images, each cropped to its sector (None: whole image)."""
+        boxes, squares = [], []
+        for image, crop in zip(images, crops, strict=True):
+            square, box = letterbox(image, crop, self.working_size)
+            squares.append(square)
+            boxes.append(box)
+        probs = self.probabilities(np.stack(squares)) if squares else []
+        out = []
+        for image, box, p in zip(images, boxes, probs):
+            full = to_original(p, box, image.shape[:2])
+            out.append(Segmentation(full.argmax(axis=0).astype(np.uint8), full, self.model_sha256))
+        return out

@@ -1,0 +1,208 @@
+"""Training the segmentation network on phantoms, or on a clinic's own labelled PNGs (FUGC format).
+
+Deterministic for a seed on one machine: data, augmentation and weight initialisation all draw from
+it. Logs loss and validation Dice each epoch.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from .model import CLASSES, DEFAULT_WIDTHS, WORKING_SIZE, ModelInfo, UNet, save_model
+from .phantom import generate
+from .segment import letterbox, letterbox_labels
+
+__all__ = ["TrainConfig", "phantom_squares", "fugc_squares", "augment", "dice_per_class", "train"]
+
+Squares = tuple[np.ndarray, np.ndarray]  # (N, S, S) uint8 grey, (N, S, S) uint8 labels
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Settings of one training run (recorded in the model card)."""
+
+    seed: int = 0
+    train_count: int = 2400
+    val_count: int = 200
+    epochs: int = 8
+    batch_size: int = 16
+    learning_rate: float = 3e-3
+    max_minutes: float = 90.0
+    working_size: int = WORKING_SIZE
+    widths: tuple[int, ...] = DEFAULT_WIDTHS
+    workers: int = 2
+
+
+def _phantom_square(job: tuple[int, str, int]) -> Squares:
+    seed, appearance, size = job
+    phantom = generate(seed, appearance=appearance)
+    c0, r0, c1, r1 = phantom.truth.sector_bounds_px
+    grey = cv2.cvtColor(phantom.rgb, cv2.COLOR_RGB2GRAY)
+    square, box = letterbox(grey, (r0, c0, r1 + 1, c1 + 1), size)
+    return square, letterbox_labels(phantom.labels, box)
+
+
+def phantom_squares(first_seed: int, count: int, *, appearance: str, size: int, workers: int) -> Squares:
+    """Working-size grey squares and labels of ``count`` phantoms from ``first_seed`` on."""
+    jobs = [(first_seed + k, appearance, size) for k in range(count)]
+    with multiprocessing.Pool(workers) as pool:
+        pairs = pool.map(_phantom_square, jobs, chunksize=8)
+    return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
+
+
+def fugc_squares(folder: str | Path, *, size: int) -> Squares:
+    """Image/label PNG pairs to working squares: ``images/X.png`` + ``labels/X.png`` (FUGC 2025), or
+    ``X.png`` + ``X_label.png`` side by side (phantom sets). Labels 0/1/2; images are read as grey.
+    """
+    folder = Path(folder)
+    if (folder / "images").is_dir():
+        pairs = [(p, folder / "labels" / p.name) for p in sorted((folder / "images").glob("*.png"))]
+    else:
+        pairs = [(p, p.with_name(f"{p.stem}_label.png")) for p in sorted(folder.glob("*.png")) if not p.stem.endswith("_label") and p.name != "montage.png"]
+    images, labels = [], []
+    for image_path, label_path in pairs:
+        image = cv2.imread(str(image_path), cv2.IMREAD_GRAYSCALE)
+        label = cv2.imread(str(label_path), cv2.IMREAD_UNCHANGED)
+        if image is None or label is None:
+            raise ValueError(f"{image_path}: image or its label {label_path.name} is missing or unreadable")
+        if label.shape != image.shape or label.max() > len(CLASSES) - 1:
+            raise ValueError(f"{label_path}: labels must be 0/1/2 and the image's size {image.shape}")
+        square, box = letterbox(image, None, size)
+        images.append(square)
+        labels.append(letterbox_labels(label, box))
+    if not images:
+        raise ValueError(f"{folder}: no image/label PNG pairs found")
+    return np.stack(images), np.stack(labels)
+
+
+def augment(rng: np.random.Generator, image: np.ndarray, label: np.ndarray) -> Squares:
+    """A random gain/gamma, blur, noise, rotation, scale, shift and left-right flip of a square pair.
+
+    No vertical flip: the anterior lip is the one nearer the top on every scanner.
+    """
+    size = image.shape[0]
+    angle, zoom = rng.uniform(-12, 12), rng.uniform(0.85, 1.15)
+    matrix = cv2.getRotationMatrix2D((size / 2, size / 2), angle, zoom)
+    matrix[:, 2] += rng.uniform(-0.08, 0.08, size=2) * size
+    image = cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_LINEAR, borderValue=0)
+    label = cv2.warpAffine(label, matrix, (size, size), flags=cv2.INTER_NEAREST, borderValue=0)
+    values = (image.astype(np.float32) / 255.0) ** rng.uniform(0.7, 1.4) * rng.uniform(0.7, 1.3)
+    if rng.random() < 0.3:
+        values = cv2.GaussianBlur(values, (0, 0), rng.uniform(0.5, 1.2))
+    if rng.random() < 0.3:
+        values *= rng.rayleigh(0.8, size=values.shape).astype(np.float32) ** 0.3
+    image = np.clip(values * 255.0, 0, 255).astype(np.uint8)
+    if rng.random() < 0.5:
+        image, label = image[:, ::-1], label[:, ::-1]
+    return np.ascontiguousarray(image), np.ascontiguousarray(label)
+
+
+def dice_per_class(predicted: np.ndarray, target: np.ndarray, classes: int = len(CLASSES)) -> np.ndarray:
+    """Mean Dice of each class over a batch of label maps; an image where a class is absent from
+    both prediction and truth counts 1 for that class. Returns (classes,) float."""
+    scores = np.zeros((len(predicted), classes))
+    for n, (p, t) in enumerate(zip(predicted, target)):
+        for k in range(classes):
+            a, b = p == k, t == k
+            total = a.sum() + b.sum()
+            scores[n, k] = 1.0 if total == 0 else 2.0 * (a & b).sum() / total
+    return scores.mean(axis=0)
+
+
+def _predict(model: UNet, images: np.ndarray, batch: int = 32) -> np.ndarray:
+    model.eval()
+    out = []
+    with torch.inference_mode():
+        for k in range(0, len(images), batch):
+            x = torch.from_numpy(images[k : k + batch].astype(np.float32) / 255.0)[:, None]
+            out.append(model(x).argmax(dim=1).numpy().astype(np.uint8))
+    return np.concatenate(out)
+
+
+def _loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy plus soft Dice of the two lips."""
+    ce = torch.nn.functional.cross_entropy(logits, target)
+    probs = torch.softmax(logits, dim=1)[:, 1:]
+    onehot = torch.nn.functional.one_hot(target, len(CLASSES)).permute(0, 3, 1, 2)[:, 1:].float()
+    inter = (probs * onehot).sum(dim=(0, 2, 3))
+    dice = (2 * inter + 1.0) / (probs.sum(dim=(0, 2, 3)) + onehot.sum(dim=(0, 2, 3)) + 1.0)
+    return ce + (1.0 - dice.mean())
+
+
+def _progress(text: str) -> None:
+    if sys.stderr.isatty():
+        print(f"\r{text}", end="", file=sys.stderr, flush=True)
+
+
+def train(
+    config: TrainConfig,
+    metadata_path: str | Path,
+    *,
+    train_data: Squares | None = None,
+    validation: dict[str, Squares] | None = None,
+    init: UNet | None = None,
+    log: Callable[[str], None] = print,
+) -> ModelInfo:
+    """Train, keep the epoch with the best mean lip Dice on the first validation set, save it.
+
+    train_data : squares to train on; None generates ``config.train_count`` phantoms.
+    validation : named validation squares; None generates held-out and shifted phantoms.
+    init : a model to fine-tune instead of a fresh one.
+    """
+    torch.manual_seed(config.seed)
+    rng = np.random.default_rng(config.seed)
+    size = config.working_size
+    start = time.perf_counter()
+    if train_data is None:
+        train_data = phantom_squares(config.seed * 10_000_000, config.train_count, appearance="train", size=size, workers=config.workers)
+    if validation is None:
+        validation = {
+            "heldout": phantom_squares(1_000_000, config.val_count, appearance="train", size=size, workers=config.workers),
+            "shifted": phantom_squares(2_000_000, config.val_count, appearance="shifted", size=size, workers=config.workers),
+        }
+    log(f"data: {len(train_data[0])} training squares, validation {', '.join(f'{k} {len(v[0])}' for k, v in validation.items())} ({time.perf_counter() - start:.0f} s)")
+    model = init if init is not None else UNet(config.widths)
+    optimiser = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=1e-4)
+    steps_per_epoch = max(1, len(train_data[0]) // config.batch_size)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, config.learning_rate, total_steps=config.epochs * steps_per_epoch)
+    best, best_state, history = -1.0, None, []
+    first_val = next(iter(validation))
+    for epoch in range(1, config.epochs + 1):
+        model.train()
+        order = rng.permutation(len(train_data[0]))
+        losses = []
+        for step in range(steps_per_epoch):
+            idx = order[step * config.batch_size : (step + 1) * config.batch_size]
+            pairs = [augment(rng, train_data[0][i], train_data[1][i]) for i in idx]
+            x = torch.from_numpy(np.stack([p[0] for p in pairs]).astype(np.float32) / 255.0)[:, None]
+            y = torch.from_numpy(np.stack([p[1] for p in pairs]).astype(np.int64))
+            loss = _loss(model(x), y)
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            schedule.step()
+            losses.append(loss.item())
+            _progress(f"epoch {epoch}/{config.epochs} [{'#' * (20 * (step + 1) // steps_per_epoch):<20}] loss {np.mean(losses):.4f}")
+        scores = {name: dice_per_class(_predict(model, v[0]), v[1]) for name, v in validation.items()}
+        lips = {name: float(s[1:].mean()) for name, s in scores.items()}
+        history.append({"epoch": epoch, "loss": float(np.mean(losses)), **{f"dice_{k}": round(v, 4) for k, v in lips.items()}})
+        if sys.stderr.isatty():
+            print(file=sys.stderr)
+        log(f"epoch {epoch}: loss {np.mean(losses):.4f}, " + ", ".join(f"{k} lip Dice {v:.4f}" for k, v in lips.items()) + f" ({(time.perf_counter() - start) / 60:.1f} min)")
+        if lips[first_val] > best:
+            best, best_state = lips[first_val], {k: v.clone() for k, v in model.state_dict().items()}
+        if (time.perf_counter() - start) / 60 > config.max_minutes:
+            log(f"stopping after epoch {epoch}: time budget of {config.max_minutes} min reached")
+            break
+    model.load_state_dict(best_state)
+    card = {"training": {**asdict(config), "minutes": round((time.perf_counter() - start) / 60, 1)}, "history": history}
+    return save_model(model.eval(), metadata_path, working_size=size, card=card)

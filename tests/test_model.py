@@ -1,0 +1,134 @@
+"""The network, its weights file (checksum, no code execution), inference geometry and training."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from cervical_length.errors import ModelError
+from cervical_length.model import DEFAULT_MODEL, UNet, file_sha256, load_model, save_model
+from cervical_length.segment import Segmenter, letterbox, letterbox_labels, to_original
+from cervical_length.train import TrainConfig, augment, dice_per_class, phantom_squares, train
+
+
+class TestWeightsFile:
+    def test_round_trip(self, tmp_path):
+        torch.manual_seed(1)
+        model = UNet((4, 8, 16))
+        info = save_model(model, tmp_path / "m.json", working_size=64, card={"seed": 1})
+        loaded, back = load_model(tmp_path / "m.json")
+        assert back.sha256 == info.sha256 == file_sha256(tmp_path / "m.pt")
+        assert back.widths == (4, 8, 16) and back.working_size == 64 and back.card["seed"] == 1
+        x = torch.rand(2, 1, 64, 64)
+        with torch.inference_mode():
+            torch.testing.assert_close(loaded(x), model.eval()(x))
+
+    def test_tampered_weights(self, tmp_path):
+        save_model(UNet((4, 8, 16)), tmp_path / "m.json", working_size=64, card={})
+        data = bytearray((tmp_path / "m.pt").read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        (tmp_path / "m.pt").write_bytes(bytes(data))
+        with pytest.raises(ModelError, match="m.pt: SHA-256 .* differs .*damaged or were changed"):
+            load_model(tmp_path / "m.json")
+
+    def test_missing_files(self, tmp_path):
+        with pytest.raises(ModelError, match="metadata cannot be read"):
+            load_model(tmp_path / "none.json")
+        save_model(UNet((4, 8, 16)), tmp_path / "m.json", working_size=64, card={})
+        (tmp_path / "m.pt").unlink()
+        with pytest.raises(ModelError, match="weights file missing"):
+            load_model(tmp_path / "m.json")
+
+    def test_weights_that_do_not_fit(self, tmp_path):
+        save_model(UNet((4, 8, 16)), tmp_path / "m.json", working_size=64, card={})
+        meta = json.loads((tmp_path / "m.json").read_text())
+        meta["architecture"]["widths"] = [8, 16, 32]
+        (tmp_path / "m.json").write_text(json.dumps(meta))
+        with pytest.raises(ModelError, match="do not fit"):
+            load_model(tmp_path / "m.json")
+
+    def test_weights_path_cannot_escape_the_model_folder(self, tmp_path):
+        (tmp_path / "sub").mkdir()
+        save_model(UNet((4, 8, 16)), tmp_path / "sub" / "m.json", working_size=64, card={})
+        meta = json.loads((tmp_path / "sub" / "m.json").read_text())
+        meta["weights"] = "../../etc/passwd"
+        (tmp_path / "sub" / "m.json").write_text(json.dumps(meta))
+        with pytest.raises(ModelError, match="sub/passwd: weights file missing"):
+            load_model(tmp_path / "sub" / "m.json")
+
+
+class TestInference:
+    def test_fused_network_gives_the_same_outputs(self):
+        torch.manual_seed(0)
+        model = UNet((4, 8, 16))
+        for module in model.modules():
+            if isinstance(module, torch.nn.BatchNorm2d):
+                module.running_mean.uniform_(-0.2, 0.2)
+                module.running_var.uniform_(0.5, 2.0)
+        model.eval()
+        x = torch.rand(2, 1, 64, 64)
+        with torch.inference_mode():
+            torch.testing.assert_close(model.fused()(x), model(x), atol=1e-5, rtol=1e-4)
+
+    def test_letterbox_round_trip_keeps_geometry(self):
+        labels = np.zeros((300, 500), dtype=np.uint8)
+        labels[100:180, 150:400] = 1
+        labels[180:240, 150:400] = 2
+        square, box = letterbox(labels * 100, (50, 100, 290, 480), 128)
+        assert square.shape == (128, 128) and box.scale == pytest.approx(128 / 380)
+        small = letterbox_labels(labels, box)
+        onehot = np.stack([small == k for k in range(3)]).astype(np.float32)
+        back = to_original(onehot, box, labels.shape).argmax(axis=0)
+        agreement = (back == labels)[50:290, 100:480].mean()
+        assert agreement > 0.98
+        assert (back[:50] == 0).all()  # outside the crop: background
+
+    def test_segmenter_returns_original_geometry(self, random_model):
+        model, info = load_model(random_model)
+        segmenter = Segmenter(model, model_sha256=info.sha256, working_size=info.working_size)
+        images = [np.zeros((120, 160), dtype=np.uint8), np.full((90, 70), 50, dtype=np.uint8)]
+        out = segmenter.segment(images, [None, (10, 10, 80, 60)])
+        assert [s.labels.shape for s in out] == [(120, 160), (90, 70)]
+        assert out[0].probabilities.shape == (3, 120, 160)
+        np.testing.assert_allclose(out[1].probabilities.sum(axis=0), 1.0, atol=1e-5)
+        assert out[0].model_sha256 == info.sha256
+
+
+class TestTraining:
+    def test_dice(self):
+        a = np.array([[[0, 1, 1, 2]]])
+        assert dice_per_class(a, a).tolist() == [1.0, 1.0, 1.0]
+        b = np.array([[[0, 1, 2, 2]]])
+        assert dice_per_class(a, b)[1] == pytest.approx(2 / 3)
+
+    def test_augment_keeps_pairs_aligned(self):
+        rng = np.random.default_rng(0)
+        image = np.zeros((64, 64), dtype=np.uint8)
+        label = np.zeros((64, 64), dtype=np.uint8)
+        image[20:40, 20:40], label[20:40, 20:40] = 200, 1
+        aug_image, aug_label = augment(rng, image, label)
+        assert aug_image[aug_label == 1].mean() > 4 * max(1.0, aug_image[aug_label == 0].mean())
+
+    def test_a_few_steps_reduce_the_loss(self, tmp_path):
+        squares = phantom_squares(0, 8, appearance="train", size=64, workers=1)
+        config = TrainConfig(seed=0, train_count=8, val_count=8, epochs=6, batch_size=4, learning_rate=1e-2, working_size=64, widths=(4, 8, 16), workers=1)
+        info = train(config, tmp_path / "m.json", train_data=squares, validation={"train": squares}, log=lambda _: None)
+        history = info.card["history"]
+        assert history[-1]["loss"] < history[0]["loss"]
+        assert load_model(tmp_path / "m.json")[1].sha256 == info.sha256
+
+
+@pytest.mark.slow
+class TestShippedModel:
+    """The shipped weights segment phantoms they were not trained on (seeds beyond the training range)."""
+
+    def test_dice_floor_on_held_out_phantoms(self):
+        model, info = load_model(DEFAULT_MODEL)
+        squares = phantom_squares(3_000_000, 12, appearance="train", size=info.working_size, workers=1)
+        segmenter = Segmenter(model, model_sha256=info.sha256, working_size=info.working_size)
+        predicted = segmenter.probabilities(squares[0]).argmax(axis=1)
+        dice = dice_per_class(predicted, squares[1])
+        assert dice[1:].mean() > 0.85, dice

@@ -1,0 +1,55 @@
+"""The shipped model on the sample exports, end to end, against sample_dicoms/ground_truth.csv."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from cervical_length.engine import Pipeline, iter_frame_results
+
+SAMPLES = Path(__file__).resolve().parents[1] / "sample_dicoms"
+
+
+@pytest.fixture(scope="module")
+def results():
+    pipeline = Pipeline()
+    return {(Path(i.result.file).name, i.result.frame): i.result for i in iter_frame_results(pipeline, [SAMPLES])}
+
+
+@pytest.fixture(scope="module")
+def truth():
+    with open(SAMPLES / "ground_truth.csv", newline="") as handle:
+        return {(r["file"], int(r["frame"])): r for r in csv.DictReader(handle)}
+
+
+@pytest.mark.slow
+def test_every_frame_has_a_result(results, truth):
+    assert set(results) == set(truth)
+
+
+@pytest.mark.slow
+def test_lengths_within_the_agreement_target(results, truth):
+    """Measured frames agree with the truth within the 95 % limits the issue sets (2 mm; 3 mm for
+    the held-out vendor look); at most one truly measurable frame in ten is rejected."""
+    measured, rejected = 0, 0
+    for key, row in truth.items():
+        result = results[key]
+        if row["measurable"] == "1" and result.calibration_source != "none":
+            if result.status == "measured":
+                limit = 3.0 if row["appearance"] == "shifted" else 2.0
+                assert abs(result.cl_mm - float(row["cl_mm"])) <= limit, (key, result.cl_mm, row["cl_mm"])
+                measured += 1
+            else:
+                rejected += 1
+    assert measured >= 9 and rejected <= measured // 10 + 1
+
+
+@pytest.mark.slow
+def test_not_measurable_and_uncalibrated_are_said(results, truth):
+    for key, row in truth.items():
+        if row["measurable"] == "0":
+            assert results[key].status == "not_measurable" and results[key].cl_mm is None, key
+    (uncalibrated,) = [r for (name, _), r in results.items() if name == "07_uncalibrated.dcm"]
+    assert uncalibrated.status == "uncalibrated" and uncalibrated.cl_mm is None
