@@ -46,6 +46,7 @@ class QualityLimits:
     min_canal_contrast: float = 1.05  #: canal line brightness / lip brightness; below: not in plane
     shadow_fraction: float = 0.2  #: share of the canal darker than a quarter of the lips' bright tissue
     min_funnel_mm: float = 2.5  #: funnel length and width that count as funnelling
+    fluid_fraction: float = 0.45  #: darker than this share of the lips' median echo is fluid
 
 
 @dataclass(frozen=True)
@@ -134,11 +135,57 @@ def _window(array: np.ndarray, box: tuple[int, int, int, int], fill: object) -> 
     return out
 
 
+def _lengths(centreline: np.ndarray, spacing: Spacing) -> tuple[float, float, float]:
+    """Traced, straight and two-segment lengths (mm) of a canal from its first to its last point."""
+    external, internal = centreline[0], centreline[-1]
+    chord = (internal - external) * np.asarray(spacing)
+    normal = np.array([-chord[1], chord[0]]) / max(np.hypot(*chord), 1e-9)
+    bend = centreline[int(np.argmax(np.abs(((centreline - external) * np.asarray(spacing)) @ normal)))]
+    return (
+        polyline_length_mm(centreline, spacing),
+        polyline_length_mm(np.stack([external, internal]), spacing),
+        polyline_length_mm(np.stack([external, bend, internal]), spacing),
+    )
+
+
+def _cut_at_funnel(centreline: np.ndarray, fluid_gap: np.ndarray, spacing: Spacing) -> tuple[np.ndarray, np.ndarray]:
+    """End the closed canal at the tip of the fluid between the lips (the funnel's apex).
+
+    ``fluid_gap`` is anechoic background inside the cervix's hull: amniotic fluid in a funnel. The
+    label map may wrap a lip around the funnel so that the lips' interface runs on past the apex;
+    the canal a sonographer measures ends where the fluid's tip is. The tip is the fluid pixel
+    within 2 mm of the interface that projects nearest to the external os; the first 2 mm from the
+    external os are never cut. Returns (closed canal, the interface beyond the apex).
+    """
+    band = np.zeros(fluid_gap.shape, dtype=np.uint8)
+    pts = np.rint(centreline[:, ::-1]).astype(np.int32)  # (col, row) for OpenCV
+    cv2.polylines(band, [pts], False, 1, thickness=2 * int(np.ceil(2.0 / min(spacing))) + 1)
+    rows, cols = np.nonzero(fluid_gap & band.astype(bool))
+    if len(rows) == 0:
+        return centreline, centreline[-1:]
+    scale = np.asarray(spacing)
+    pixels = np.stack([rows, cols], axis=1).astype(np.float64) * scale
+    points = centreline * scale
+    nearest = np.empty(len(pixels), dtype=int)
+    distance = np.empty(len(pixels))
+    for start in range(0, len(pixels), 2048):  # bounded memory for large funnels
+        d = np.hypot(*(pixels[start : start + 2048, None, :] - points[None, :, :]).transpose(2, 0, 1))
+        nearest[start : start + 2048] = d.argmin(axis=1)
+        distance[start : start + 2048] = d.min(axis=1)
+    arc = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(points, axis=0).T))])
+    candidates = nearest[(distance <= 2.0) & (arc[nearest] >= 2.0)]
+    if len(candidates) == 0:
+        return centreline, centreline[-1:]
+    tip = int(candidates.min())
+    return centreline[: tip + 1], centreline[tip:]
+
+
 def _lip_thickness_mm(lip: np.ndarray, centreline: np.ndarray, spacing: Spacing) -> float:
-    """Median thickness (mm) of ``lip`` along the canal normal, over the middle half of the canal:
-    how far from the canal the lip reaches, on the side where it touches the canal."""
-    middle = centreline[len(centreline) // 4 : max(len(centreline) // 4 + 1, 3 * len(centreline) // 4)]
-    points = middle[:: max(1, len(middle) // 24)]  # ~24 samples are plenty for a median
+    """Thickness (mm) of ``lip`` along the canal normal: how far from the canal the lip reaches, on
+    the side where it touches the canal; the median over the middle 60 % of the canal, so rounded
+    lip tips at either os do not count as thin lips."""
+    middle = centreline[len(centreline) // 5 : max(len(centreline) // 5 + 1, 4 * len(centreline) // 5)]
+    points = middle[:: max(1, len(middle) // 32)]  # ~32 samples are plenty for a median
     scale = np.asarray(spacing)
     tangent = np.gradient(points * scale, axis=0) if len(points) > 1 else np.array([[1.0, 0.0]])
     normal = np.stack([-tangent[:, 1], tangent[:, 0]], axis=1)
@@ -207,30 +254,42 @@ def _mean_along(image: np.ndarray, points: np.ndarray) -> np.ndarray:
 
 
 def _funnel(
-    lips: tuple[np.ndarray, np.ndarray], centreline: np.ndarray, spacing: Spacing, cl_mm: float, limits: QualityLimits
+    lips: tuple[np.ndarray, np.ndarray],
+    centreline: np.ndarray,
+    tail: np.ndarray,
+    spacing: Spacing,
+    cl_mm: float,
+    limits: QualityLimits,
+    fluid: np.ndarray | None,
 ) -> Funnel | None:
-    """Funnel beyond the internal os (the centreline's last point), or None when closed.
+    """Funnel beyond the functional internal os (the centreline's last point), or None when closed.
 
-    The funnel is the fluid between the lips beyond the canal's end: background inside the cervix's
-    convex hull, connected to the internal os. Its length runs along the canal axis from the apex to
-    the hull's edge between the lips' inner corners (the funnel base), its width across that base.
+    The funnel is the fluid between the lips beyond the closed canal: background inside the cervix's
+    convex hull, touching the canal's end or the fluid-filled ``tail`` of the lips' interface. With an
+    image, that region must be mostly fluid (``fluid`` mask), so a notch in a label map is no funnel.
+    Its length runs from the apex to the middle of the hull's edge between the lips' inner corners
+    (the funnel base), its width across that base.
     """
     apex = centreline[-1]
     scale = np.asarray(spacing)
-    tail = centreline[max(0, len(centreline) - 1 - int(8.0 / min(spacing))) :]
-    axis_mm = (tail[-1] - tail[0]) * scale
+    last = centreline[max(0, len(centreline) - 1 - int(8.0 / min(spacing))) :]
+    axis_mm = (last[-1] - last[0]) * scale
     if np.hypot(*axis_mm) == 0:
         return None
     u = axis_mm / np.hypot(*axis_mm)  # toward the internal os, in mm
     cervix = lips[0] | lips[1]
     hull = _convex_hull(cervix)
     labelled, _ = ndimage.label(hull & ~cervix)
-    r, c = np.clip(np.rint(apex).astype(int), 0, np.array(cervix.shape) - 1)
-    near = labelled[max(r - 2, 0) : r + 3, max(c - 2, 0) : c + 3]
-    ids = np.unique(near[near > 0])
-    if len(ids) == 0:
+    reach = max(2, int(round(1.5 / min(spacing))))
+    touching = set()
+    for r, c in np.clip(np.rint(np.vstack([apex, tail])).astype(int), 0, np.array(cervix.shape) - 1):
+        near = labelled[max(r - reach, 0) : r + reach + 1, max(c - reach, 0) : c + reach + 1]
+        touching.update(np.unique(near[near > 0]).tolist())
+    if not touching:
         return None
-    funnel = np.isin(labelled, ids)
+    funnel = np.isin(labelled, sorted(touching))
+    if fluid is not None and (fluid & funnel).sum() * spacing[0] * spacing[1] < 2.0:
+        return None  # tissue echoes, not fluid: a gap in the label map, not funnelling
     # The base is where the hull closes the funnel: its pixels on the hull's edge, from corner to corner.
     outside = np.pad(~hull, 1, constant_values=True)  # the window's border counts as outside
     edge = funnel & _dilate(outside, 1)[1:-1, 1:-1]
@@ -312,13 +371,17 @@ def measure_cervix(
     if np.hypot(*(line[0] - apex)) > np.hypot(*(line[-1] - apex)):
         line = line[::-1]  # external os first
     centreline = smooth_polyline(line, window_px=2.0 / min(spacing))
-    cl = polyline_length_mm(centreline, spacing)
-    external, internal = centreline[0], centreline[-1]
-    straight = polyline_length_mm(np.stack([external, internal]), spacing)
-    chord = (internal - external) * np.asarray(spacing)
-    offsets = ((centreline - external) * np.asarray(spacing)) @ np.array([-chord[1], chord[0]]) / max(np.hypot(*chord), 1e-9)
-    bend = centreline[int(np.argmax(np.abs(offsets)))]
-    two_segment = polyline_length_mm(np.stack([external, bend, internal]), spacing)
+    fluid = None
+    if grey is not None:
+        grey = _window(grey, box, 0)
+        lip_level = float(np.median(grey[cervix])) + 1e-6
+        # Anechoic fluid: a 1 mm neighbourhood darker than a share of the lips median echo.
+        k = 2 * max(1, int(round(0.5 / min(spacing)))) + 1
+        fluid = cv2.blur(grey.astype(np.float32), (k, k)) < limits.fluid_fraction * lip_level
+        centreline, tail = _cut_at_funnel(centreline, fluid & _convex_hull(cervix) & ~cervix, spacing)
+    else:
+        tail = centreline[-1:]
+    cl, straight, two_segment = _lengths(centreline, spacing)
 
     if confidence < limits.min_confidence:
         reasons.append(f"low model confidence ({confidence:.2f} < {limits.min_confidence})")
@@ -333,16 +396,13 @@ def measure_cervix(
     if not limits.min_cl_mm <= cl <= limits.max_cl_mm:
         reasons.append(f"canal {cl:.1f} mm is too short or too long to be anatomical")
     if grey is not None:
-        grey = _window(grey, box, 0)
-        lip_level = float(np.median(grey[cervix])) + 1e-6
         bright_level = float(np.percentile(grey[cervix], 90)) + 1e-6  # unshadowed tissue
-        along = cv2.blur(grey.astype(np.float32), (3, 3))
-        canal_level = _mean_along(along, centreline)
+        canal_level = _mean_along(cv2.blur(grey.astype(np.float32), (3, 3)), centreline)
         if (canal_level < 0.25 * bright_level).mean() > limits.shadow_fraction:
             reasons.append("acoustic shadow over the canal")
         elif canal_level.mean() / lip_level < limits.min_canal_contrast:
             reasons.append("out-of-plane view: the endocervical canal is not visible")
-    funnel = _funnel(lips, centreline, spacing, cl, limits)
+    funnel = _funnel(lips, centreline, tail, spacing, cl, limits, fluid)
     if funnel is not None:
         funnel = replace(
             funnel,

@@ -43,8 +43,8 @@ MAX_FRAMES = 18000
 #: Files in a folder scan that are never images: skipped, not failures.
 _SKIPPED_NAMES = frozenset({"DICOMDIR"})
 #: Decoder plug-in per transfer syntax, chosen by measured speed on ultrasound frames (scripts/benchmark):
-#: Pillow decodes JPEG baseline ~1.7x faster than pylibjpeg-libjpeg; pylibjpeg-openjpeg beats Pillow on
-#: JPEG 2000; pylibjpeg-rle is ~12x faster than pydicom's own RLE decoder. Other syntaxes (JPEG-LS,
+#: Pillow decodes JPEG baseline ~1.8x faster than pylibjpeg-libjpeg; on JPEG 2000 the two are equal
+#: within noise; pylibjpeg-rle is ~15x faster than pydicom's own RLE decoder. Other syntaxes (JPEG-LS,
 #: JPEG lossless) have one decoder, pylibjpeg-libjpeg, which pydicom picks by itself.
 PREFERRED_PLUGIN = {
     JPEGBaseline8Bit: "pillow",
