@@ -9,25 +9,25 @@ import multiprocessing
 import os
 import sys
 import time
-
-import numpy as np
-import torch
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+import torch
+
 from . import __version__
-from .train import TrainConfig, fugc_squares, train
-from .dicom import user_spacing
-from .evaluate import evaluate_fugc, evaluate_phantoms, summarise
-from .rules import GUIDELINES, PROFILES, ClinicalContext, assess, ga_from_edd, ga_from_lmp, parse_gestational_age
-from .segment import Segmenter
-from .engine import ExamCollector, ExamRow, FrameResult, Pipeline, iter_frame_results
 from .clinical import read_clinical_csv
+from .dicom import user_spacing
+from .engine import ExamCollector, ExamRow, FrameResult, Pipeline, iter_frame_results
 from .errors import CalibrationError, ClinicalDataError, ModelError
+from .evaluate import evaluate_fugc, evaluate_phantoms, summarise
 from .model import DEFAULT_MODEL, load_model
 from .outputs import CsvWriter, overlay_image, overlay_name, write_png
 from .phantom import APPEARANCES, CASES, generate, montage, phantom_stem, write_ground_truth_csv, write_phantom
+from .rules import GUIDELINES, PROFILES, ClinicalContext, assess, ga_from_edd, ga_from_lmp, parse_gestational_age
+from .segment import Segmenter
+from .train import TrainConfig, fugc_squares, train
 
 __all__ = ["main", "build_parser"]
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import fnmatch
 import os
 import warnings
-from contextlib import closing
 from collections.abc import Iterable, Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 

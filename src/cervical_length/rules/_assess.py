@@ -5,7 +5,7 @@ from __future__ import annotations
 import operator
 from dataclasses import asdict, dataclass
 
-from ._catalogue import GUIDELINES, PROFILES, AnyOf, Condition, Node, Rule, RuleKind
+from ._catalogue import GUIDELINES, PROFILES, AnyOf, Node, Rule, RuleKind
 from ._context import ClinicalContext, format_ga
 
 __all__ = ["AppliedRule", "Assessment", "DISCLAIMER", "assess", "facts_from"]

@@ -7,7 +7,7 @@ for progesterone in ACOG PB 234, "< 25 mm" throughout NICE NG25). Gestational ag
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Union
+from typing import Literal
 
 __all__ = ["Condition", "AnyOf", "Rule", "RuleKind", "PROFILES", "GUIDELINES"]
 
@@ -33,7 +33,7 @@ class AnyOf:
     options: tuple[Condition, ...]
 
 
-Node = Union[Condition, AnyOf]
+Node = Condition | AnyOf
 
 
 @dataclass(frozen=True)
