@@ -25,7 +25,7 @@ from .evaluate import evaluate_fugc, evaluate_phantoms, summarise
 from .model import DEFAULT_MODEL, load_model
 from .outputs import CsvWriter, overlay_image, overlay_name, write_png
 from .phantom import APPEARANCES, CASES, generate, montage, phantom_stem, write_ground_truth_csv, write_phantom
-from .rules import GUIDELINES, PROFILES, ClinicalContext, assess, ga_from_edd, ga_from_lmp, parse_gestational_age
+from .rules import DISCLAIMER, GUIDELINES, PROFILES, ClinicalContext, assess, ga_from_edd, ga_from_lmp, parse_gestational_age
 from .segment import Segmenter
 from .train import TrainConfig, fugc_squares, train
 
@@ -33,7 +33,6 @@ __all__ = ["main", "build_parser"]
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
 
-_DISCLAIMER = "Decision support for a clinician, not a diagnosis."
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="cervical-length",
         description=(
             "Measure the cervix on transvaginal ultrasound DICOM exports and apply the clinical rules "
-            f"for cervical insufficiency. {_DISCLAIMER}"
+            f"for cervical insufficiency. {DISCLAIMER}"
         ),
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -131,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Say which guideline rules apply to a cervical length and the clinical context, why (the "
             "comparisons made) and from which guideline. Unknown context is allowed: rules needing it "
-            f"are listed as not assessed. {_DISCLAIMER}"
+            f"are listed as not assessed. {DISCLAIMER}"
         ),
     )
     assess_cmd.add_argument("--list-rules", action="store_true", help="print every rule of the profile with its source and stop")
@@ -290,7 +289,7 @@ def _measure(args: argparse.Namespace) -> int:
     frames = sum(v for k, v in counts.items() if k != "failed")
     print(
         f"{frames} frames from {len(files)} files: {counts['measured']} measured, {counts['not_measurable']} not measurable, "
-        f"{counts['uncalibrated']} uncalibrated; {len(failures)} files failed; {len(exam_rows)} exams. {_DISCLAIMER}"
+        f"{counts['uncalibrated']} uncalibrated; {len(failures)} files failed; {len(exam_rows)} exams. {DISCLAIMER}"
     )
     for failure in failures:
         print(f"  failed: {failure.file}: {failure.error}", file=sys.stderr)
