@@ -31,7 +31,7 @@ def test_folder_with_good_corrupt_and_text_file(make_dicom, tmp_path, capsys, ra
     corrupt.write_bytes(corrupt.read_bytes()[:700])
     (tmp_path / "in" / "notes.txt").write_text("hello")
     hashes = {p: sha256(p) for p in (good, corrupt)}
-    status = main(["measure", str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--model", str(random_model)])
+    status = main(["measure", str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--model", str(random_model), "--workers", "1"])
     assert status == 1
     rows = _rows(tmp_path / "out")
     assert [(r["file"].rsplit("/", 1)[-1], r["frame"], r["status"]) for r in rows] == [
@@ -49,7 +49,7 @@ def test_folder_with_good_corrupt_and_text_file(make_dicom, tmp_path, capsys, ra
 
 
 def test_all_good_exits_zero_and_single_bad_file_nonzero(make_dicom, tmp_path, random_model):
-    model = ["--model", str(random_model)]
+    model = ["--model", str(random_model), "--workers", "1"]
     assert main(["measure", str(make_dicom()), "--out", str(tmp_path / "o1"), "-q", *model]) == 0
     bad = tmp_path / "bad.dcm"
     bad.write_text("x")
@@ -58,7 +58,7 @@ def test_all_good_exits_zero_and_single_bad_file_nonzero(make_dicom, tmp_path, r
 
 def test_user_scale_for_uncalibrated_file(make_dicom, tmp_path, random_model):
     path = make_dicom(regions=[])
-    main(["measure", str(path), "--out", str(tmp_path / "o"), "--mm-per-pixel", "0.2,0.3", "-q", "--model", str(random_model)])
+    main(["measure", str(path), "--out", str(tmp_path / "o"), "--mm-per-pixel", "0.2,0.3", "-q", "--model", str(random_model), "--workers", "1"])
     (row,) = _rows(tmp_path / "o")
     assert (row["calibration_source"], row["mm_per_pixel_x"], row["mm_per_pixel_y"]) == ("user", "0.2", "0.3")
 

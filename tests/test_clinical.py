@@ -54,7 +54,7 @@ def test_measure_joins_rules_to_exams(make_dicom, tmp_path, random_model, capsys
     make_dicom("in/a.dcm", accession_number="ACC1")
     make_dicom("in/b.dcm", accession_number="ACC2")
     clinical = _write(tmp_path, "accession_number,ga,plurality,prior_sptb,cerclage_in_place,placenta_previa,membranes\nACC1,20w,singleton,28w,no,no,intact\nACC3,20w,,,,,\n")
-    status = main(["measure", str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--model", str(random_model), "--clinical", str(clinical), "-q"])
+    status = main(["measure", str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--model", str(random_model), "--clinical", str(clinical), "-q", "--workers", "1"])
     assert status == 0
     with open(tmp_path / "out" / "exams.csv", newline="") as handle:
         rows = {r["accession_number"]: r for r in csv.DictReader(handle)}

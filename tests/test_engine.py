@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cervical_length.dicom import RegionSpec
-from cervical_length.engine import ExamCollector, MeasuredFrame, iter_frame_results
+from cervical_length.engine import ExamCollector, iter_frame_results, measure_files
 from cervical_length.measure import Measurement
 
 from .conftest import gradient_rgb
@@ -59,13 +59,20 @@ def test_output_folder_inside_input_is_skipped(make_dicom, tmp_path, pipeline):
 
 def test_exam_rows_group_frames_by_study(make_dicom, pipeline):
     items = list(iter_frame_results(pipeline, [make_dicom(frames_rgb=gradient_rgb(frames=2), study_uid="1.2.3", accession_number="ACC1")]))
-    collector = ExamCollector()
-    for item in items:
-        collector.add(item)
-    # Replace the measurements by known ones: the exam takes the shortest of the best three.
+    # Known measurements in place of the untrained model's: the exam takes the shortest of the best three.
     collector = ExamCollector()
     for item, (cl, conf) in zip(items, [(31.0, 0.95), (29.5, 0.9)]):
-        collector.add(MeasuredFrame(item.result, item.frame, item.segmentation, Measurement(True, (), cl_mm=cl, cl_straight_mm=cl, confidence=conf)))
+        collector.add(item.result, Measurement(True, (), cl_mm=cl, cl_straight_mm=cl, confidence=conf))
     (row,) = collector.rows()
     assert (row.study_instance_uid, row.accession_number, row.frames, row.valid_frames, row.cl_mm, row.spread_mm) == ("1.2.3", "ACC1", 2, 2, 29.5, 1.5)
     assert row.chosen_frame == 2 and row.frames_used.endswith(":1;" + row.chosen_sop_instance_uid + ":2")
+
+
+def test_worker_processes_give_the_same_rows_in_the_same_order(make_dicom, tmp_path, random_model):
+    for k in range(3):
+        make_dicom(f"in/{k}.dcm", frames_rgb=gradient_rgb(frames=2))
+    (tmp_path / "in" / "bad.dcm").write_text("not DICOM")
+    one = [r for r, _ in measure_files([tmp_path / "in"], model=random_model, workers=1)]
+    two = [r for r, _ in measure_files([tmp_path / "in"], model=random_model, workers=2, overlays=tmp_path)]
+    assert one == two and len(one) == 7
+    assert len(list(tmp_path.glob("*.png"))) == 6  # the workers wrote every frame's overlay

@@ -19,11 +19,11 @@ import torch
 from . import __version__
 from .clinical import read_clinical_csv
 from .dicom import user_spacing
-from .engine import ExamCollector, ExamRow, FrameResult, Pipeline, iter_frame_results
+from .engine import ExamCollector, ExamRow, FrameResult, measure_files
 from .errors import CalibrationError, ClinicalDataError, ModelError
 from .evaluate import evaluate_fugc, evaluate_phantoms, summarise
 from .model import DEFAULT_MODEL, load_model
-from .outputs import CsvWriter, overlay_image, overlay_name, write_png
+from .outputs import CsvWriter, write_png
 from .phantom import APPEARANCES, CASES, generate, montage, phantom_stem, write_ground_truth_csv, write_phantom
 from .rules import DISCLAIMER, GUIDELINES, PROFILES, ClinicalContext, assess, ga_from_edd, ga_from_lmp, parse_gestational_age
 from .segment import Segmenter
@@ -69,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     measure.add_argument("--clinical", type=Path, metavar="CSV", help="clinical context, one row per study (study_instance_uid or accession_number, ga, history...): the rules are applied to each exam")
     measure.add_argument("--profile", choices=sorted(PROFILES), default="smfm-acog", help="guideline profile for --clinical (default smfm-acog)")
+    measure.add_argument("--workers", type=int, default=os.cpu_count() or 1, metavar="N", help="processes, each with one model on one thread (default: the core count; 1 runs in this process)")
     measure.add_argument("--model", type=Path, default=DEFAULT_MODEL, metavar="JSON", help="model metadata file (default: the shipped model)")
     measure.add_argument("-q", "--quiet", action="store_true", help="print only the summary")
 
@@ -247,30 +248,31 @@ def _measure(args: argparse.Namespace) -> int:
     if missing:
         print(f"cervical-length measure: error: no such file or folder: {', '.join(missing)}", file=sys.stderr)
         return EXIT_USAGE
-    try:
-        contexts = read_clinical_csv(args.clinical) if args.clinical else None
-        pipeline = Pipeline(args.model, threads=os.cpu_count() or 1)
-    except (ModelError, ClinicalDataError) as err:
-        print(f"cervical-length measure: error: {err}", file=sys.stderr)
+    if args.workers < 1:
+        print("cervical-length measure: error: --workers must be at least 1", file=sys.stderr)
         return EXIT_USAGE
     overlays = args.out / "overlays"
-    overlays.mkdir(parents=True, exist_ok=True)
     counts: Counter[str] = Counter()
     files, failures = set(), []
     exams = ExamCollector()
-    with CsvWriter(args.out / "measurements.csv", FrameResult) as out:
-        for item in iter_frame_results(pipeline, args.paths, user_mm_per_pixel=override, exclude=[args.out]):
-            r = item.result
-            out.write(r)
-            exams.add(item)
-            files.add(r.file)
-            counts[r.status] += 1
-            if r.status == "failed":
-                failures.append(r)
-            elif item.measurement is not None and item.frame is not None:
-                write_png(overlays / overlay_name(r.sop_instance_uid, r.frame), overlay_image(item.frame.rgb, item.segmentation.labels, item.measurement))
-            if not args.quiet:
-                print(_frame_line(r))
+    try:
+        contexts = read_clinical_csv(args.clinical) if args.clinical else None
+        load_model(args.model)
+        overlays.mkdir(parents=True, exist_ok=True)
+        with CsvWriter(args.out / "measurements.csv", FrameResult) as out:
+            outcomes = measure_files(args.paths, model=args.model, workers=args.workers, overlays=overlays, user_mm_per_pixel=override, exclude=[args.out])
+            for r, measurement in outcomes:
+                out.write(r)
+                exams.add(r, measurement)
+                files.add(r.file)
+                counts[r.status] += 1
+                if r.status == "failed":
+                    failures.append(r)
+                if not args.quiet:
+                    print(_frame_line(r))
+    except (ModelError, ClinicalDataError) as err:
+        print(f"cervical-length measure: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
     exam_rows = list(exams.rows(contexts, profile=args.profile))
     with CsvWriter(args.out / "exams.csv", ExamRow) as out:
         for row in exam_rows:

@@ -7,6 +7,7 @@ Nothing here prints; the CLI reports.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import warnings
 from collections.abc import Iterable, Iterator
@@ -20,10 +21,11 @@ from .dicom import Frame, SourceImage, iter_dicom_paths, iter_frames, read_sourc
 from .errors import DicomReadError
 from .measure import Measurement, exam_result, measure_cervix, sector_mask
 from .model import DEFAULT_MODEL, load_model
+from .outputs import overlay_image, overlay_name, write_png
 from .rules import Assessment, ClinicalContext, assess
 from .segment import Segmentation, Segmenter
 
-__all__ = ["FrameStatus", "FrameResult", "MeasuredFrame", "Pipeline", "iter_frame_results", "ExamRow", "ExamCollector"]
+__all__ = ["FrameStatus", "FrameResult", "MeasuredFrame", "Pipeline", "iter_frame_results", "measure_files", "ExamRow", "ExamCollector"]
 
 FrameStatus = Literal["measured", "not_measurable", "uncalibrated", "failed"]
 
@@ -197,6 +199,13 @@ class Pipeline:
         yield from self._measure_batch(batch, notes, fans)
 
 
+def _candidate_files(paths: Iterable[str | os.PathLike[str]], exclude: Iterable[str | os.PathLike[str]]) -> Iterator[Path]:
+    excluded = [Path(p).resolve() for p in exclude]
+    for path in iter_dicom_paths(paths):
+        if not any(path.resolve().is_relative_to(folder) for folder in excluded):
+            yield path
+
+
 def iter_frame_results(
     pipeline: Pipeline,
     paths: Iterable[str | os.PathLike[str]],
@@ -204,16 +213,67 @@ def iter_frame_results(
     user_mm_per_pixel: tuple[float, float] | None = None,
     exclude: Iterable[str | os.PathLike[str]] = (),
 ) -> Iterator[MeasuredFrame]:
-    """Measure every file under ``paths``: one result per frame, or one per failed file.
+    """Measure every file under ``paths`` in this process: one result per frame, or one per failed file.
 
     user_mm_per_pixel : (x, y) mm per pixel for files whose headers give no scale.
     exclude : folders whose files are skipped (the output folder, when it lies inside an input).
     """
-    excluded = [Path(p).resolve() for p in exclude]
-    for path in iter_dicom_paths(paths):
-        if any(path.resolve().is_relative_to(folder) for folder in excluded):
-            continue
+    for path in _candidate_files(paths, exclude):
         yield from pipeline.measure_file(path, user_mm_per_pixel=user_mm_per_pixel)
+
+
+Outcome = tuple[FrameResult, Measurement | None]
+
+
+def _measured_file(pipeline: Pipeline, path: Path, user_mm_per_pixel: tuple[float, float] | None, overlays: Path | None) -> list[Outcome]:
+    """One file's rows and measurements; its overlays written to ``overlays`` when given."""
+    outcomes = []
+    for item in pipeline.measure_file(path, user_mm_per_pixel=user_mm_per_pixel):
+        r = item.result
+        if overlays is not None and item.measurement is not None and item.frame is not None and r.frame is not None:
+            write_png(overlays / overlay_name(r.sop_instance_uid, r.frame), overlay_image(item.frame.rgb, item.segmentation.labels, item.measurement))
+        outcomes.append((r, item.measurement))
+    return outcomes
+
+
+_WORKER_PIPELINE: Pipeline | None = None  # one per worker process, made by _start_worker
+
+
+def _start_worker(model: str) -> None:
+    global _WORKER_PIPELINE
+    _WORKER_PIPELINE = Pipeline(model, threads=1)
+
+
+def _worker_task(job: tuple[Path, tuple[float, float] | None, Path | None]) -> list[Outcome]:
+    assert _WORKER_PIPELINE is not None, "worker started without its pipeline"
+    return _measured_file(_WORKER_PIPELINE, *job)
+
+
+def measure_files(
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    model: str | os.PathLike[str] = DEFAULT_MODEL,
+    workers: int = 1,
+    overlays: Path | None = None,
+    user_mm_per_pixel: tuple[float, float] | None = None,
+    exclude: Iterable[str | os.PathLike[str]] = (),
+) -> Iterator[Outcome]:
+    """Measure every file under ``paths`` with ``workers`` processes (each one model on one thread;
+    1: in this process on every core), yielding rows in file order whatever the worker count.
+
+    overlays : folder for the overlay PNGs, or None for none. Raises ModelError before any work.
+    """
+    jobs = [(path, user_mm_per_pixel, overlays) for path in _candidate_files(paths, exclude)]
+    if workers <= 1:
+        pipeline = Pipeline(model, threads=os.cpu_count() or 1)
+        for job in jobs:
+            yield from _measured_file(pipeline, *job)
+        return
+    load_model(model)  # fail here, with the named error, not inside a worker
+    # spawn, not fork: forking a process whose PyTorch thread pool already runs can hang.
+    with multiprocessing.get_context("spawn").Pool(workers, initializer=_start_worker, initargs=(str(model),)) as pool:
+        for outcomes in pool.imap(_worker_task, jobs):
+            yield from outcomes
 
 
 @dataclass(frozen=True)
@@ -249,13 +309,12 @@ class ExamCollector:
     def __init__(self) -> None:
         self._studies: dict[str, dict] = {}
 
-    def add(self, item: MeasuredFrame) -> None:
-        r = item.result
-        if r.status == "failed" or item.measurement is None or r.frame is None:
+    def add(self, r: FrameResult, measurement: Measurement | None) -> None:
+        if r.status == "failed" or measurement is None or r.frame is None:
             return
         study = self._studies.setdefault(r.study_instance_uid or r.sop_instance_uid, {"accession": r.accession_number, "files": set(), "frames": []})
         study["files"].add(r.file)
-        study["frames"].append(((r.sop_instance_uid, r.frame), item.measurement))
+        study["frames"].append(((r.sop_instance_uid, r.frame), measurement))
 
     def rows(self, contexts: dict[tuple[str, str], ClinicalContext] | None = None, *, profile: str = "smfm-acog") -> Iterator[ExamRow]:
         """Each study's row; with ``contexts`` (keyed as :func:`~cervical_length.clinical.read_clinical_csv`
