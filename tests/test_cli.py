@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import subprocess
 import sys
 
@@ -42,6 +43,8 @@ def test_folder_with_good_corrupt_and_text_file(make_dicom, tmp_path, capsys, ra
     ]
     assert rows[1]["mm_per_pixel_x"] == "0.1" and rows[1]["calibration_source"] == "us_region"
     assert len(list((tmp_path / "out" / "overlays").glob("*.png"))) == 2
+    lines = [json.loads(line) for line in (tmp_path / "out" / "measurements.jsonl").read_text().splitlines()]
+    assert [(d["frame"], d["status"]) for d in lines] == [(int(r["frame"]) if r["frame"] else None, r["status"]) for r in rows]
     printed = capsys.readouterr()
     assert "2 frames from 3 files" in printed.out and "2 files failed" in printed.out
     assert "corrupt.dcm: CorruptDicomError" in printed.err and "notes.txt: NotDicomError" in printed.err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 
 import pytest
 
@@ -61,6 +62,10 @@ def test_measure_joins_rules_to_exams(make_dicom, tmp_path, random_model, capsys
     # The untrained model measures nothing, so only the rules that need no length apply.
     assert rows["ACC1"]["clinical_context"] == "matched" and rows["ACC1"]["rule_suggestions"] == "SCREEN-SERIAL"
     assert rows["ACC2"]["clinical_context"] == "" and rows["ACC2"]["rule_suggestions"] == ""
+    exams = [json.loads(line) for line in (tmp_path / "out" / "exams.jsonl").read_text().splitlines()]
+    matched = next(e for e in exams if e["accession_number"] == "ACC1")
+    assert matched["assessment"]["suggestions"][0]["id"] == "SCREEN-SERIAL"
+    assert matched["assessment"]["disclaimer"].endswith("not a diagnosis.")
     err = capsys.readouterr().err
     assert "clinical row matches no study: accession_number ACC3" in err and "study has no clinical row: ACC2" in err
 

@@ -23,7 +23,7 @@ from .engine import ExamCollector, ExamRow, FrameResult, measure_files
 from .errors import CalibrationError, ClinicalDataError, ModelError
 from .evaluate import evaluate_fugc, evaluate_phantoms, summarise
 from .model import DEFAULT_MODEL, load_model
-from .outputs import CsvWriter, write_png
+from .outputs import CsvWriter, JsonLinesWriter, write_png
 from .phantom import APPEARANCES, CASES, generate, montage, phantom_stem, write_ground_truth_csv, write_phantom
 from .rules import DISCLAIMER, GUIDELINES, PROFILES, ClinicalContext, assess, ga_from_edd, ga_from_lmp, parse_gestational_age
 from .segment import Segmenter
@@ -259,10 +259,11 @@ def _measure(args: argparse.Namespace) -> int:
         contexts = read_clinical_csv(args.clinical) if args.clinical else None
         load_model(args.model)
         overlays.mkdir(parents=True, exist_ok=True)
-        with CsvWriter(args.out / "measurements.csv", FrameResult) as out:
+        with CsvWriter(args.out / "measurements.csv", FrameResult) as out, JsonLinesWriter(args.out / "measurements.jsonl") as lines:
             outcomes = measure_files(args.paths, model=args.model, workers=args.workers, overlays=overlays, user_mm_per_pixel=override, exclude=[args.out])
             for r, measurement in outcomes:
                 out.write(r)
+                lines.write(r)
                 exams.add(r, measurement)
                 files.add(r.file)
                 counts[r.status] += 1
@@ -274,9 +275,10 @@ def _measure(args: argparse.Namespace) -> int:
         print(f"cervical-length measure: error: {err}", file=sys.stderr)
         return EXIT_USAGE
     exam_rows = list(exams.rows(contexts, profile=args.profile))
-    with CsvWriter(args.out / "exams.csv", ExamRow) as out:
+    with CsvWriter(args.out / "exams.csv", ExamRow) as out, JsonLinesWriter(args.out / "exams.jsonl") as lines:
         for row in exam_rows:
             out.write(row)
+            lines.write(row)
             if not args.quiet:
                 cl = f"CL {row.cl_mm:.1f} mm from {row.valid_frames} valid of {row.frames} frames (spread {row.spread_mm:.1f} mm)" if row.cl_mm is not None else f"not measurable ({row.frames} frames)"
                 rules = f"; rules: {', '.join(filter(None, (row.rule_findings, row.rule_suggestions, row.rule_contraindications))) or 'none apply'}" if row.assessment else ""
@@ -295,7 +297,7 @@ def _measure(args: argparse.Namespace) -> int:
     )
     for failure in failures:
         print(f"  failed: {failure.file}: {failure.error}", file=sys.stderr)
-    print(f"Results: {args.out / 'measurements.csv'}, {args.out / 'exams.csv'}, overlays in {overlays}")
+    print(f"Results in {args.out}: measurements.csv and exams.csv (and .jsonl), overlays/")
     return EXIT_SOME_FAILED if failures else EXIT_OK
 
 

@@ -1,4 +1,4 @@
-"""Writing results for people and other programs: measurements.csv, exams.csv, overlay PNGs.
+"""Writing results for people and other programs: CSV and JSON lines, overlay PNGs.
 
 Text that comes from files (paths, error messages quoting headers) is hostile: a cell that a
 spreadsheet would run as a formula is prefixed with an apostrophe (OWASP CSV injection advice), and
@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import hashlib
+import json
 import os
 import re
 from pathlib import Path
@@ -20,7 +21,7 @@ import numpy as np
 
 from .measure import Measurement
 
-__all__ = ["CsvWriter", "csv_cell", "overlay_image", "overlay_name", "write_png"]
+__all__ = ["CsvWriter", "JsonLinesWriter", "csv_cell", "overlay_image", "overlay_name", "write_png"]
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _UID = re.compile(r"^[0-9]+(\.[0-9]+)*$")
@@ -59,6 +60,32 @@ class CsvWriter:
         self._handle.close()
 
     def __enter__(self) -> CsvWriter:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+
+class JsonLinesWriter:
+    """Stream dataclass rows to a JSON-lines file: one object a line, the CSV's columns plus any
+    nested record (an exam's rule assessment) as JSON, NaN never written."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._handle = open(self.path, "w", encoding="utf-8")
+
+    def write(self, row: object) -> None:
+        record = {}
+        for f in dataclasses.fields(row):
+            value = getattr(row, f.name)
+            record[f.name] = value.to_json() if hasattr(value, "to_json") else value
+        self._handle.write(json.dumps(record, allow_nan=False) + "\n")
+        self._handle.flush()
+
+    def close(self) -> None:
+        self._handle.close()
+
+    def __enter__(self) -> JsonLinesWriter:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
