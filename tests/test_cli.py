@@ -80,3 +80,18 @@ def test_usage_errors_exit_two(tmp_path, capsys, argv, message):
     target = tmp_path / "missing" if not argv else tmp_path
     assert main(["measure", str(target), "--out", str(tmp_path / "o"), *argv]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_identifiers_only_when_asked_for(make_dicom, tmp_path, random_model, capsys):
+    path = make_dicom(patient_name="Doe^Jane", patient_id="MRN-4711")
+    base = ["measure", str(path), "--model", str(random_model), "--workers", "1"]
+    assert main([*base, "--out", str(tmp_path / "plain")]) == 0
+    printed = capsys.readouterr()
+    for name in ("measurements.csv", "measurements.jsonl", "exams.csv", "exams.jsonl"):
+        text = (tmp_path / "plain" / name).read_text()
+        assert "Doe" not in text and "MRN-4711" not in text
+    assert "Doe" not in printed.out + printed.err and "MRN-4711" not in printed.out + printed.err
+    assert main([*base, "--out", str(tmp_path / "named"), "--include-identifiers"]) == 0
+    (row,) = _rows(tmp_path / "named")
+    assert (row["patient_name"], row["patient_id"], row["patient_birth_date"]) == ("Doe^Jane", "MRN-4711", "19900101")
+    assert "Doe" not in capsys.readouterr().out  # the terminal lines never carry them

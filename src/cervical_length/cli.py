@@ -69,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     measure.add_argument("--clinical", type=Path, metavar="CSV", help="clinical context, one row per study (study_instance_uid or accession_number, ga, history...): the rules are applied to each exam")
     measure.add_argument("--profile", choices=sorted(PROFILES), default="smfm-acog", help="guideline profile for --clinical (default smfm-acog)")
+    measure.add_argument("--include-identifiers", action="store_true", help="add the patient's name, ID and birth date to the outputs (never read otherwise; never logged)")
     measure.add_argument("--workers", type=int, default=os.cpu_count() or 1, metavar="N", help="processes, each with one model on one thread (default: the core count; 1 runs in this process)")
     measure.add_argument("--model", type=Path, default=DEFAULT_MODEL, metavar="JSON", help="model metadata file (default: the shipped model)")
     measure.add_argument("-q", "--quiet", action="store_true", help="print only the summary")
@@ -260,7 +261,7 @@ def _measure(args: argparse.Namespace) -> int:
         load_model(args.model)
         overlays.mkdir(parents=True, exist_ok=True)
         with CsvWriter(args.out / "measurements.csv", FrameResult) as out, JsonLinesWriter(args.out / "measurements.jsonl") as lines:
-            outcomes = measure_files(args.paths, model=args.model, workers=args.workers, overlays=overlays, user_mm_per_pixel=override, exclude=[args.out])
+            outcomes = measure_files(args.paths, model=args.model, workers=args.workers, overlays=overlays, user_mm_per_pixel=override, include_identifiers=args.include_identifiers, exclude=[args.out])
             for r, measurement in outcomes:
                 out.write(r)
                 lines.write(r)

@@ -73,6 +73,9 @@ class FrameResult:
     model_sha256: str = ""
     error: str = ""
     notes: str = ""
+    patient_name: str = ""  #: only with include_identifiers
+    patient_id: str = ""
+    patient_birth_date: str = ""
 
 
 @dataclass(frozen=True, eq=False)
@@ -119,7 +122,15 @@ def _row(frame: Frame, m: Measurement, model_sha256: str, notes: str) -> FrameRe
         internal_os_col=_mm(internal[1]) if internal else None,
         model_sha256=model_sha256,
         notes=notes,
+        **_identifiers(src),
     )
+
+
+def _identifiers(source: SourceImage) -> dict[str, str]:
+    patient = source.patient
+    if patient is None:
+        return {}
+    return {"patient_name": patient.name, "patient_id": patient.patient_id, "patient_birth_date": patient.birth_date}
 
 
 def _failure(path: Path, err: DicomReadError, notes: str) -> FrameResult:
@@ -171,12 +182,17 @@ class Pipeline:
             m = measure_cervix(seg.labels, spacing, probabilities=seg.probabilities, grey=frame.grey, fan=fan, apex_px=apex)
             yield MeasuredFrame(_row(frame, m, self.model_info.sha256, notes), frame, seg, m)
 
-    def measure_file(self, path: Path, *, user_mm_per_pixel: tuple[float, float] | None = None) -> Iterator[MeasuredFrame]:
-        """Every frame of one file, measured; a failure of the file becomes one ``failed`` result."""
+    def measure_file(
+        self, path: Path, *, user_mm_per_pixel: tuple[float, float] | None = None, include_identifiers: bool = False
+    ) -> Iterator[MeasuredFrame]:
+        """Every frame of one file, measured; a failure of the file becomes one ``failed`` result.
+
+        include_identifiers : put the patient's name, ID and birth date in the rows (default: never).
+        """
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                source: SourceImage | None = read_source(path, user_mm_per_pixel=user_mm_per_pixel)
+                source: SourceImage | None = read_source(path, user_mm_per_pixel=user_mm_per_pixel, include_identifiers=include_identifiers)
             except DicomReadError as err:
                 source, failure = None, err
         # Header warnings (clipped regions, non-US modality) travel with every row of the file.
@@ -225,10 +241,20 @@ def iter_frame_results(
 Outcome = tuple[FrameResult, Measurement | None]
 
 
-def _measured_file(pipeline: Pipeline, path: Path, user_mm_per_pixel: tuple[float, float] | None, overlays: Path | None) -> list[Outcome]:
-    """One file's rows and measurements; its overlays written to ``overlays`` when given."""
+@dataclass(frozen=True)
+class _Options:
+    """What every file of a run is measured with (sent to each worker)."""
+
+    user_mm_per_pixel: tuple[float, float] | None
+    overlays: Path | None
+    include_identifiers: bool
+
+
+def _measured_file(pipeline: Pipeline, path: Path, options: _Options) -> list[Outcome]:
+    """One file's rows and measurements; its overlays written to ``options.overlays`` when given."""
+    overlays = options.overlays
     outcomes = []
-    for item in pipeline.measure_file(path, user_mm_per_pixel=user_mm_per_pixel):
+    for item in pipeline.measure_file(path, user_mm_per_pixel=options.user_mm_per_pixel, include_identifiers=options.include_identifiers):
         r = item.result
         if overlays is not None and item.measurement is not None and item.frame is not None and r.frame is not None:
             write_png(overlays / overlay_name(r.sop_instance_uid, r.frame), overlay_image(item.frame.rgb, item.segmentation.labels, item.measurement))
@@ -244,7 +270,7 @@ def _start_worker(model: str) -> None:
     _WORKER_PIPELINE = Pipeline(model, threads=1)
 
 
-def _worker_task(job: tuple[Path, tuple[float, float] | None, Path | None]) -> list[Outcome]:
+def _worker_task(job: tuple[Path, _Options]) -> list[Outcome]:
     assert _WORKER_PIPELINE is not None, "worker started without its pipeline"
     return _measured_file(_WORKER_PIPELINE, *job)
 
@@ -256,14 +282,17 @@ def measure_files(
     workers: int = 1,
     overlays: Path | None = None,
     user_mm_per_pixel: tuple[float, float] | None = None,
+    include_identifiers: bool = False,
     exclude: Iterable[str | os.PathLike[str]] = (),
 ) -> Iterator[Outcome]:
     """Measure every file under ``paths`` with ``workers`` processes (each one model on one thread;
     1: in this process on every core), yielding rows in file order whatever the worker count.
 
     overlays : folder for the overlay PNGs, or None for none. Raises ModelError before any work.
+    include_identifiers : put the patient's name, ID and birth date in the rows (default: never).
     """
-    jobs = [(path, user_mm_per_pixel, overlays) for path in _candidate_files(paths, exclude)]
+    options = _Options(user_mm_per_pixel, overlays, include_identifiers)
+    jobs = [(path, options) for path in _candidate_files(paths, exclude)]
     if workers <= 1:
         pipeline = Pipeline(model, threads=os.cpu_count() or 1)
         for job in jobs:

@@ -8,12 +8,13 @@ from ._calibration import (
     user_spacing,
 )
 from ._pixels import SUPPORTED_PHOTOMETRIC, to_grey_and_rgb
-from ._reader import Frame, SourceImage, iter_dicom_paths, iter_frames, read_frames, read_source
+from ._reader import Frame, PatientIdentity, SourceImage, iter_dicom_paths, iter_frames, read_frames, read_source
 from ._writer import Compression, Photometric, RegionSpec, write_us_dicom
 
 __all__ = [
     "Calibration",
     "Compression",
+    "PatientIdentity",
     "Photometric",
     "RegionSpec",
     "write_us_dicom",

@@ -11,7 +11,7 @@ import os
 import warnings
 from collections.abc import Iterable, Iterator
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +34,7 @@ from ..errors import (
 from ._calibration import Calibration, calibration_from_dataset
 from ._pixels import SUPPORTED_PHOTOMETRIC, to_grey_and_rgb
 
-__all__ = ["IGNORE_FILE", "SourceImage", "Frame", "iter_dicom_paths", "read_source", "iter_frames", "read_frames"]
+__all__ = ["IGNORE_FILE", "PatientIdentity", "SourceImage", "Frame", "iter_dicom_paths", "read_source", "iter_frames", "read_frames"]
 
 #: Largest (0028,0010) Rows / (0028,0011) Columns we accept: no ultrasound screen is bigger.
 MAX_SIDE_PX = 8192
@@ -58,8 +58,20 @@ IGNORE_FILE = ".cervical-length-ignore"
 
 
 @dataclass(frozen=True)
+class PatientIdentity:
+    """(0010,0010) *Patient's Name*, (0010,0020) *Patient ID*, (0010,0030) *Patient's Birth Date*.
+
+    Read only when asked for (``include_identifiers``); never part of a repr, so never logged.
+    """
+
+    name: str = field(repr=False)
+    patient_id: str = field(repr=False)
+    birth_date: str = field(repr=False)
+
+
+@dataclass(frozen=True)
 class SourceImage:
-    """Identity and header facts of one DICOM image file (no patient identifiers)."""
+    """Identity and header facts of one DICOM image file; patient identifiers only when asked for."""
 
     path: Path
     sop_instance_uid: str
@@ -74,6 +86,7 @@ class SourceImage:
     photometric_interpretation: str  #: as stored, before decoding
     transfer_syntax_uid: str
     calibration: Calibration
+    patient: PatientIdentity | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, eq=False)
@@ -193,9 +206,14 @@ def _check_image(ds: Dataset, path: Path) -> None:
 
 
 def read_source(
-    path: str | os.PathLike[str], *, user_mm_per_pixel: tuple[float, float] | None = None
+    path: str | os.PathLike[str],
+    *,
+    user_mm_per_pixel: tuple[float, float] | None = None,
+    include_identifiers: bool = False,
 ) -> SourceImage:
     """Read and check the header of one file.
+
+    include_identifiers : also read the patient's name, ID and birth date (default: never read).
 
     user_mm_per_pixel : (x, y) mm per pixel, used only when the header has no scale of its own.
     Raises a :class:`~cervical_length.errors.DicomReadError` subclass naming the file and the reason.
@@ -226,6 +244,11 @@ def read_source(
         photometric_interpretation=str(ds.PhotometricInterpretation).strip(),
         transfer_syntax_uid=str(ds.file_meta.TransferSyntaxUID),
         calibration=calibration_from_dataset(ds, user_mm_per_pixel=user_mm_per_pixel, path=str(path)),
+        patient=PatientIdentity(
+            str(ds.get("PatientName", "") or ""), str(ds.get("PatientID", "") or ""), str(ds.get("PatientBirthDate", "") or "")
+        )
+        if include_identifiers
+        else None,
     )
 
 
