@@ -72,7 +72,7 @@ def test_worker_processes_give_the_same_rows_in_the_same_order(make_dicom, tmp_p
     for k in range(3):
         make_dicom(f"in/{k}.dcm", frames_rgb=gradient_rgb(frames=2))
     (tmp_path / "in" / "bad.dcm").write_text("not DICOM")
-    one = [r for r, _ in measure_files([tmp_path / "in"], model=random_model, workers=1)]
-    two = [r for r, _ in measure_files([tmp_path / "in"], model=random_model, workers=2, overlays=tmp_path)]
+    one = [r for _, outcomes in measure_files([tmp_path / "in"], model=random_model, workers=1) for r, _ in outcomes]
+    two = [r for _, outcomes in measure_files([tmp_path / "in"], model=random_model, workers=2, overlays=tmp_path) for r, _ in outcomes]
     assert one == two and len(one) == 7
     assert len(list(tmp_path.glob("*.png"))) == 6  # the workers wrote every frame's overlay

@@ -27,6 +27,7 @@ from .outputs import CsvWriter, JsonLinesWriter, write_png
 from .phantom import APPEARANCES, CASES, generate, montage, phantom_stem, write_ground_truth_csv, write_phantom
 from .rules import DISCLAIMER, GUIDELINES, PROFILES, ClinicalContext, assess, ga_from_edd, ga_from_lmp, parse_gestational_age
 from .segment import Segmenter
+from .store import DATABASE_NAME, ResultsStore
 from .train import TrainConfig, fugc_squares, train
 
 __all__ = ["main", "build_parser"]
@@ -69,6 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     measure.add_argument("--clinical", type=Path, metavar="CSV", help="clinical context, one row per study (study_instance_uid or accession_number, ga, history...): the rules are applied to each exam")
     measure.add_argument("--profile", choices=sorted(PROFILES), default="smfm-acog", help="guideline profile for --clinical (default smfm-acog)")
+    measure.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True, help="skip files already measured in OUT/results.sqlite (default); --no-resume starts afresh")
+    measure.add_argument("--retry-failed", action="store_true", help="measure again the files that failed before")
     measure.add_argument("--include-identifiers", action="store_true", help="add the patient's name, ID and birth date to the outputs (never read otherwise; never logged)")
     measure.add_argument("--workers", type=int, default=os.cpu_count() or 1, metavar="N", help="processes, each with one model on one thread (default: the core count; 1 runs in this process)")
     measure.add_argument("--model", type=Path, default=DEFAULT_MODEL, metavar="JSON", help="model metadata file (default: the shipped model)")
@@ -108,6 +111,17 @@ def build_parser() -> argparse.ArgumentParser:
         train.add_argument(f"--{name.replace('_', '-')}", type=int, default=getattr(defaults, name))
     train.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
     train.add_argument("--max-minutes", type=float, default=defaults.max_minutes, help="stop after the epoch that passes this")
+
+    export = commands.add_parser(
+        "export",
+        help="write the CSV and JSON outputs again from a results database",
+        description="Regenerate DIR/measurements.csv, exams.csv and their .jsonl from DIR/results.sqlite (for this model and tool version).",
+    )
+    export.add_argument("dir", type=Path, metavar="DIR", help="a measure output folder")
+    export.add_argument("--clinical", type=Path, metavar="CSV", help="clinical context to join, as for measure")
+    export.add_argument("--profile", choices=sorted(PROFILES), default="smfm-acog")
+    export.add_argument("--model", type=Path, default=DEFAULT_MODEL, metavar="JSON", help="the model whose results to export")
+    export.add_argument("-q", "--quiet", action="store_true")
 
     evaluate = commands.add_parser(
         "evaluate",
@@ -252,35 +266,79 @@ def _measure(args: argparse.Namespace) -> int:
     if args.workers < 1:
         print("cervical-length measure: error: --workers must be at least 1", file=sys.stderr)
         return EXIT_USAGE
-    overlays = args.out / "overlays"
-    counts: Counter[str] = Counter()
-    files, failures = set(), []
-    exams = ExamCollector()
     try:
         contexts = read_clinical_csv(args.clinical) if args.clinical else None
-        load_model(args.model)
-        overlays.mkdir(parents=True, exist_ok=True)
-        with CsvWriter(args.out / "measurements.csv", FrameResult) as out, JsonLinesWriter(args.out / "measurements.jsonl") as lines:
-            outcomes = measure_files(args.paths, model=args.model, workers=args.workers, overlays=overlays, user_mm_per_pixel=override, include_identifiers=args.include_identifiers, exclude=[args.out])
-            for r, measurement in outcomes:
-                out.write(r)
-                lines.write(r)
-                exams.add(r, measurement)
-                files.add(r.file)
-                counts[r.status] += 1
-                if r.status == "failed":
-                    failures.append(r)
-                if not args.quiet:
-                    print(_frame_line(r))
+        info = load_model(args.model)[1]
     except (ModelError, ClinicalDataError) as err:
         print(f"cervical-length measure: error: {err}", file=sys.stderr)
         return EXIT_USAGE
-    exam_rows = list(exams.rows(contexts, profile=args.profile))
-    with CsvWriter(args.out / "exams.csv", ExamRow) as out, JsonLinesWriter(args.out / "exams.jsonl") as lines:
+    overlays = args.out / "overlays"
+    overlays.mkdir(parents=True, exist_ok=True)
+    database = args.out / DATABASE_NAME
+    if not args.resume:
+        for leftover in (database, database.with_name(database.name + "-wal"), database.with_name(database.name + "-shm")):
+            leftover.unlink(missing_ok=True)
+    store = ResultsStore(database, model_sha256=info.sha256, tool_version=__version__)
+    skipped = []
+
+    def already_done(path: Path) -> bool:
+        status = store.status(path)
+        done = status == "done" or (status == "failed" and not args.retry_failed)
+        if done:
+            skipped.append(path)
+        return done
+
+    counts: Counter[str] = Counter()
+    failures, files = [], 0
+    try:
+        for path, outcomes in measure_files(
+            args.paths,
+            model=args.model,
+            workers=args.workers,
+            overlays=overlays,
+            user_mm_per_pixel=override,
+            include_identifiers=args.include_identifiers,
+            exclude=[args.out],
+            skip=already_done,
+        ):
+            store.add_file(path, outcomes)
+            files += 1
+            for r, _ in outcomes:
+                counts[r.status] += 1
+                failures.extend([r] if r.status == "failed" else [])
+                if not args.quiet:
+                    print(_frame_line(r))
+        frames = sum(v for k, v in counts.items() if k != "failed")
+        print(
+            f"This run: {frames} frames from {files} files: {counts['measured']} measured, {counts['not_measurable']} not measurable, "
+            f"{counts['uncalibrated']} uncalibrated; {len(failures)} files failed"
+            + (f"; {len(skipped)} files already in {database.name}, skipped (--retry-failed retries failures)" if skipped else "")
+            + f". {DISCLAIMER}"
+        )
+        for failure in failures:
+            print(f"  failed: {failure.file}: {failure.error}", file=sys.stderr)
+        _export(store, args.out, contexts, args.profile, quiet=args.quiet)
+    finally:
+        store.close()
+    return EXIT_SOME_FAILED if failures else EXIT_OK
+
+
+def _export(store: ResultsStore, out: Path, contexts: dict | None, profile: str, *, quiet: bool) -> None:
+    """Write the CSV and JSON-lines outputs from the results database."""
+    exams = ExamCollector()
+    rows = 0
+    with CsvWriter(out / "measurements.csv", FrameResult) as table, JsonLinesWriter(out / "measurements.jsonl") as lines:
+        for r, measurement in store.outcomes():
+            table.write(r)
+            lines.write(r)
+            exams.add(r, measurement)
+            rows += 1
+    exam_rows = list(exams.rows(contexts, profile=profile))
+    with CsvWriter(out / "exams.csv", ExamRow) as table, JsonLinesWriter(out / "exams.jsonl") as lines:
         for row in exam_rows:
-            out.write(row)
+            table.write(row)
             lines.write(row)
-            if not args.quiet:
+            if not quiet:
                 cl = f"CL {row.cl_mm:.1f} mm from {row.valid_frames} valid of {row.frames} frames (spread {row.spread_mm:.1f} mm)" if row.cl_mm is not None else f"not measurable ({row.frames} frames)"
                 rules = f"; rules: {', '.join(filter(None, (row.rule_findings, row.rule_suggestions, row.rule_contraindications))) or 'none apply'}" if row.assessment else ""
                 print(f"exam  {row.accession_number or row.study_instance_uid}: {cl}{rules}")
@@ -291,15 +349,26 @@ def _measure(args: argparse.Namespace) -> int:
         for row in exam_rows:
             if not row.clinical_context:
                 print(f"  study has no clinical row: {row.accession_number or row.study_instance_uid}", file=sys.stderr)
-    frames = sum(v for k, v in counts.items() if k != "failed")
-    print(
-        f"{frames} frames from {len(files)} files: {counts['measured']} measured, {counts['not_measurable']} not measurable, "
-        f"{counts['uncalibrated']} uncalibrated; {len(failures)} files failed; {len(exam_rows)} exams. {DISCLAIMER}"
-    )
-    for failure in failures:
-        print(f"  failed: {failure.file}: {failure.error}", file=sys.stderr)
-    print(f"Results in {args.out}: measurements.csv and exams.csv (and .jsonl), overlays/")
-    return EXIT_SOME_FAILED if failures else EXIT_OK
+    print(f"Results in {out}: {rows} rows in measurements.csv, {len(exam_rows)} exams in exams.csv (and .jsonl), overlays/, {DATABASE_NAME}")
+
+
+def _export_command(args: argparse.Namespace) -> int:
+    database = args.dir / DATABASE_NAME
+    if not database.is_file():
+        print(f"cervical-length export: error: {database}: no results database (run measure first)", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        contexts = read_clinical_csv(args.clinical) if args.clinical else None
+        info = load_model(args.model)[1]
+    except (ModelError, ClinicalDataError) as err:
+        print(f"cervical-length export: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    store = ResultsStore(database, model_sha256=info.sha256, tool_version=__version__)
+    try:
+        _export(store, args.dir, contexts, args.profile, quiet=args.quiet)
+    finally:
+        store.close()
+    return EXIT_OK
 
 
 def _frame_line(r: FrameResult) -> str:
@@ -355,7 +424,7 @@ def _train(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"measure": _measure, "phantoms": _phantoms, "train": _train, "evaluate": _evaluate, "assess": _assess}
+COMMANDS = {"measure": _measure, "export": _export_command, "phantoms": _phantoms, "train": _train, "evaluate": _evaluate, "assess": _assess}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -25,7 +25,7 @@ from .outputs import overlay_image, overlay_name, write_png
 from .rules import Assessment, ClinicalContext, assess
 from .segment import Segmentation, Segmenter
 
-__all__ = ["FrameStatus", "FrameResult", "MeasuredFrame", "Pipeline", "iter_frame_results", "measure_files", "ExamRow", "ExamCollector"]
+__all__ = ["Outcome", "FrameStatus", "FrameResult", "MeasuredFrame", "Pipeline", "iter_frame_results", "measure_files", "ExamRow", "ExamCollector"]
 
 FrameStatus = Literal["measured", "not_measurable", "uncalibrated", "failed"]
 
@@ -284,25 +284,26 @@ def measure_files(
     user_mm_per_pixel: tuple[float, float] | None = None,
     include_identifiers: bool = False,
     exclude: Iterable[str | os.PathLike[str]] = (),
-) -> Iterator[Outcome]:
+    skip: Callable[[Path], bool] = lambda path: False,
+) -> Iterator[tuple[Path, list[Outcome]]]:
     """Measure every file under ``paths`` with ``workers`` processes (each one model on one thread;
-    1: in this process on every core), yielding rows in file order whatever the worker count.
+    1: in this process on every core), yielding each file's rows in file order whatever the count.
 
     overlays : folder for the overlay PNGs, or None for none. Raises ModelError before any work.
     include_identifiers : put the patient's name, ID and birth date in the rows (default: never).
+    skip : files for which it returns True are not measured (already in the results database).
     """
     options = _Options(user_mm_per_pixel, overlays, include_identifiers)
-    jobs = [(path, options) for path in _candidate_files(paths, exclude)]
+    files = [path for path in _candidate_files(paths, exclude) if not skip(path)]
     if workers <= 1:
         pipeline = Pipeline(model, threads=os.cpu_count() or 1)
-        for job in jobs:
-            yield from _measured_file(pipeline, *job)
+        for path in files:
+            yield path, _measured_file(pipeline, path, options)
         return
     load_model(model)  # fail here, with the named error, not inside a worker
     # spawn, not fork: forking a process whose PyTorch thread pool already runs can hang.
     with multiprocessing.get_context("spawn").Pool(workers, initializer=_start_worker, initargs=(str(model),)) as pool:
-        for outcomes in pool.imap(_worker_task, jobs):
-            yield from outcomes
+        yield from zip(files, pool.imap(_worker_task, [(path, options) for path in files]))
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,111 @@
+"""The results database: every file's results in SQLite as soon as the file is done.
+
+One transaction a file: a run killed at any moment (Ctrl-C, kill -9, power loss) keeps every file
+it finished and none it did not, so a resumed run measures each file exactly once. Results are keyed
+by (SOP Instance UID, frame, model checksum, tool version); files by (path, model checksum, tool
+version) with their size and modification time, so a changed file is measured again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+from .engine import FrameResult, Outcome
+from .measure import Funnel, Measurement
+
+__all__ = ["ResultsStore", "DATABASE_NAME"]
+
+DATABASE_NAME = "results.sqlite"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS files (
+    path TEXT NOT NULL, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
+    model_sha256 TEXT NOT NULL, tool_version TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('done', 'failed')), error TEXT NOT NULL,
+    PRIMARY KEY (path, model_sha256, tool_version)
+);
+CREATE TABLE IF NOT EXISTS results (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    path TEXT NOT NULL, sop_instance_uid TEXT NOT NULL, frame INTEGER,
+    model_sha256 TEXT NOT NULL, tool_version TEXT NOT NULL,
+    row_json TEXT NOT NULL,
+    UNIQUE (path, sop_instance_uid, frame, model_sha256, tool_version)
+);
+"""
+
+
+def _identity(path: Path) -> tuple[str, int, int]:
+    stat = path.stat()
+    return str(path.resolve()), stat.st_size, stat.st_mtime_ns
+
+
+def _measurement(row: FrameResult) -> Measurement | None:
+    """The part of a frame's measurement the exam needs, rebuilt from its stored row."""
+    if row.measurable is None:
+        return None
+    funnel = None
+    if row.funnel:
+        funnel = Funnel(row.funnel_length_mm, row.funnel_width_mm, row.funnel_percent, row.funnel_shape, (0.0, 0.0), ((0.0, 0.0), (0.0, 0.0)))
+    return Measurement(
+        bool(row.measurable),
+        tuple(r for r in row.reasons.split("; ") if r),
+        cl_mm=row.cl_mm,
+        cl_straight_mm=row.cl_straight_mm,
+        funnel=funnel,
+        confidence=row.confidence or 0.0,
+    )
+
+
+class ResultsStore:
+    """``DIR/results.sqlite`` for one model (checksum) and tool version."""
+
+    def __init__(self, path: str | os.PathLike[str], *, model_sha256: str, tool_version: str) -> None:
+        self.path = Path(path)
+        self.model_sha256, self.tool_version = model_sha256, tool_version
+        self._db = sqlite3.connect(self.path, isolation_level=None)
+        # WAL + FULL sync: a committed file survives a crash or a power loss.
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_SCHEMA)
+
+    def status(self, path: Path) -> str | None:
+        """'done' or 'failed' when this file, unchanged, was measured by this model; else None."""
+        key, size, mtime = _identity(path)
+        found = self._db.execute(
+            "SELECT status, size, mtime_ns FROM files WHERE path=? AND model_sha256=? AND tool_version=?",
+            (key, self.model_sha256, self.tool_version),
+        ).fetchone()
+        return found[0] if found and (found[1], found[2]) == (size, mtime) else None
+
+    def add_file(self, path: Path, outcomes: list[Outcome]) -> None:
+        """Record one file's rows in a single transaction (replacing an earlier attempt's)."""
+        key, size, mtime = _identity(path)
+        failed = next((r for r, _ in outcomes if r.status == "failed"), None)
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.execute("DELETE FROM results WHERE path=? AND model_sha256=? AND tool_version=?", (key, self.model_sha256, self.tool_version))
+            self._db.executemany(
+                "INSERT INTO results (path, sop_instance_uid, frame, model_sha256, tool_version, row_json) VALUES (?, ?, ?, ?, ?, ?)",
+                [(key, r.sop_instance_uid, r.frame, self.model_sha256, self.tool_version, json.dumps(dataclasses.asdict(r))) for r, _ in outcomes],
+            )
+            self._db.execute(
+                "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (key, size, mtime, self.model_sha256, self.tool_version, "failed" if failed else "done", failed.error if failed else ""),
+            )
+
+    def outcomes(self) -> Iterator[Outcome]:
+        """Every stored row of this model and tool version, in the order files were finished."""
+        rows = self._db.execute(
+            "SELECT row_json FROM results WHERE model_sha256=? AND tool_version=? ORDER BY seq", (self.model_sha256, self.tool_version)
+        )
+        for (text,) in rows:
+            row = FrameResult(**json.loads(text))
+            yield row, _measurement(row)
+
+    def close(self) -> None:
+        self._db.close()

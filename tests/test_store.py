@@ -1,0 +1,88 @@
+"""The results database: written per file, resumed without duplicates, survives kill -9."""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+from cervical_length.cli import main
+
+from .conftest import gradient_rgb
+
+
+def _make_folder(make_dicom, count: int) -> None:
+    for k in range(count):
+        make_dicom(f"in/{k:02d}.dcm", frames_rgb=gradient_rgb(frames=2), accession_number=f"A{k}")
+
+
+def _rows(path):
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_second_run_skips_done_files_and_retries_failures_only_when_asked(make_dicom, tmp_path, random_model, capsys):
+    _make_folder(make_dicom, 2)
+    (tmp_path / "in" / "bad.dcm").write_text("x")
+    argv = ["measure", str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--model", str(random_model), "--workers", "1", "-q"]
+    assert main(argv) == 1
+    first = _rows(tmp_path / "out" / "measurements.csv")
+    capsys.readouterr()
+    assert main(argv) == 0  # nothing measured again: the failure is remembered, not retried
+    assert "3 files already in results.sqlite, skipped" in capsys.readouterr().out
+    assert _rows(tmp_path / "out" / "measurements.csv") == first
+    assert main([*argv, "--retry-failed"]) == 1
+    assert "2 files already in" in capsys.readouterr().out
+    assert _rows(tmp_path / "out" / "measurements.csv") == first  # replaced, not duplicated
+
+
+def test_changed_file_is_measured_again(make_dicom, tmp_path, random_model):
+    _make_folder(make_dicom, 1)
+    argv = ["measure", str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--model", str(random_model), "--workers", "1", "-q"]
+    main(argv)
+    make_dicom("in/00.dcm", frames_rgb=gradient_rgb(frames=3))  # a new export under the same name
+    main(argv)
+    assert [r["frame"] for r in _rows(tmp_path / "out" / "measurements.csv")] == ["1", "2", "3"]
+
+
+def test_export_rebuilds_the_outputs(make_dicom, tmp_path, random_model):
+    _make_folder(make_dicom, 2)
+    main(["measure", str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--model", str(random_model), "--workers", "1", "-q"])
+    before = (tmp_path / "out" / "measurements.csv").read_text()
+    (tmp_path / "out" / "measurements.csv").unlink()
+    assert main(["export", str(tmp_path / "out"), "--model", str(random_model), "-q"]) == 0
+    assert (tmp_path / "out" / "measurements.csv").read_text() == before
+    assert main(["export", str(tmp_path / "nowhere"), "--model", str(random_model)]) == 2
+
+
+def test_kill_minus_nine_then_resume_equals_an_uninterrupted_run(make_dicom, tmp_path, random_model):
+    _make_folder(make_dicom, 8)
+    command = [sys.executable, "-m", "cervical_length.cli", "measure", str(tmp_path / "in"), "--model", str(random_model), "--workers", "1", "-q"]
+    subprocess.run([*command, "--out", str(tmp_path / "whole")], check=True, capture_output=True)
+    killed = subprocess.Popen([*command, "--out", str(tmp_path / "killed")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    database = tmp_path / "killed" / "results.sqlite"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and killed.poll() is None:
+        if database.exists():
+            with sqlite3.connect(database) as db:
+                try:
+                    if db.execute("SELECT COUNT(*) FROM files").fetchone()[0] >= 2:
+                        break
+                except sqlite3.OperationalError:
+                    pass
+        time.sleep(0.05)
+    os.kill(killed.pid, signal.SIGKILL)
+    killed.wait()
+    subprocess.run([*command, "--out", str(tmp_path / "killed")], check=True, capture_output=True)
+
+    def table(folder):
+        with sqlite3.connect(folder / "results.sqlite") as db:
+            return sorted(db.execute("SELECT path, sop_instance_uid, frame, row_json FROM results").fetchall())
+
+    assert table(tmp_path / "killed") == table(tmp_path / "whole")
+    assert len(table(tmp_path / "whole")) == 16
+    assert _rows(tmp_path / "killed" / "measurements.csv") == _rows(tmp_path / "whole" / "measurements.csv")
