@@ -25,6 +25,7 @@ from .evaluate import evaluate_fugc, evaluate_phantoms, summarise
 from .model import DEFAULT_MODEL, load_model
 from .outputs import CsvWriter, JsonLinesWriter, write_png
 from .phantom import APPEARANCES, CASES, generate, montage, phantom_stem, write_ground_truth_csv, write_phantom
+from .report import render_report, report_image
 from .rules import DISCLAIMER, GUIDELINES, PROFILES, ClinicalContext, assess, ga_from_edd, ga_from_lmp, parse_gestational_age
 from .segment import Segmenter
 from .store import DATABASE_NAME, ResultsStore
@@ -326,13 +327,15 @@ def _measure(args: argparse.Namespace) -> int:
 def _export(store: ResultsStore, out: Path, contexts: dict | None, profile: str, *, quiet: bool) -> None:
     """Write the CSV and JSON-lines outputs from the results database."""
     exams = ExamCollector()
-    rows = 0
+    rows, first_frames = 0, {}
     with CsvWriter(out / "measurements.csv", FrameResult) as table, JsonLinesWriter(out / "measurements.jsonl") as lines:
         for r, measurement in store.outcomes():
             table.write(r)
             lines.write(r)
             exams.add(r, measurement)
             rows += 1
+            if r.frame is not None:
+                first_frames.setdefault(r.study_instance_uid or r.sop_instance_uid, (r.sop_instance_uid, r.frame))
     exam_rows = list(exams.rows(contexts, profile=profile))
     with CsvWriter(out / "exams.csv", ExamRow) as table, JsonLinesWriter(out / "exams.jsonl") as lines:
         for row in exam_rows:
@@ -349,7 +352,9 @@ def _export(store: ResultsStore, out: Path, contexts: dict | None, profile: str,
         for row in exam_rows:
             if not row.clinical_context:
                 print(f"  study has no clinical row: {row.accession_number or row.study_instance_uid}", file=sys.stderr)
-    print(f"Results in {out}: {rows} rows in measurements.csv, {len(exam_rows)} exams in exams.csv (and .jsonl), overlays/, {DATABASE_NAME}")
+    images = [report_image(out / "overlays", row, first_frames) for row in exam_rows]
+    (out / "report.html").write_text(render_report(exam_rows, images), encoding="utf-8")
+    print(f"Results in {out}: {rows} rows in measurements.csv, {len(exam_rows)} exams in exams.csv (and .jsonl), report.html, overlays/, {DATABASE_NAME}")
 
 
 def _export_command(args: argparse.Namespace) -> int:

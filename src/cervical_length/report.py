@@ -1,0 +1,134 @@
+"""``report.html``: a self-contained gallery, one card per exam, sortable and filterable.
+
+Opens from disk with no network: images are embedded as data URIs, the script is inline. Every
+text that comes from a file (accession numbers, UIDs, paths, reasons) is HTML-escaped.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from collections.abc import Sequence
+from html import escape
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .engine import ExamRow
+from .outputs import overlay_name
+from .rules import DISCLAIMER
+
+__all__ = ["render_report", "report_image", "thumbnail_data_uri"]
+
+SHORT_CERVIX_MM = 25.0
+
+_STYLE = """
+body{font-family:system-ui,sans-serif;margin:1.5rem;background:#f4f5f7;color:#1d232a}
+header p{margin:.2rem 0}.disclaimer{color:#8a1c1c;font-weight:600}
+.controls{margin:1rem 0;display:flex;gap:1.5rem;align-items:center;flex-wrap:wrap}
+#cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(340px,1fr));gap:1rem}
+.card{background:#fff;border-radius:8px;padding:.8rem;box-shadow:0 1px 3px #0002}
+.card img{width:100%;border-radius:4px;background:#000}.cl{font-size:1.6rem;font-weight:700}
+.badge{display:inline-block;padding:.1rem .5rem;border-radius:1rem;font-size:.8rem;margin-right:.3rem;color:#fff}
+.short{background:#c0392b}.funnel{background:#8e44ad}.unmeasurable{background:#7f8c8d}
+.rules li{margin:.2rem 0}.meta{color:#555;font-size:.85rem;word-break:break-all}
+"""
+
+_SCRIPT = """
+const cards=[...document.querySelectorAll('.card')];
+function refresh(){
+  const shortOnly=document.getElementById('f-short').checked;
+  const unmeasurableOnly=document.getElementById('f-unmeasurable').checked;
+  const key=document.getElementById('sort').value;
+  const value=c=>key==='id'?c.dataset.id:(c.dataset.cl===''?null:parseFloat(c.dataset.cl));
+  const order=(x,y)=>x<y?-1:x>y?1:0;
+  cards.sort((a,b)=>{const x=value(a),y=value(b);
+    if(x===null||y===null)return (x===null)-(y===null);  // not measurable: always last
+    return key==='cl-desc'?order(y,x):order(x,y);});
+  const box=document.getElementById('cards');
+  for(const c of cards){
+    const show=(!shortOnly||c.dataset.short==='1')&&(!unmeasurableOnly||c.dataset.measured==='0');
+    c.hidden=!show;box.appendChild(c);
+  }
+  document.getElementById('shown').textContent=cards.filter(c=>!c.hidden).length;
+}
+for(const id of ['f-short','f-unmeasurable','sort'])document.getElementById(id).addEventListener('change',refresh);
+refresh();
+"""
+
+
+def thumbnail_data_uri(image_path: str | os.PathLike[str], *, width: int = 520) -> str:
+    """A JPEG data URI of an overlay PNG, scaled to ``width`` pixels; '' when the file is missing."""
+    image = cv2.imread(str(image_path))
+    if image is None:
+        return ""
+    scale = width / image.shape[1]
+    small = cv2.resize(image, (width, max(1, round(image.shape[0] * scale))), interpolation=cv2.INTER_AREA)
+    ok, data = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, 82])
+    return "data:image/jpeg;base64," + base64.b64encode(np.asarray(data).tobytes()).decode() if ok else ""
+
+
+def _card(row: ExamRow, image_uri: str) -> str:
+    short = row.cl_mm is not None and row.cl_mm <= SHORT_CERVIX_MM
+    badges = []
+    if row.cl_mm is None:
+        badges.append('<span class="badge unmeasurable">not measurable</span>')
+    if short:
+        badges.append(f'<span class="badge short">CL &le; {SHORT_CERVIX_MM:g} mm</span>')
+    if row.funnel:
+        badges.append('<span class="badge funnel">funnelling</span>')
+    value = f"{row.cl_mm:.1f} mm" if row.cl_mm is not None else "&mdash;"
+    detail = (
+        f"shortest of the best {len(row.frames_used.split(';'))} of {row.valid_frames} measurable frames "
+        f"({row.frames} in all), spread {row.spread_mm:.1f} mm"
+        if row.cl_mm is not None
+        else f"no measurable frame among {row.frames}"
+    )
+    rules = ""
+    if row.assessment is not None:
+        applied = [*row.assessment.findings, *row.assessment.suggestions, *row.assessment.contraindications]
+        items = "".join(f"<li><b>{escape(r.id)}</b>: {escape(r.statement)} <i>({escape(r.citation)})</i></li>" for r in applied)
+        rules = f'<ul class="rules">{items or "<li>no rule applies</li>"}</ul>'
+    image = f'<img alt="overlay of the chosen frame" src="{image_uri}">' if image_uri else "<p>(no overlay)</p>"
+    label = row.accession_number or row.study_instance_uid
+    return (
+        f'<article class="card" data-id="{escape(label)}" data-cl="{"" if row.cl_mm is None else f"{row.cl_mm:.2f}"}" '
+        f'data-short="{int(short)}" data-measured="{int(row.cl_mm is not None)}">'
+        f"<h2>{escape(label)}</h2>{image}<p class=\"cl\">CL {value}</p><p>{''.join(badges)}</p>"
+        f"<p>{escape(detail)}</p>{rules}<p class=\"meta\">Study {escape(row.study_instance_uid)}</p></article>"
+    )
+
+
+def render_report(rows: Sequence[ExamRow], images: Sequence[str]) -> str:
+    """The report's HTML: one card per exam row with its (data URI) image, ``images[i]`` for ``rows[i]``."""
+    cards = "\n".join(_card(row, uri) for row, uri in zip(rows, images, strict=True))
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Cervical length report</title>
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'">
+<style>{_STYLE}</style></head>
+<body><header><h1>Cervical length report</h1>
+<p class="disclaimer">{escape(DISCLAIMER)}</p>
+<p>{len(rows)} exams. Each card shows the frame the exam's cervical length comes from.</p></header>
+<div class="controls">
+<label>Sort <select id="sort"><option value="cl-asc">CL, shortest first</option><option value="cl-desc">CL, longest first</option><option value="id">exam</option></select></label>
+<label><input type="checkbox" id="f-short"> short cervix only</label>
+<label><input type="checkbox" id="f-unmeasurable"> not measurable only</label>
+<span><span id="shown">{len(rows)}</span> shown</span></div>
+<main id="cards">
+{cards}
+</main>
+<script>{_SCRIPT}</script>
+</body></html>
+"""
+
+
+def report_image(overlays: Path, row: ExamRow, first_frames: dict[str, tuple[str, int]]) -> str:
+    """The data URI of an exam's chosen frame (or, when none was measurable, its first frame)."""
+    if row.chosen_sop_instance_uid and row.chosen_frame:
+        sop, frame = row.chosen_sop_instance_uid, row.chosen_frame
+    elif row.study_instance_uid in first_frames:
+        sop, frame = first_frames[row.study_instance_uid]
+    else:
+        return ""
+    return thumbnail_data_uri(overlays / overlay_name(sop, frame))

@@ -1,0 +1,104 @@
+"""report.html: escaped, self-contained, and working in a real headless Chromium."""
+
+from __future__ import annotations
+
+import base64
+import shutil
+from html.parser import HTMLParser
+
+import cv2
+import numpy as np
+import pytest
+
+from cervical_length.engine import ExamRow
+from cervical_length.report import render_report, thumbnail_data_uri
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def _row(accession: str, cl: float | None, funnel: int | None = None) -> ExamRow:
+    return ExamRow(
+        study_instance_uid=f"1.2.{len(accession)}",
+        accession_number=accession,
+        files=1,
+        frames=3,
+        valid_frames=0 if cl is None else 3,
+        status="measured" if cl is not None else "not_measurable",
+        cl_mm=cl,
+        cl_straight_mm=cl,
+        chosen_sop_instance_uid="1.2.3" if cl is not None else "",
+        chosen_frame=2 if cl is not None else None,
+        frames_used="1.2.3:2;1.2.3:1;1.2.3:3" if cl is not None else "",
+        spread_mm=0.8 if cl is not None else None,
+        funnel=funnel,
+    )
+
+
+ROWS = [_row("A-LONG", 38.2), _row("<script>alert(1)</script>", 22.4, funnel=1), _row("A-NONE", None)]
+PIXEL = "data:image/png;base64," + base64.b64encode(cv2.imencode(".png", np.full((8, 8, 3), 128, np.uint8))[1].tobytes()).decode()
+
+
+class _Cards(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.cards, self.scripts, self.external = [], 0, []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "article":
+            self.cards.append(attrs)
+        if tag == "script":
+            self.scripts += 1
+        for key in ("src", "href"):
+            if attrs.get(key) and not attrs[key].startswith("data:"):
+                self.external.append(attrs[key])
+
+
+def test_thumbnail_of_an_overlay(tmp_path):
+    cv2.imwrite(str(tmp_path / "o.png"), np.zeros((300, 400, 3), np.uint8))
+    uri = thumbnail_data_uri(tmp_path / "o.png", width=200)
+    image = cv2.imdecode(np.frombuffer(base64.b64decode(uri.split(",", 1)[1]), np.uint8), cv2.IMREAD_COLOR)
+    assert uri.startswith("data:image/jpeg;base64,") and image.shape == (150, 200, 3)
+    assert thumbnail_data_uri(tmp_path / "missing.png") == ""
+
+
+def test_cards_escaped_and_self_contained():
+    html = render_report(ROWS, [PIXEL, PIXEL, ""])
+    parser = _Cards()
+    parser.feed(html)
+    assert [c["data-cl"] for c in parser.cards] == ["38.20", "22.40", ""]
+    assert [c["data-short"] for c in parser.cards] == ["0", "1", "0"]
+    assert parser.scripts == 1 and parser.external == []  # only the report's own inline script
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "not a diagnosis" in html
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is installed by .ci/run (Debian package chromium)")
+def test_filters_and_sorting_in_headless_chromium(tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    page_path = tmp_path / "report.html"
+    page_path.write_text(render_report(ROWS, [PIXEL, PIXEL, ""]), encoding="utf-8")
+    flags = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=flags)
+        page = browser.new_page()
+        dialogs = []
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.goto(page_path.as_uri())
+        visible = lambda: page.eval_on_selector_all("article.card:not([hidden]) h2", "els => els.map(e => e.textContent)")  # noqa: E731
+        assert visible() == ["<script>alert(1)</script>", "A-LONG", "A-NONE"]  # shortest first, unmeasured last
+        page.check("#f-short")
+        assert visible() == ["<script>alert(1)</script>"] and page.text_content("#shown") == "1"
+        page.uncheck("#f-short")
+        page.check("#f-unmeasurable")
+        assert visible() == ["A-NONE"]
+        page.uncheck("#f-unmeasurable")
+        page.select_option("#sort", "cl-desc")
+        assert visible()[0] == "A-LONG"
+        assert page.eval_on_selector_all("article.card img", "els => els.every(e => e.complete && e.naturalWidth > 0)")
+        page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
+        browser.close()
+    assert dialogs == []  # the hostile accession number never ran
+    assert (tmp_path / "report.png").stat().st_size > 1000
