@@ -95,3 +95,14 @@ def test_identifiers_only_when_asked_for(make_dicom, tmp_path, random_model, cap
     (row,) = _rows(tmp_path / "named")
     assert (row["patient_name"], row["patient_id"], row["patient_birth_date"]) == ("Doe^Jane", "MRN-4711", "19900101")
     assert "Doe" not in capsys.readouterr().out  # the terminal lines never carry them
+
+
+def test_list_file_of_paths(make_dicom, tmp_path, random_model, capsys):
+    first, second = make_dicom("a/1.dcm"), make_dicom("b/2.dcm")
+    listing = tmp_path / "todo.txt"
+    listing.write_text(f"# exports to measure\n{first}\n\n{second.parent}\n")
+    assert main(["measure", "--list", str(listing), "--out", str(tmp_path / "o"), "--model", str(random_model), "--workers", "1", "-q"]) == 0
+    assert [r["file"] for r in _rows(tmp_path / "o")] == [str(first), str(second)]
+    assert "progress: 2/2 files, 2 frames" in capsys.readouterr().err  # not a terminal: plain log lines
+    assert main(["measure", "--out", str(tmp_path / "o2"), "--model", str(random_model)]) == 2
+    assert "give PATH arguments or --list FILE" in capsys.readouterr().err

@@ -19,7 +19,7 @@ import torch
 from . import __version__
 from .clinical import read_clinical_csv
 from .dicom import user_spacing
-from .engine import ExamCollector, ExamRow, FrameResult, measure_files
+from .engine import ExamCollector, ExamRow, FrameResult, candidate_files, measure_files
 from .errors import CalibrationError, ClinicalDataError, ModelError
 from .evaluate import evaluate_fugc, evaluate_phantoms, summarise
 from .model import DEFAULT_MODEL, load_model
@@ -59,7 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
             "Exit status: 0 when every file was read, 1 when some failed, 2 for a usage error."
         ),
     )
-    measure.add_argument("paths", nargs="+", metavar="PATH", type=Path, help="DICOM files or folders")
+    measure.add_argument("paths", nargs="*", metavar="PATH", type=Path, help="DICOM files or folders")
+    measure.add_argument("--list", type=Path, metavar="FILE", help="a text file naming one DICOM file or folder per line (# comments)")
     measure.add_argument("--out", required=True, type=Path, metavar="DIR", help="folder for the results (created)")
     measure.add_argument(
         "--mm-per-pixel",
@@ -260,6 +261,16 @@ def _measure(args: argparse.Namespace) -> int:
     except CalibrationError as err:
         print(f"cervical-length measure: error: {err}", file=sys.stderr)
         return EXIT_USAGE
+    if args.list is not None:
+        try:
+            lines = args.list.read_text(encoding="utf-8").splitlines()
+        except OSError as err:
+            print(f"cervical-length measure: error: {args.list}: cannot be read ({err.strerror})", file=sys.stderr)
+            return EXIT_USAGE
+        args.paths = [*args.paths, *(Path(line.strip()) for line in lines if line.strip() and not line.lstrip().startswith("#"))]
+    if not args.paths:
+        print("cervical-length measure: error: give PATH arguments or --list FILE", file=sys.stderr)
+        return EXIT_USAGE
     missing = [str(p) for p in args.paths if not p.exists()]
     if missing:
         print(f"cervical-length measure: error: no such file or folder: {', '.join(missing)}", file=sys.stderr)
@@ -291,6 +302,7 @@ def _measure(args: argparse.Namespace) -> int:
 
     counts: Counter[str] = Counter()
     failures, files = [], 0
+    progress = _Progress(sum(1 for _ in candidate_files(args.paths, [args.out])))
     try:
         for path, outcomes in measure_files(
             args.paths,
@@ -309,6 +321,8 @@ def _measure(args: argparse.Namespace) -> int:
                 failures.extend([r] if r.status == "failed" else [])
                 if not args.quiet:
                     print(_frame_line(r))
+            progress.update(files + len(skipped), sum(1 for r, _ in outcomes if r.frame is not None))
+        progress.close()
         frames = sum(v for k, v in counts.items() if k != "failed")
         print(
             f"This run: {frames} frames from {files} files: {counts['measured']} measured, {counts['not_measurable']} not measurable, "
@@ -374,6 +388,29 @@ def _export_command(args: argparse.Namespace) -> int:
     finally:
         store.close()
     return EXIT_OK
+
+
+class _Progress:
+    """Files done, frames/s and ETA: a live line on a terminal, a log line every 25 files otherwise."""
+
+    def __init__(self, total_files: int) -> None:
+        self.total, self.frames, self.start = total_files, 0, time.perf_counter()
+        self.live = sys.stderr.isatty()
+
+    def update(self, files_done: int, new_frames: int) -> None:
+        self.frames += new_frames
+        elapsed = max(time.perf_counter() - self.start, 1e-9)
+        rate = self.frames / elapsed
+        eta = elapsed / max(files_done, 1) * (self.total - files_done)
+        text = f"{files_done}/{self.total} files, {self.frames} frames, {rate:.1f} frames/s, ETA {eta:.0f} s"
+        if self.live:
+            print(f"\r{text}   ", end="", file=sys.stderr, flush=True)
+        elif files_done % 25 == 0 or files_done == self.total:
+            print(f"progress: {text}", file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.live:
+            print(file=sys.stderr)
 
 
 def _frame_line(r: FrameResult) -> str:

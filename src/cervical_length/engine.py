@@ -25,7 +25,7 @@ from .outputs import overlay_image, overlay_name, write_png
 from .rules import Assessment, ClinicalContext, assess
 from .segment import Segmentation, Segmenter
 
-__all__ = ["Outcome", "FrameStatus", "FrameResult", "MeasuredFrame", "Pipeline", "iter_frame_results", "measure_files", "ExamRow", "ExamCollector"]
+__all__ = ["candidate_files", "Outcome", "FrameStatus", "FrameResult", "MeasuredFrame", "Pipeline", "iter_frame_results", "measure_files", "ExamRow", "ExamCollector"]
 
 FrameStatus = Literal["measured", "not_measurable", "uncalibrated", "failed"]
 
@@ -215,7 +215,8 @@ class Pipeline:
         yield from self._measure_batch(batch, notes, fans)
 
 
-def _candidate_files(paths: Iterable[str | os.PathLike[str]], exclude: Iterable[str | os.PathLike[str]]) -> Iterator[Path]:
+def candidate_files(paths: Iterable[str | os.PathLike[str]], exclude: Iterable[str | os.PathLike[str]] = ()) -> Iterator[Path]:
+    """The files a run would read: :func:`~cervical_length.dicom.iter_dicom_paths` minus ``exclude``d folders."""
     excluded = [Path(p).resolve() for p in exclude]
     for path in iter_dicom_paths(paths):
         if not any(path.resolve().is_relative_to(folder) for folder in excluded):
@@ -234,7 +235,7 @@ def iter_frame_results(
     user_mm_per_pixel : (x, y) mm per pixel for files whose headers give no scale.
     exclude : folders whose files are skipped (the output folder, when it lies inside an input).
     """
-    for path in _candidate_files(paths, exclude):
+    for path in candidate_files(paths, exclude):
         yield from pipeline.measure_file(path, user_mm_per_pixel=user_mm_per_pixel)
 
 
@@ -294,7 +295,7 @@ def measure_files(
     skip : files for which it returns True are not measured (already in the results database).
     """
     options = _Options(user_mm_per_pixel, overlays, include_identifiers)
-    files = [path for path in _candidate_files(paths, exclude) if not skip(path)]
+    files = [path for path in candidate_files(paths, exclude) if not skip(path)]
     if workers <= 1:
         pipeline = Pipeline(model, threads=os.cpu_count() or 1)
         for path in files:
