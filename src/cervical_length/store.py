@@ -99,7 +99,11 @@ class ResultsStore:
             )
 
     def outcomes(self) -> Iterator[Outcome]:
-        """Every stored row of this model and tool version, in the order files were finished."""
+        """Every stored row of this model and tool version, in the order files were finished.
+
+        Rows are read back only by the tool version that wrote them, so a release that changes the
+        row's fields never meets an old row (bump the version with any such change).
+        """
         rows = self._db.execute(
             "SELECT row_json FROM results WHERE model_sha256=? AND tool_version=? ORDER BY seq", (self.model_sha256, self.tool_version)
         )
