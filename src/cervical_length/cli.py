@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from pydicom import dcmread
+from pydicom.errors import InvalidDicomError
 
 from . import __version__
 from .clinical import read_clinical_csv
@@ -23,11 +25,12 @@ from .engine import ExamCollector, ExamRow, FrameResult, candidate_files, measur
 from .errors import CalibrationError, ClinicalDataError, ModelError
 from .evaluate import evaluate_fugc, evaluate_phantoms, summarise
 from .model import DEFAULT_MODEL, load_model
-from .outputs import CsvWriter, JsonLinesWriter, write_png
+from .outputs import CsvWriter, JsonLinesWriter, uid_stem, write_png
 from .phantom import APPEARANCES, CASES, generate, montage, phantom_stem, write_ground_truth_csv, write_phantom
 from .report import render_report, report_image
 from .rules import DISCLAIMER, GUIDELINES, PROFILES, ClinicalContext, assess, ga_from_edd, ga_from_lmp, parse_gestational_age
 from .segment import Segmenter
+from .sr import write_report_sr
 from .store import DATABASE_NAME, ResultsStore
 from .train import TrainConfig, fugc_squares, train
 
@@ -341,7 +344,7 @@ def _measure(args: argparse.Namespace) -> int:
 def _export(store: ResultsStore, out: Path, contexts: dict | None, profile: str, *, quiet: bool) -> None:
     """Write the CSV and JSON-lines outputs from the results database."""
     exams = ExamCollector()
-    rows, first_frames = 0, {}
+    rows, first_frames, by_frame = 0, {}, {}
     with CsvWriter(out / "measurements.csv", FrameResult) as table, JsonLinesWriter(out / "measurements.jsonl") as lines:
         for r, measurement in store.outcomes():
             table.write(r)
@@ -350,6 +353,7 @@ def _export(store: ResultsStore, out: Path, contexts: dict | None, profile: str,
             rows += 1
             if r.frame is not None:
                 first_frames.setdefault(r.study_instance_uid or r.sop_instance_uid, (r.sop_instance_uid, r.frame))
+                by_frame[(r.sop_instance_uid, r.frame)] = r
     exam_rows = list(exams.rows(contexts, profile=profile))
     with CsvWriter(out / "exams.csv", ExamRow) as table, JsonLinesWriter(out / "exams.jsonl") as lines:
         for row in exam_rows:
@@ -366,9 +370,31 @@ def _export(store: ResultsStore, out: Path, contexts: dict | None, profile: str,
         for row in exam_rows:
             if not row.clinical_context:
                 print(f"  study has no clinical row: {row.accession_number or row.study_instance_uid}", file=sys.stderr)
+    reports = _write_srs(out / "sr", exam_rows, by_frame)
     images = [report_image(out / "overlays", row, first_frames) for row in exam_rows]
     (out / "report.html").write_text(render_report(exam_rows, images), encoding="utf-8")
-    print(f"Results in {out}: {rows} rows in measurements.csv, {len(exam_rows)} exams in exams.csv (and .jsonl), report.html, overlays/, {DATABASE_NAME}")
+    print(
+        f"Results in {out}: {rows} rows in measurements.csv, {len(exam_rows)} exams in exams.csv (and .jsonl), "
+        f"report.html, {reports} DICOM SR in sr/, overlays/, {DATABASE_NAME}"
+    )
+
+
+def _write_srs(folder: Path, exam_rows: list[ExamRow], by_frame: dict[tuple[str, int], FrameResult]) -> int:
+    """One DICOM SR per measured exam, named by its study's UID; returns how many were written."""
+    folder.mkdir(exist_ok=True)
+    written = 0
+    for exam in exam_rows:
+        row = by_frame.get((exam.chosen_sop_instance_uid, exam.chosen_frame)) if exam.chosen_frame else None
+        if row is None:
+            continue
+        try:
+            source = dcmread(row.file, stop_before_pixels=True)
+        except (OSError, InvalidDicomError) as err:
+            print(f"  no SR for {exam.accession_number or exam.study_instance_uid}: {row.file} cannot be read ({err})", file=sys.stderr)
+            continue
+        write_report_sr(folder / f"{uid_stem(exam.study_instance_uid)}_cervical_length_sr.dcm", source, row, tool_version=__version__)
+        written += 1
+    return written
 
 
 def _export_command(args: argparse.Namespace) -> int:

@@ -17,7 +17,7 @@ from typing import Literal
 
 import numpy as np
 
-from .dicom import Frame, SourceImage, iter_dicom_paths, iter_frames, read_source
+from .dicom import Calibration, Frame, SourceImage, iter_dicom_paths, iter_frames, read_source
 from .errors import DicomReadError
 from .measure import Measurement, exam_result, measure_cervix, sector_mask
 from .model import DEFAULT_MODEL, load_model
@@ -76,6 +76,8 @@ class FrameResult:
     patient_name: str = ""  #: only with include_identifiers
     patient_id: str = ""
     patient_birth_date: str = ""
+    #: the traced canal, (row, col) pixels about every 0.5 mm: in the JSON outputs and the SR, not the CSV
+    canal_px: tuple[tuple[float, float], ...] = field(default=(), repr=False)
 
 
 @dataclass(frozen=True, eq=False)
@@ -122,8 +124,18 @@ def _row(frame: Frame, m: Measurement, model_sha256: str, notes: str) -> FrameRe
         internal_os_col=_mm(internal[1]) if internal else None,
         model_sha256=model_sha256,
         notes=notes,
+        canal_px=_canal(m.centreline_px, cal) if m.measurable else (),
         **_identifiers(src),
     )
+
+
+def _canal(centreline_px: np.ndarray, calibration: Calibration) -> tuple[tuple[float, float], ...]:
+    """The centreline thinned to about one point per 0.5 mm, rounded to 0.01 pixel."""
+    step = max(1, int(round(1.0 / min(calibration.mm_per_pixel_x, calibration.mm_per_pixel_y))))  # points are 0.5 px apart
+    keep = list(range(0, len(centreline_px), step))
+    if keep[-1] != len(centreline_px) - 1:
+        keep.append(len(centreline_px) - 1)  # always end at the internal os
+    return tuple((round(float(r), 2), round(float(c), 2)) for r, c in centreline_px[keep])
 
 
 def _identifiers(source: SourceImage) -> dict[str, str]:

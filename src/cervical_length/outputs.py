@@ -21,7 +21,7 @@ import numpy as np
 
 from .measure import Measurement
 
-__all__ = ["CsvWriter", "JsonLinesWriter", "csv_cell", "overlay_image", "overlay_name", "write_png"]
+__all__ = ["CsvWriter", "JsonLinesWriter", "csv_cell", "overlay_image", "overlay_name", "uid_stem", "write_png"]
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _UID = re.compile(r"^[0-9]+(\.[0-9]+)*$")
@@ -100,10 +100,15 @@ def write_png(path: str | os.PathLike[str], image: np.ndarray) -> None:
         raise OSError(f"{path}: could not write PNG")
 
 
+def uid_stem(uid: str) -> str:
+    """A file-name stem from a UID: the UID itself when it is a valid one, else its hash (header text
+    is never trusted in a path)."""
+    return uid if _UID.match(uid) and len(uid) <= 64 else hashlib.sha256(uid.encode()).hexdigest()[:32]
+
+
 def overlay_name(sop_instance_uid: str, frame: int) -> str:
-    """File name of a frame's overlay: the SOP Instance UID when it is a valid UID, else its hash."""
-    stem = sop_instance_uid if _UID.match(sop_instance_uid) and len(sop_instance_uid) <= 64 else hashlib.sha256(sop_instance_uid.encode()).hexdigest()[:32]
-    return f"{stem}_{frame:04d}.png"
+    """File name of a frame's overlay: ``<SOP Instance UID>_<frame>.png``."""
+    return f"{uid_stem(sop_instance_uid)}_{frame:04d}.png"
 
 
 _ANTERIOR, _POSTERIOR = np.array([70, 140, 255]), np.array([80, 220, 120])

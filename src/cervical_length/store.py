@@ -108,7 +108,9 @@ class ResultsStore:
             "SELECT row_json FROM results WHERE model_sha256=? AND tool_version=? ORDER BY seq", (self.model_sha256, self.tool_version)
         )
         for (text,) in rows:
-            row = FrameResult(**json.loads(text))
+            fields = json.loads(text)
+            fields["canal_px"] = tuple(tuple(p) for p in fields["canal_px"])
+            row = FrameResult(**fields)
             yield row, _measurement(row)
 
     def close(self) -> None:

@@ -1,0 +1,71 @@
+"""The DICOM SR: written with highdicom, read back, its values equal to the CSV's."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import highdicom as hd
+import pytest
+from pydicom import dcmread
+
+from cervical_length.cli import main
+from cervical_length.engine import FrameResult
+from cervical_length.sr import cervical_length_report
+
+SAMPLES = Path(__file__).resolve().parents[1] / "sample_dicoms"
+
+
+def _items(dataset):
+    """Every content item of an SR, depth first."""
+    for item in dataset.get("ContentSequence", []):
+        yield item
+        yield from _items(item)
+
+
+def _row(**changes) -> FrameResult:
+    base = dict(
+        file="x.dcm", sop_instance_uid="1.2", study_instance_uid="1.2.3", accession_number="", frame=3,
+        mm_per_pixel_x=0.1, mm_per_pixel_y=0.1, calibration_source="us_region", status="measured", measurable=1,
+        cl_mm=27.35, cl_straight_mm=27.1, funnel=1, funnel_length_mm=8.5, funnel_width_mm=6.25, funnel_shape="V",
+        model_sha256="ab" * 32, canal_px=((10.0, 20.0), (30.5, 40.25), (50.0, 60.0)),
+    )
+    return FrameResult(**{**base, **changes})
+
+
+def test_values_and_polyline_on_the_source_frame():
+    source = dcmread(SAMPLES / "04_cine_jpeg.dcm", stop_before_pixels=True)
+    sr = cervical_length_report(source, _row(), tool_version="0.1.0")
+    items = list(_items(sr))
+    numbers = {i.ConceptNameCodeSequence[0].CodeMeaning: i.MeasuredValueSequence[0] for i in items if i.ValueType == "NUM"}
+    assert float(numbers["Cervix Length"].NumericValue) == 27.35
+    assert numbers["Cervix Length"].MeasurementUnitsCodeSequence[0].CodeValue == "mm"
+    assert float(numbers["Cervical funnel length"].NumericValue) == 8.5
+    assert float(numbers["Cervical funnel width"].NumericValue) == 6.25
+    (scoord,) = [i for i in items if i.ValueType == "SCOORD"]
+    assert scoord.GraphicType == "POLYLINE"
+    assert [float(v) for v in scoord.GraphicData] == [20.0, 10.0, 40.25, 30.5, 60.0, 50.0]  # (column, row)
+    (image,) = [i for i in _items(scoord) if i.ValueType == "IMAGE"]
+    ref = image.ReferencedSOPSequence[0]
+    assert ref.ReferencedSOPInstanceUID == source.SOPInstanceUID and int(ref.ReferencedFrameNumber) == 3
+    assert sr.StudyInstanceUID == source.StudyInstanceUID
+    assert any("ab" * 32 in str(i.get("TextValue", "")) for i in items)  # the model's checksum identifies the algorithm
+
+
+def test_only_measured_frames_are_reported():
+    source = dcmread(SAMPLES / "01_rgb_normal.dcm", stop_before_pixels=True)
+    with pytest.raises(ValueError, match="only a measured frame"):
+        cervical_length_report(source, _row(status="not_measurable", cl_mm=None), tool_version="0.1.0")
+
+
+@pytest.mark.slow
+def test_measure_writes_an_sr_equal_to_the_csv(tmp_path):
+    assert main(["measure", str(SAMPLES / "03_mono_funnel.dcm"), "--out", str(tmp_path), "--workers", "1", "-q"]) == 0
+    with open(tmp_path / "measurements.csv", newline="") as handle:
+        (row,) = list(csv.DictReader(handle))
+    (path,) = list((tmp_path / "sr").glob("*.dcm"))
+    sr = hd.sr.srread(path)
+    values = {i.ConceptNameCodeSequence[0].CodeValue: float(i.MeasuredValueSequence[0].NumericValue) for i in _items(sr) if i.ValueType == "NUM"}
+    assert values["11961-0"] == float(row["cl_mm"])
+    assert values["FUNNEL-LENGTH"] == float(row["funnel_length_mm"])
+    assert sr.SOPClassUID == "1.2.840.10008.5.1.4.1.1.88.34"  # Comprehensive 3D SR
