@@ -79,6 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     measure.add_argument("--retry-failed", action="store_true", help="measure again the files that failed before")
     measure.add_argument("--include-identifiers", action="store_true", help="add the patient's name, ID and birth date to the outputs (never read otherwise; never logged)")
     measure.add_argument("--workers", type=int, default=os.cpu_count() or 1, metavar="N", help="processes, each with one model on one thread (default: the core count; 1 runs in this process)")
+    measure.add_argument("--engine", choices=("local", "dask"), default="local", help="local process pool (default) or an existing Dask cluster")
+    measure.add_argument("--scheduler", metavar="ADDRESS", help="the Dask scheduler, e.g. tcp://10.0.0.5:8786 (with --engine dask)")
     measure.add_argument("--model", type=Path, default=DEFAULT_MODEL, metavar="JSON", help="model metadata file (default: the shipped model)")
     measure.add_argument("-q", "--quiet", action="store_true", help="print only the summary")
 
@@ -281,6 +283,9 @@ def _measure(args: argparse.Namespace) -> int:
     if args.workers < 1:
         print("cervical-length measure: error: --workers must be at least 1", file=sys.stderr)
         return EXIT_USAGE
+    if (args.engine == "dask") != (args.scheduler is not None):
+        print("cervical-length measure: error: --engine dask and --scheduler ADDRESS go together", file=sys.stderr)
+        return EXIT_USAGE
     try:
         contexts = read_clinical_csv(args.clinical) if args.clinical else None
         info = load_model(args.model)[1]
@@ -316,6 +321,7 @@ def _measure(args: argparse.Namespace) -> int:
             include_identifiers=args.include_identifiers,
             exclude=[args.out],
             skip=already_done,
+            scheduler=args.scheduler,
         ):
             store.add_file(path, outcomes)
             files += 1

@@ -288,6 +288,16 @@ def _worker_task(job: tuple[Path, _Options]) -> list[Outcome]:
     return _measured_file(_WORKER_PIPELINE, *job)
 
 
+_CLUSTER_PIPELINES: dict[str, Pipeline] = {}  # per Dask worker process, by model path
+
+
+def _cluster_task(model: str, path: Path, options: _Options) -> list[Outcome]:
+    """One file on a Dask worker; the worker keeps one model instance for all its tasks."""
+    if model not in _CLUSTER_PIPELINES:
+        _CLUSTER_PIPELINES[model] = Pipeline(model, threads=1)
+    return _measured_file(_CLUSTER_PIPELINES[model], path, options)
+
+
 def measure_files(
     paths: Iterable[str | os.PathLike[str]],
     *,
@@ -298,9 +308,12 @@ def measure_files(
     include_identifiers: bool = False,
     exclude: Iterable[str | os.PathLike[str]] = (),
     skip: Callable[[Path], bool] = lambda path: False,
+    scheduler: str | None = None,
 ) -> Iterator[tuple[Path, list[Outcome]]]:
     """Measure every file under ``paths`` with ``workers`` processes (each one model on one thread;
-    1: in this process on every core), yielding each file's rows in file order whatever the count.
+    1: in this process on every core), or on the Dask cluster at ``scheduler`` (an address such as
+    ``tcp://10.0.0.5:8786``; ``workers`` is then the cluster's business). Yields each file's rows in
+    file order whatever the engine. Paths (and ``overlays``) must be the same on every worker.
 
     overlays : folder for the overlay PNGs, or None for none. Raises ModelError before any work.
     include_identifiers : put the patient's name, ID and birth date in the rows (default: never).
@@ -308,6 +321,15 @@ def measure_files(
     """
     options = _Options(user_mm_per_pixel, overlays, include_identifiers)
     files = [path for path in candidate_files(paths, exclude) if not skip(path)]
+    if scheduler is not None:
+        load_model(model)  # fail here, with the named error, not on the cluster
+        from distributed import Client  # only a cluster run pays for importing Dask
+
+        with Client(scheduler) as client:
+            futures = client.map(_cluster_task, [str(model)] * len(files), files, [options] * len(files), pure=False)
+            for path, future in zip(files, futures, strict=True):
+                yield path, future.result()
+        return
     if workers <= 1:
         pipeline = Pipeline(model, threads=os.cpu_count() or 1)
         for path in files:

@@ -1,0 +1,47 @@
+"""The Dask engine on a LocalCluster (loopback): the same rows as the local engine, resumable."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+
+from cervical_length.cli import main
+from cervical_length.engine import measure_files
+
+from .conftest import gradient_rgb
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None) as local:
+        yield local.scheduler_address
+
+
+@pytest.mark.slow
+def test_dask_gives_the_rows_of_the_local_engine(make_dicom, tmp_path, random_model, cluster):
+    for k in range(3):
+        make_dicom(f"in/{k}.dcm", frames_rgb=gradient_rgb(frames=2))
+    (tmp_path / "in" / "bad.dcm").write_text("not DICOM")
+    local = [r for _, outcomes in measure_files([tmp_path / "in"], model=random_model, workers=1) for r, _ in outcomes]
+    remote = [r for _, outcomes in measure_files([tmp_path / "in"], model=random_model, scheduler=cluster) for r, _ in outcomes]
+    assert remote == local and len(remote) == 7
+
+
+@pytest.mark.slow
+def test_measure_on_the_cluster_resumes_into_the_same_database(make_dicom, tmp_path, random_model, cluster, capsys):
+    make_dicom("in/a.dcm")
+    argv = ["measure", str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--model", str(random_model), "-q", "--engine", "dask", "--scheduler", cluster]
+    assert main(argv) == 0
+    make_dicom("in/b.dcm")
+    assert main(argv) == 0
+    assert "1 files already in results.sqlite" in capsys.readouterr().out
+    with open(tmp_path / "out" / "measurements.csv", newline="") as handle:
+        assert [r["file"].rsplit("/", 1)[-1] for r in csv.DictReader(handle)] == ["a.dcm", "b.dcm"]
+
+
+def test_engine_and_scheduler_go_together(tmp_path, random_model, capsys):
+    assert main(["measure", str(tmp_path), "--out", str(tmp_path / "o"), "--model", str(random_model), "--engine", "dask"]) == 2
+    assert "go together" in capsys.readouterr().err
