@@ -10,12 +10,11 @@ import json
 import os
 import platform
 import resource
+import shutil
 import tempfile
 import time
-from functools import partial
 from pathlib import Path
 
-import cv2
 import numpy as np
 from pydicom import dcmread
 from pydicom.pixels import pixel_array
@@ -26,8 +25,9 @@ from cervical_length.dicom import read_frames, write_us_dicom
 from cervical_length.engine import Pipeline
 from cervical_length.measure import measure_cervix, sector_mask
 from cervical_length.model import DEFAULT_MODEL, load_model
+from cervical_length.outputs import overlay_image
 from cervical_length.phantom import generate
-from cervical_length.segment import Segmenter
+from cervical_length.segment import Segmenter, letterbox, to_original
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -98,27 +98,61 @@ def model_speed() -> dict[str, float]:
     return figures
 
 
-def pipeline_speed(copies: int = 5) -> dict[str, float]:
-    """DICOM file to cervical length for the sample exports, ``copies`` times over, in one process."""
+def stage_breakdown() -> dict[str, float]:
+    """Milliseconds per frame of each stage, on the sample exports' frames, in one process."""
     pipeline = Pipeline(DEFAULT_MODEL, threads=os.cpu_count() or 1)
-    paths = sorted((ROOT / "sample_dicoms").glob("*.dcm"))
-    start = time.perf_counter()
-    frames = sum(1 for _ in range(copies) for path in paths for _ in pipeline.measure_file(path))
-    seconds = time.perf_counter() - start
-    measure_ms = []
-    for seed in range(20):
-        phantom = generate(5_000_000 + seed)
-        grey = cv2.cvtColor(phantom.rgb, cv2.COLOR_RGB2GRAY)
-        fan, apex = sector_mask(grey, phantom.truth.sector_bounds_px)
-        spacing = (phantom.truth.mm_per_pixel,) * 2
-        call = partial(measure_cervix, phantom.labels, spacing, grey=grey, fan=fan, apex_px=apex)
-        measure_ms.append(_timed(call) * 1000)
-    return {
-        "end_to_end_frames_per_s": _rate(frames, seconds),
-        "frames": frames,
-        "measure_ms_per_frame_median": round(float(np.median(measure_ms)), 1),
-        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-    }
+    segmenter = pipeline.segmenter
+    totals = dict.fromkeys(("decode", "preprocess", "forward", "back_to_frame", "measure", "overlay"), 0.0)
+    frames = 0
+    for path in sorted((ROOT / "sample_dicoms").glob("*.dcm")):
+        start = time.perf_counter()
+        decoded = list(read_frames(path))
+        totals["decode"] += time.perf_counter() - start
+        for frame in decoded:
+            region = frame.calibration.region
+            crop = None if region is None else (region.min_row, region.min_col, region.max_row + 1, region.max_col + 1)
+            t0 = time.perf_counter()
+            square, box = letterbox(frame.grey, crop, segmenter.working_size)
+            t1 = time.perf_counter()
+            probs = segmenter.probabilities(square[None])[0]
+            t2 = time.perf_counter()
+            full = to_original(probs, box, frame.grey.shape)
+            labels = full.argmax(axis=0).astype(np.uint8)
+            t3 = time.perf_counter()
+            fan, apex = sector_mask(frame.grey, None if region is None else (region.min_col, region.min_row, region.max_col, region.max_row))
+            spacing = frame.calibration.spacing_at(*np.argwhere(labels > 0).mean(axis=0)) if (labels > 0).any() else None
+            m = measure_cervix(labels, spacing, probabilities=full, grey=frame.grey, fan=fan, apex_px=apex)
+            t4 = time.perf_counter()
+            overlay_image(frame.rgb, labels, m)
+            t5 = time.perf_counter()
+            for key, seconds in zip(("preprocess", "forward", "back_to_frame", "measure", "overlay"), (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4)):
+                totals[key] += seconds
+            frames += 1
+    return {f"{key}_ms_per_frame": round(value / frames * 1000, 1) for key, value in totals.items()}
+
+
+def archive_speed(target_frames: int = 2000) -> dict[str, float]:
+    """DICOM file to cervical length in the results database (overlays, CSV, report included) on
+    the sample exports copied until ``target_frames``, with 1 worker and with one per core."""
+    samples = sorted((ROOT / "sample_dicoms").glob("*.dcm"))
+    per_copy = sum(1 for path in samples for _ in read_frames(path))
+    copies = -(-target_frames // per_copy)
+    figures: dict[str, float] = {"frames": copies * per_copy}
+    with tempfile.TemporaryDirectory() as tmp:
+        archive = Path(tmp) / "archive"
+        for k in range(copies):
+            folder = archive / f"{k:04d}"
+            folder.mkdir(parents=True)
+            for path in samples:
+                shutil.copyfile(path, folder / path.name)
+        for workers in sorted({1, os.cpu_count() or 1}):
+            out = Path(tmp) / f"out{workers}"
+            start = time.perf_counter()
+            cli_main(["measure", str(archive), "--out", str(out), "--workers", str(workers), "-q"])
+            figures[f"end_to_end_frames_per_s_{workers}_workers"] = _rate(copies * per_copy, time.perf_counter() - start)
+    figures["peak_rss_mib_main_process"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    figures["peak_rss_mib_largest_worker"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
+    return figures
 
 
 def main() -> None:
@@ -127,7 +161,8 @@ def main() -> None:
         "phantoms": phantom_speed(),
         "dicom": decode_speed(),
         "model": model_speed(),
-        "pipeline": pipeline_speed(),
+        "stages": stage_breakdown(),
+        "archive": archive_speed(),
     }
     print(json.dumps(result, indent=1))
     out = ROOT / "benchmarks"
