@@ -24,7 +24,7 @@ from .dicom import user_spacing
 from .engine import ExamCollector, ExamRow, FrameResult, candidate_files, measure_files
 from .errors import CalibrationError, ClinicalDataError, ModelError
 from .evaluate import evaluate_fugc, evaluate_phantoms, summarise
-from .model import DEFAULT_MODEL, load_model
+from .model import DEFAULT_MODEL, ModelInfo, load_model
 from .outputs import CsvWriter, JsonLinesWriter, uid_stem, write_png
 from .phantom import APPEARANCES, CASES, generate, montage, phantom_stem, write_ground_truth_csv, write_phantom
 from .report import render_report, report_image
@@ -37,6 +37,10 @@ from .train import TrainConfig, fugc_squares, train
 __all__ = ["main", "build_parser"]
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class _UsageError(Exception):
+    """A command cannot run as asked; main() prints the message and exits with EXIT_USAGE."""
 
 
 
@@ -231,8 +235,7 @@ def _assess(args: argparse.Namespace) -> int:
     try:
         result = assess(_context(args), cl_mm=args.cl_mm, funnel=None if args.funnel is None else args.funnel == "yes", profile=args.profile)
     except ValueError as err:
-        print(f"cervical-length assess: error: {err}", file=sys.stderr)
-        return EXIT_USAGE
+        raise _UsageError(str(err)) from err
     print(json.dumps(result.to_json(), indent=1) if args.json else result.to_text())
     return EXIT_OK
 
@@ -241,8 +244,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     try:
         model, info = load_model(args.model)
     except ModelError as err:
-        print(f"cervical-length evaluate: error: {err}", file=sys.stderr)
-        return EXIT_USAGE
+        raise _UsageError(str(err)) from err
     segmenter = Segmenter(model, model_sha256=info.sha256, working_size=info.working_size, threads=os.cpu_count() or 1)
     report: dict[str, object] = {"model_sha256": info.sha256}
     for name, first, appearance in (("heldout", 3_000_000, "train"), ("shifted", 4_000_000, "shifted")):
@@ -264,34 +266,23 @@ def _measure(args: argparse.Namespace) -> int:
     try:
         override = user_spacing(args.mm_per_pixel) if args.mm_per_pixel else None
     except CalibrationError as err:
-        print(f"cervical-length measure: error: {err}", file=sys.stderr)
-        return EXIT_USAGE
+        raise _UsageError(str(err)) from err
     if args.list is not None:
         try:
             lines = args.list.read_text(encoding="utf-8").splitlines()
         except OSError as err:
-            print(f"cervical-length measure: error: {args.list}: cannot be read ({err.strerror})", file=sys.stderr)
-            return EXIT_USAGE
+            raise _UsageError(f"{args.list}: cannot be read ({err.strerror})") from err
         args.paths = [*args.paths, *(Path(line.strip()) for line in lines if line.strip() and not line.lstrip().startswith("#"))]
     if not args.paths:
-        print("cervical-length measure: error: give PATH arguments or --list FILE", file=sys.stderr)
-        return EXIT_USAGE
+        raise _UsageError("give PATH arguments or --list FILE")
     missing = [str(p) for p in args.paths if not p.exists()]
     if missing:
-        print(f"cervical-length measure: error: no such file or folder: {', '.join(missing)}", file=sys.stderr)
-        return EXIT_USAGE
+        raise _UsageError(f"no such file or folder: {', '.join(missing)}")
     if args.workers < 1:
-        print("cervical-length measure: error: --workers must be at least 1", file=sys.stderr)
-        return EXIT_USAGE
+        raise _UsageError("--workers must be at least 1")
     if (args.engine == "dask") != (args.scheduler is not None):
-        print("cervical-length measure: error: --engine dask and --scheduler ADDRESS go together", file=sys.stderr)
-        return EXIT_USAGE
-    try:
-        contexts = read_clinical_csv(args.clinical) if args.clinical else None
-        info = load_model(args.model)[1]
-    except (ModelError, ClinicalDataError) as err:
-        print(f"cervical-length measure: error: {err}", file=sys.stderr)
-        return EXIT_USAGE
+        raise _UsageError("--engine dask and --scheduler ADDRESS go together")
+    contexts, info = _clinical_and_model(args)
     overlays = args.out / "overlays"
     overlays.mkdir(parents=True, exist_ok=True)
     database = args.out / DATABASE_NAME
@@ -403,17 +394,20 @@ def _write_srs(folder: Path, exam_rows: list[ExamRow], by_frame: dict[tuple[str,
     return written
 
 
+def _clinical_and_model(args: argparse.Namespace) -> tuple[dict | None, ModelInfo]:
+    """The clinical contexts (None without --clinical) and the model's info, checked before any work."""
+    try:
+        contexts = read_clinical_csv(args.clinical) if args.clinical else None
+        return contexts, load_model(args.model)[1]
+    except (ModelError, ClinicalDataError) as err:
+        raise _UsageError(str(err)) from err
+
+
 def _export_command(args: argparse.Namespace) -> int:
     database = args.dir / DATABASE_NAME
     if not database.is_file():
-        print(f"cervical-length export: error: {database}: no results database (run measure first)", file=sys.stderr)
-        return EXIT_USAGE
-    try:
-        contexts = read_clinical_csv(args.clinical) if args.clinical else None
-        info = load_model(args.model)[1]
-    except (ModelError, ClinicalDataError) as err:
-        print(f"cervical-length export: error: {err}", file=sys.stderr)
-        return EXIT_USAGE
+        raise _UsageError(f"{database}: no results database (run measure first)")
+    contexts, info = _clinical_and_model(args)
     store = ResultsStore(database, model_sha256=info.sha256, tool_version=__version__)
     try:
         _export(store, args.dir, contexts, args.profile, quiet=args.quiet)
@@ -462,8 +456,7 @@ def _write_phantom(job: tuple[int, str, str | None, str]) -> tuple[dict[str, obj
 
 def _phantoms(args: argparse.Namespace) -> int:
     if args.count < 1 or args.workers < 1:
-        print("cervical-length phantoms: error: --count and --workers must be at least 1", file=sys.stderr)
-        return EXIT_USAGE
+        raise _UsageError("--count and --workers must be at least 1")
     args.out.mkdir(parents=True, exist_ok=True)
     jobs = [(args.seed + k, args.appearance, args.case, str(args.out)) for k in range(args.count)]
     rows, firsts = [], []
@@ -504,9 +497,11 @@ COMMANDS = {"measure": _measure, "export": _export_command, "phantoms": _phantom
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = build_parser().parse_args(argv)
-    if args.command in COMMANDS:
+    try:
         return COMMANDS[args.command](args)
-    raise AssertionError(f"unhandled command {args.command!r}")  # argparse rejects unknown commands
+    except _UsageError as err:
+        print(f"cervical-length {args.command}: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 if __name__ == "__main__":
