@@ -222,11 +222,11 @@ def _dilate(mask: np.ndarray, pixels: int) -> np.ndarray:
 
 
 def _largest_component(mask: np.ndarray) -> np.ndarray:
-    labelled, count = ndimage.label(mask)
-    if count <= 1:
+    """The largest 4-connected component of a boolean mask (the mask itself when it has one)."""
+    count, labelled, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=4)
+    if count <= 2:
         return mask
-    sizes = ndimage.sum(mask, labelled, index=range(1, count + 1))
-    return labelled == (1 + int(np.argmax(sizes)))
+    return labelled == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
 
 
 def _canal_line(p_anterior: np.ndarray, p_posterior: np.ndarray, cervix: np.ndarray) -> np.ndarray | None:
@@ -279,7 +279,7 @@ def _funnel(
     u = axis_mm / np.hypot(*axis_mm)  # toward the internal os, in mm
     cervix = lips[0] | lips[1]
     hull = _convex_hull(cervix)
-    labelled, _ = ndimage.label(hull & ~cervix)
+    _, labelled = cv2.connectedComponents((hull & ~cervix).astype(np.uint8), connectivity=4)
     reach = max(2, int(round(1.5 / min(spacing))))
     touching = set()
     for r, c in np.clip(np.rint(np.vstack([apex, tail])).astype(int), 0, np.array(cervix.shape) - 1):
