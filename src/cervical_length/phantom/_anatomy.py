@@ -211,14 +211,12 @@ def tissue_maps(anatomy: Anatomy, x: np.ndarray, z: np.ndarray, texture: np.ndar
             s <= anatomy.canal.length_mm + 0.5
         )
         amp[membrane] = 1.6
-    for cyst in anatomy.cysts:
-        inside = cyst.inside(x, z)
-        amp[inside] = 0.02
-        att[inside] = ATTENUATION_DB_CM_MHZ["fluid"]
-    for vessel in anatomy.vessels:
-        inside = vessel.inside(x, z)
-        amp[inside] = 0.05
-        att[inside] = ATTENUATION_DB_CM_MHZ["fluid"]
+    # Nabothian cysts and vessels: fluid-filled, so anechoic and barely attenuating.
+    for blobs, amplitude in ((anatomy.cysts, 0.02), (anatomy.vessels, 0.05)):
+        for blob in blobs:
+            inside = blob.inside(x, z)
+            amp[inside] = amplitude
+            att[inside] = ATTENUATION_DB_CM_MHZ["fluid"]
     if anatomy.bladder is not None:
         b = anatomy.bladder
         inner = b.inside(x, z)
