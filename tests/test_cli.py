@@ -106,3 +106,12 @@ def test_list_file_of_paths(make_dicom, tmp_path, random_model, capsys):
     assert "progress: 2/2 files, 2 frames" in capsys.readouterr().err  # not a terminal: plain log lines
     assert main(["measure", "--out", str(tmp_path / "o2"), "--model", str(random_model)]) == 2
     assert "give PATH arguments or --list FILE" in capsys.readouterr().err
+
+
+class TestTrainWidths:
+    @pytest.mark.parametrize(("text", "message"), [("4,x,16", "comma-separated integers"), ("8", "at least two"), ("8,0", "at least two")])
+    def test_bad_widths_are_refused(self, capsys, text, message):
+        with pytest.raises(SystemExit) as exit_info:
+            main(["train", "--widths", text])
+        assert exit_info.value.code == 2
+        assert message in capsys.readouterr().err

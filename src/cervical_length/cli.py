@@ -122,6 +122,10 @@ def build_parser() -> argparse.ArgumentParser:
         train.add_argument(f"--{name.replace('_', '-')}", type=int, default=getattr(defaults, name))
     train.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
     train.add_argument("--max-minutes", type=float, default=defaults.max_minutes, help="stop after the epoch that passes this")
+    train.add_argument(
+        "--widths", type=_widths, default=defaults.widths, metavar="W,W,...",
+        help="channels per U-Net level (default %(default)s); ignored with --init, which keeps its own",
+    )
 
     export = commands.add_parser(
         "export",
@@ -150,6 +154,21 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--count", type=int, default=200, metavar="N", help="phantoms per appearance (default 200)")
     evaluate.add_argument("--fugc", type=Path, metavar="DIR", help="also evaluate on this labelled folder")
     evaluate.add_argument("--out", type=Path, default=Path("results/evaluation.json"), metavar="JSON", help="where to write the figures")
+
+    compare = commands.add_parser(
+        "compare",
+        help="agreement of the tool's cervical length with manual calipers (Bland-Altman, ICC, kappa, plots)",
+        description=(
+            "Join the tool's results with observers' manual measurements by Study Instance UID (and "
+            "SOP Instance UID + frame when the manual CSV has them) and write comparison.json, "
+            "comparison.csv, comparison.md and Bland-Altman, scatter and difference plots (PNG, SVG) "
+            "for the tool against each observer and between observers. Manual CSV columns: "
+            "study_instance_uid, cl_mm (mm), optional sop_instance_uid, frame, observer, repeat."
+        ),
+    )
+    compare.add_argument("--auto", type=Path, required=True, metavar="DIR_OR_CSV", help="a measure --out directory, or its measurements.csv / exams.csv")
+    compare.add_argument("--manual", type=Path, required=True, action="append", metavar="CSV", help="manual calipers; repeat for more files")
+    compare.add_argument("--out", type=Path, required=True, metavar="DIR", help="where to write the comparison")
 
     assess_cmd = commands.add_parser(
         "assess",
@@ -259,6 +278,28 @@ def _evaluate(args: argparse.Namespace) -> int:
     for key in keys:
         print(f"{key:38}" + "".join(f"{str(report[name].get(key, '')):>16}" for name in sets))
     print(f"Written to {args.out}. Figures are on generated phantoms, not on patients' images.")
+    return EXIT_OK
+
+
+def _compare(args: argparse.Namespace) -> int:
+    # Imported here: pandas, pingouin and matplotlib take seconds to load and only this command needs them.
+    from .compare import compare_readings, read_readings, write_plots, write_tables
+    from .errors import ComparisonDataError
+
+    try:
+        readings = read_readings(args.auto, args.manual)
+    except ComparisonDataError as err:
+        raise _UsageError(str(err)) from err
+    comparison = compare_readings(readings)
+    written = write_tables(comparison, args.out) + write_plots(comparison, args.out / "plots")
+    for pair in comparison.pairs:
+        limits = pair.limits
+        summary = f"bias {limits.bias.estimate:+.2f} mm, limits {limits.lower.estimate:+.2f} to {limits.upper.estimate:+.2f} mm" if limits else "too few pairs"
+        print(f"{pair.a} - {pair.b}: n = {pair.n} {readings.level}s, {summary}")
+    if readings.not_measured or readings.manual_only:
+        print(f"Left out: {len(readings.not_measured)} {readings.level}(s) the tool declined to measure, "
+              f"{len(readings.manual_only)} not in the tool's results (listed in comparison.json).")
+    print(f"Wrote {len(written)} files to {args.out} (comparison.md is the report).")
     return EXIT_OK
 
 
@@ -473,7 +514,19 @@ def _phantoms(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _widths(text: str) -> tuple[int, ...]:
+    """Parse ``--widths 4,8,16,32,64`` into positive channel counts."""
+    try:
+        widths = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"widths must be comma-separated integers, got {text!r}") from None
+    if len(widths) < 2 or min(widths) < 1:
+        raise argparse.ArgumentTypeError(f"widths needs at least two positive channel counts, got {text!r}")
+    return widths
+
+
 def _train(args: argparse.Namespace) -> int:
+    init = load_model(args.init)[0] if args.init else None
     config = TrainConfig(
         seed=args.seed,
         train_count=args.train_count,
@@ -481,17 +534,17 @@ def _train(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         learning_rate=args.learning_rate,
         max_minutes=args.max_minutes,
+        widths=init.widths if init is not None else args.widths,
     )
     torch.set_num_threads(os.cpu_count() or 1)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    init = load_model(args.init)[0] if args.init else None
     data = fugc_squares(args.fugc, size=config.working_size) if args.fugc else None
     info = train(config, args.out, train_data=data, init=init)
     print(f"Wrote {info.weights} (sha256 {info.sha256}) and {args.out}")
     return EXIT_OK
 
 
-COMMANDS = {"measure": _measure, "export": _export_command, "phantoms": _phantoms, "train": _train, "evaluate": _evaluate, "assess": _assess}
+COMMANDS = {"measure": _measure, "export": _export_command, "phantoms": _phantoms, "train": _train, "evaluate": _evaluate, "assess": _assess, "compare": _compare}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -21,6 +21,7 @@ __all__ = [
     "CalibrationError",
     "ModelError",
     "ClinicalDataError",
+    "ComparisonDataError",
     "CervicalLengthWarning",
     "RegionBoundsClippedWarning",
     "NonUltrasoundWarning",
@@ -74,6 +75,11 @@ class CalibrationError(CervicalLengthError, ValueError):
 
 class ClinicalDataError(CervicalLengthError, ValueError):
     """The clinical CSV cannot be used; the message names the file, the row and the column."""
+
+
+class ComparisonDataError(CervicalLengthError, ValueError):
+    """A measurement table given to ``compare`` cannot be used; the message names the file, the row
+    and the column."""
 
 
 class ModelError(CervicalLengthError):
