@@ -81,6 +81,11 @@ def build_parser() -> argparse.ArgumentParser:
     measure.add_argument("--profile", choices=sorted(PROFILES), default="smfm-acog", help="guideline profile for --clinical (default smfm-acog)")
     measure.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True, help="skip files already measured in OUT/results.sqlite (default); --no-resume starts afresh")
     measure.add_argument("--retry-failed", action="store_true", help="measure again the files that failed before")
+    measure.add_argument(
+        "--dicom-seg", action="store_true",
+        help="also write OUT/seg/<SOP Instance UID>_lips_seg.dcm, a DICOM Segmentation of the lips on each file's "
+        "measured frames (not for multi-frame files without a Frame of Reference: their rows say so)",
+    )
     measure.add_argument("--include-identifiers", action="store_true", help="add the patient's name, ID and birth date to the outputs (never read otherwise; never logged)")
     measure.add_argument("--workers", type=int, default=os.cpu_count() or 1, metavar="N", help="processes, each with one model on one thread (default: the core count; 1 runs in this process)")
     measure.add_argument("--engine", choices=("local", "dask"), default="local", help="local process pool (default) or an existing Dask cluster")
@@ -326,6 +331,9 @@ def _measure(args: argparse.Namespace) -> int:
     contexts, info = _clinical_and_model(args)
     overlays = args.out / "overlays"
     overlays.mkdir(parents=True, exist_ok=True)
+    segmentations = args.out / "seg" if args.dicom_seg else None
+    if segmentations is not None:
+        segmentations.mkdir(exist_ok=True)
     database = args.out / DATABASE_NAME
     if not args.resume:
         for leftover in (database, database.with_name(database.name + "-wal"), database.with_name(database.name + "-shm")):
@@ -354,6 +362,7 @@ def _measure(args: argparse.Namespace) -> int:
             exclude=[args.out],
             skip=already_done,
             scheduler=args.scheduler,
+            segmentations=segmentations,
         ):
             store.add_file(path, outcomes)
             files += 1
@@ -411,9 +420,10 @@ def _export(store: ResultsStore, out: Path, contexts: dict | None, profile: str,
     reports = _write_srs(out / "sr", exam_rows, by_frame)
     images = [report_image(out / "overlays", row, first_frames) for row in exam_rows]
     (out / "report.html").write_text(render_report(exam_rows, images), encoding="utf-8")
+    segs = f", {sum(1 for _ in (out / 'seg').glob('*_lips_seg.dcm'))} DICOM SEG in seg/" if (out / "seg").is_dir() else ""
     print(
         f"Results in {out}: {rows} rows in measurements.csv, {len(exam_rows)} exams in exams.csv (and .jsonl), "
-        f"report.html, {reports} DICOM SR in sr/, overlays/, {DATABASE_NAME}"
+        f"report.html, {reports} DICOM SR in sr/{segs}, overlays/, {DATABASE_NAME}"
     )
 
 

@@ -11,18 +11,21 @@ import multiprocessing
 import os
 import warnings
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
+from pydicom import dcmread
 
+from . import __version__
 from .dicom import Calibration, Frame, SourceImage, iter_dicom_paths, iter_frames, read_source
 from .errors import DicomReadError
 from .measure import Measurement, exam_result, measure_cervix, sector_mask
 from .model import DEFAULT_MODEL, load_model
-from .outputs import overlay_image, overlay_name, write_png
+from .outputs import overlay_image, overlay_name, uid_stem, write_png
 from .rules import Assessment, ClinicalContext, assess
+from .seg import write_lip_segmentation
 from .segment import Segmentation, Segmenter
 
 __all__ = ["candidate_files", "Outcome", "FrameStatus", "FrameResult", "MeasuredFrame", "Pipeline", "iter_frame_results", "measure_files", "ExamRow", "ExamCollector"]
@@ -261,17 +264,38 @@ class _Options:
     user_mm_per_pixel: tuple[float, float] | None
     overlays: Path | None
     include_identifiers: bool
+    segmentations: Path | None = None
+
+
+def _segmentation_note(path: Path, folder: Path, labels_by_frame: dict[int, np.ndarray], rows: list[FrameResult]) -> str:
+    """Write the file's DICOM SEG into ``folder``; returns a note for its rows when it cannot be."""
+    try:
+        source = dcmread(path, stop_before_pixels=True)
+        name = f"{uid_stem(source.SOPInstanceUID)}_lips_seg.dcm"
+        write_lip_segmentation(folder / name, source, labels_by_frame, model_sha256=rows[0].model_sha256, tool_version=__version__)
+    except Exception as err:  # noqa: BLE001 - an optional output must not stop the batch; the rows say why
+        return f"no DICOM SEG: {err}"
+    return ""
 
 
 def _measured_file(pipeline: Pipeline, path: Path, options: _Options) -> list[Outcome]:
-    """One file's rows and measurements; its overlays written to ``options.overlays`` when given."""
+    """One file's rows and measurements; its overlays written to ``options.overlays`` and the DICOM
+    SEG of its measured frames to ``options.segmentations`` when given."""
     overlays = options.overlays
     outcomes = []
+    labels_by_frame: dict[int, np.ndarray] = {}
     for item in pipeline.measure_file(path, user_mm_per_pixel=options.user_mm_per_pixel, include_identifiers=options.include_identifiers):
         r = item.result
-        if overlays is not None and item.measurement is not None and item.frame is not None and r.frame is not None:
-            write_png(overlays / overlay_name(r.sop_instance_uid, r.frame), overlay_image(item.frame.rgb, item.segmentation.labels, item.measurement))
+        if item.measurement is not None and item.frame is not None and r.frame is not None:
+            if overlays is not None:
+                write_png(overlays / overlay_name(r.sop_instance_uid, r.frame), overlay_image(item.frame.rgb, item.segmentation.labels, item.measurement))
+            if r.status == "measured":
+                labels_by_frame[r.frame] = item.segmentation.labels
         outcomes.append((r, item.measurement))
+    if options.segmentations is not None and labels_by_frame:
+        note = _segmentation_note(path, options.segmentations, labels_by_frame, [r for r, _ in outcomes])
+        if note:
+            outcomes = [(replace(r, notes="; ".join(filter(None, (r.notes, note)))), m) for r, m in outcomes]
     return outcomes
 
 
@@ -309,6 +333,7 @@ def measure_files(
     exclude: Iterable[str | os.PathLike[str]] = (),
     skip: Callable[[Path], bool] = lambda path: False,
     scheduler: str | None = None,
+    segmentations: Path | None = None,
 ) -> Iterator[tuple[Path, list[Outcome]]]:
     """Measure every file under ``paths`` with ``workers`` processes (each one model on one thread;
     1: in this process on every core), or on the Dask cluster at ``scheduler`` (an address such as
@@ -316,10 +341,11 @@ def measure_files(
     file order whatever the engine. Paths (and ``overlays``) must be the same on every worker.
 
     overlays : folder for the overlay PNGs, or None for none. Raises ModelError before any work.
+    segmentations : folder for a DICOM SEG of the lips per file with measured frames, or None.
     include_identifiers : put the patient's name, ID and birth date in the rows (default: never).
     skip : files for which it returns True are not measured (already in the results database).
     """
-    options = _Options(user_mm_per_pixel, overlays, include_identifiers)
+    options = _Options(user_mm_per_pixel, overlays, include_identifiers, segmentations)
     files = [path for path in candidate_files(paths, exclude) if not skip(path)]
     if scheduler is not None:
         load_model(model)  # fail here, with the named error, not on the cluster
