@@ -1,0 +1,156 @@
+"""One frame's measurement: canal, os points, lengths in mm, funnel and the quality gate."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import cv2
+import numpy as np
+
+from ._canal import Spacing, canal_lengths, canal_line, cut_at_funnel, lip_thickness_mm, smooth_polyline
+from ._funnel import Funnel, find_funnel
+from ._masks import convex_hull, dilate, largest_component, mean_along, window
+
+__all__ = ["QualityLimits", "Measurement", "measure_cervix"]
+
+
+@dataclass(frozen=True)
+class QualityLimits:
+    """Thresholds of the quality gate; each failure becomes a reason in words."""
+
+    min_lip_area_mm2: float = 20.0
+    min_cl_mm: float = 4.0  #: shorter is not an anatomical closed canal to report
+    max_cl_mm: float = 65.0
+    min_lip_ratio: float = 0.65  #: thinner / thicker lip; below: probe pressure
+    min_confidence: float = 0.85  #: mean winning-class probability over the cervix
+    edge_margin_px: float = 2.0  #: lips closer than this to the sector edge are cut off
+    min_canal_contrast: float = 1.05  #: canal line brightness / lip brightness; below: not in plane
+    shadow_fraction: float = 0.2  #: share of the canal darker than a quarter of the lips' bright tissue
+    min_funnel_mm: float = 2.5  #: funnel length and width that count as funnelling
+    fluid_fraction: float = 0.45  #: darker than this share of the lips' median echo is fluid
+
+
+@dataclass(frozen=True, eq=False)
+class Measurement:
+    """The measurement of one frame. Lengths are None when the frame is not measurable.
+
+    cl_mm : traced along the smoothed canal from the external to the (functional) internal os.
+    cl_straight_mm : the straight caliper line between the two os points.
+    cl_two_segment_mm : two straight segments through the canal's furthest point from that line;
+        equals ``cl_straight_mm`` for a straight canal.
+    confidence : mean winning-class probability over the cervix (0-1).
+    """
+
+    measurable: bool
+    reasons: tuple[str, ...]
+    cl_mm: float | None = None
+    cl_straight_mm: float | None = None
+    cl_two_segment_mm: float | None = None
+    funnel: Funnel | None = None
+    confidence: float = 0.0
+    external_os_px: tuple[float, float] | None = None
+    internal_os_px: tuple[float, float] | None = None
+    centreline_px: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
+
+
+def measure_cervix(
+    labels: np.ndarray,
+    spacing_mm: Spacing | None,
+    *,
+    probabilities: np.ndarray | None = None,
+    grey: np.ndarray | None = None,
+    fan: np.ndarray | None = None,
+    apex_px: tuple[float, float] = (0.0, 0.0),
+    limits: QualityLimits = QualityLimits(),
+) -> Measurement:
+    """Measure one frame.
+
+    labels : (rows, cols) uint8, 0 background, 1 anterior lip, 2 posterior lip.
+    spacing_mm : (row, col) mm per pixel; None for an uncalibrated frame (never measured in mm).
+    probabilities : (3, rows, cols) float32 class probabilities; one-hot of ``labels`` when None.
+    grey : (rows, cols) uint8 image, for the canal-visibility and shadow checks (skipped when None).
+    fan : (rows, cols) bool, the imaged sector; lips touching its edge are cut off.
+    apex_px : (row, col) of the probe; the os nearer to it is the external os.
+    """
+    reasons: list[str] = []
+    if spacing_mm is None:
+        return Measurement(False, ("uncalibrated frame: no millimetre scale",))
+    spacing = (float(spacing_mm[0]), float(spacing_mm[1]))
+    pixel_mm2 = spacing[0] * spacing[1]
+    rows, cols = np.flatnonzero(labels.any(axis=1)), np.flatnonzero(labels.any(axis=0))
+    if len(rows) == 0 or np.count_nonzero(labels) * pixel_mm2 < 2 * limits.min_lip_area_mm2:
+        return Measurement(False, ("cervix not found",))
+    # Work in a window around the cervix: the rest of the frame cannot change the answer.
+    margin = int(np.ceil(limits.edge_margin_px)) + 4
+    box = (int(rows[0]) - margin, int(cols[0]) - margin, int(rows[-1]) + margin + 1, int(cols[-1]) + margin + 1)
+    offset = np.array(box[:2], dtype=np.float64)
+    labels = window(labels, box, 0)
+    if probabilities is None:
+        probabilities = np.stack([labels == k for k in range(3)]).astype(np.float32)
+    else:
+        probabilities = window(probabilities, box, 0.0)
+    lips = tuple(largest_component(labels == k) for k in (1, 2))
+    if min(lip.sum() for lip in lips) * pixel_mm2 < limits.min_lip_area_mm2:
+        return Measurement(False, ("cervix not found: a lip is missing",))
+    cervix = lips[0] | lips[1]
+    confidence = float(probabilities.max(axis=0)[cervix].mean())
+    line = canal_line(probabilities[1], probabilities[2], cervix)
+    if line is None:
+        return Measurement(False, ("os not found: the lips do not meet along a canal",), confidence=confidence)
+    apex = np.asarray(apex_px, dtype=np.float64) - offset
+    if np.hypot(*(line[0] - apex)) > np.hypot(*(line[-1] - apex)):
+        line = line[::-1]  # external os first
+    centreline = smooth_polyline(line, window_px=2.0 / min(spacing))
+    fluid = None
+    if grey is not None:
+        grey = window(grey, box, 0)
+        lip_level = float(np.median(grey[cervix])) + 1e-6
+        # Anechoic fluid: a 1 mm neighbourhood darker than a share of the lips median echo.
+        k = 2 * max(1, int(round(0.5 / min(spacing)))) + 1
+        fluid = cv2.blur(grey.astype(np.float32), (k, k)) < limits.fluid_fraction * lip_level
+        centreline, tail = cut_at_funnel(centreline, fluid & convex_hull(cervix) & ~cervix, spacing)
+    else:
+        tail = centreline[-1:]
+    cl, straight, two_segment = canal_lengths(centreline, spacing)
+
+    if confidence < limits.min_confidence:
+        reasons.append(f"low model confidence ({confidence:.2f} < {limits.min_confidence})")
+    if fan is not None:
+        outside = ~window(fan, box, False)
+        near_edge = dilate(outside, int(np.ceil(limits.edge_margin_px)))
+        if (cervix & near_edge).any():
+            reasons.append("canal not fully inside the ultrasound sector")
+    thickness = [lip_thickness_mm(lip, centreline, spacing) for lip in lips]
+    if min(thickness) < limits.min_lip_ratio * max(thickness):
+        reasons.append(f"lips very unequal in thickness ({min(thickness):.1f} vs {max(thickness):.1f} mm: probe pressure)")
+    if not limits.min_cl_mm <= cl <= limits.max_cl_mm:
+        reasons.append(f"canal {cl:.1f} mm is too short or too long to be anatomical")
+    if grey is not None:
+        bright_level = float(np.percentile(grey[cervix], 90)) + 1e-6  # unshadowed tissue
+        canal_level = mean_along(cv2.blur(grey.astype(np.float32), (3, 3)), centreline)
+        if (canal_level < 0.25 * bright_level).mean() > limits.shadow_fraction:
+            reasons.append("acoustic shadow over the canal")
+        elif canal_level.mean() / lip_level < limits.min_canal_contrast:
+            reasons.append("out-of-plane view: the endocervical canal is not visible")
+    funnel = find_funnel(lips, centreline, tail, spacing, cl, limits.min_funnel_mm, fluid)
+    if funnel is not None:
+        funnel = replace(
+            funnel,
+            apex_px=tuple(np.asarray(funnel.apex_px) + offset),
+            base_px=tuple(tuple(np.asarray(p) + offset) for p in funnel.base_px),
+        )
+    centreline = centreline + offset
+    external, internal = centreline[0], centreline[-1]
+    ok = not reasons
+    return Measurement(
+        measurable=ok,
+        reasons=tuple(reasons),
+        cl_mm=cl if ok else None,
+        cl_straight_mm=straight if ok else None,
+        cl_two_segment_mm=two_segment if ok else None,
+        funnel=funnel if ok else None,
+        confidence=confidence,
+        external_os_px=(float(external[0]), float(external[1])),
+        internal_os_px=(float(internal[0]), float(internal[1])),
+        centreline_px=centreline,
+    )

@@ -1,0 +1,46 @@
+"""Array helpers of the measurement: windows, hulls, dilation, components (pure, OpenCV-backed)."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+__all__ = ["window", "convex_hull", "dilate", "largest_component", "mean_along"]
+
+
+def window(array: np.ndarray, box: tuple[int, int, int, int], fill: object) -> np.ndarray:
+    """array[r0:r1, c0:c1] (last two axes), with ``fill`` where the box runs past the array."""
+    r0, c0, r1, c1 = box
+    rows, cols = array.shape[-2:]
+    out = np.full((*array.shape[:-2], r1 - r0, c1 - c0), fill, dtype=array.dtype)
+    sr0, sc0, sr1, sc1 = max(r0, 0), max(c0, 0), min(r1, rows), min(c1, cols)
+    out[..., sr0 - r0 : sr1 - r0, sc0 - c0 : sc1 - c0] = array[..., sr0:sr1, sc0:sc1]
+    return out
+
+
+def convex_hull(mask: np.ndarray) -> np.ndarray:
+    """The filled convex hull of a boolean mask's pixel centres."""
+    contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    hull = np.zeros(mask.shape, dtype=np.uint8)
+    if contours:
+        cv2.fillConvexPoly(hull, cv2.convexHull(np.concatenate(contours)), 1)
+    return hull.astype(bool)
+
+
+def dilate(mask: np.ndarray, pixels: int) -> np.ndarray:
+    """Dilation by a (2 pixels + 1) square."""
+    kernel = np.ones((2 * pixels + 1, 2 * pixels + 1), np.uint8)
+    return cv2.dilate(mask.astype(np.uint8), kernel).astype(bool)
+
+
+def largest_component(mask: np.ndarray) -> np.ndarray:
+    """The largest 4-connected component of a boolean mask (the mask itself when it has one)."""
+    count, labelled, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=4)
+    if count <= 2:
+        return mask
+    return labelled == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+
+
+def mean_along(image: np.ndarray, points: np.ndarray) -> np.ndarray:
+    rc = np.clip(np.rint(points).astype(int), 0, np.array(image.shape[:2]) - 1)
+    return image[rc[:, 0], rc[:, 1]].astype(np.float64)
