@@ -1,7 +1,8 @@
 """Benchmarks of cervical-length on this machine: phantom generation, DICOM decoding, the model's
 forward pass, the measurement, and the whole pipeline from DICOM file to cervical length.
 
-Run through ``scripts/benchmark``. Figures are measured, not asserted; the machine is recorded.
+Run through ``scripts/benchmark [SECTION ...]`` (default: every section). Figures are measured, not
+asserted; the machine is recorded; sections run later replace their figures in benchmarks/latest.json.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import os
 import platform
 import resource
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -131,44 +134,114 @@ def stage_breakdown() -> dict[str, float]:
     return {f"{key}_ms_per_frame": round(value / frames * 1000, 1) for key, value in totals.items()}
 
 
-def archive_speed(target_frames: int = 2000) -> dict[str, float]:
-    """DICOM file to cervical length in the results database (overlays, CSV, report included) on
-    the sample exports copied until ``target_frames``, with 1 worker and with one per core."""
+def _archive(root: Path, target_frames: int) -> int:
+    """Copy the sample exports under ``root`` until they hold ``target_frames``; returns the frame count."""
     samples = sorted((ROOT / "sample_dicoms").glob("*.dcm"))
     per_copy = sum(1 for path in samples for _ in read_frames(path))
     copies = -(-target_frames // per_copy)
-    figures: dict[str, float] = {"frames": copies * per_copy}
+    for k in range(copies):
+        folder = root / f"{k:05d}"
+        folder.mkdir(parents=True)
+        for path in samples:
+            shutil.copyfile(path, folder / path.name)
+    return copies * per_copy
+
+
+def archive_speed(target_frames: int = 2000) -> dict[str, float]:
+    """DICOM file to cervical length in the results database (overlays, CSV, report included) on
+    the sample exports copied until ``target_frames``, with 1 worker and with one per core."""
     with tempfile.TemporaryDirectory() as tmp:
         archive = Path(tmp) / "archive"
-        for k in range(copies):
-            folder = archive / f"{k:04d}"
-            folder.mkdir(parents=True)
-            for path in samples:
-                shutil.copyfile(path, folder / path.name)
+        frames = _archive(archive, target_frames)
+        figures: dict[str, float] = {"frames": frames}
         for workers in sorted({1, os.cpu_count() or 1}):
             out = Path(tmp) / f"out{workers}"
             start = time.perf_counter()
             cli_main(["measure", str(archive), "--out", str(out), "--workers", str(workers), "-q"])
-            figures[f"end_to_end_frames_per_s_{workers}_workers"] = _rate(copies * per_copy, time.perf_counter() - start)
+            figures[f"end_to_end_frames_per_s_{workers}_workers"] = _rate(frames, time.perf_counter() - start)
     figures["peak_rss_mib_main_process"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     figures["peak_rss_mib_largest_worker"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
     return figures
 
 
-def main() -> None:
-    result = {
-        "machine": {"cpus": os.cpu_count(), "processor": platform.processor() or platform.machine(), "python": platform.python_version()},
-        "phantoms": phantom_speed(),
-        "dicom": decode_speed(),
-        "model": model_speed(),
-        "stages": stage_breakdown(),
-        "archive": archive_speed(),
+def _tree_rss_mib(root_pid: int) -> dict[int, float]:
+    """Resident memory (MiB) of a process and all its descendants, from /proc (Linux)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    tree, frontier = {root_pid}, [root_pid]
+    while frontier:
+        pid = frontier.pop()
+        children = [child for child, parent in parents.items() if parent == pid]
+        tree.update(children)
+        frontier += children
+    rss = {}
+    for pid in tree:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    rss[pid] = int(line.split()[1]) / 1024
+        except OSError:
+            continue
+    return rss
+
+
+def memory_over_run(target_frames: int = 10_000) -> dict[str, float]:
+    """Resident memory of a ``measure`` run over ``target_frames`` (one worker per core), sampled
+    every second: each process's peak, and the total at a fifth of the run against the end, so
+    growth with archive size shows."""
+    with tempfile.TemporaryDirectory() as tmp:
+        archive = Path(tmp) / "archive"
+        frames = _archive(archive, target_frames)
+        command = [str(ROOT / ".venv" / "bin" / "cervical-length"), "measure", str(archive), "--out", str(Path(tmp) / "out"), "-q"]
+        start = time.perf_counter()
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        samples: list[tuple[float, dict[int, float]]] = []
+        while process.poll() is None:
+            samples.append((time.perf_counter() - start, _tree_rss_mib(process.pid)))
+            time.sleep(1.0)
+        seconds = time.perf_counter() - start
+    working = [(t, rss) for t, rss in samples if len(rss) > 1] or samples  # while the workers run
+    early = next(sum(rss.values()) for t, rss in working if t >= 0.2 * seconds)
+    late = sum(working[-1][1].values())
+    return {
+        "frames": frames,
+        "exit_status": process.returncode,
+        "frames_per_s": _rate(frames, seconds),
+        "peak_rss_mib_any_process": round(max(max(rss.values()) for _, rss in samples), 1),
+        "total_rss_mib_at_20_percent": round(early, 1),
+        "total_rss_mib_at_end_of_measuring": round(late, 1),
     }
-    print(json.dumps(result, indent=1))
-    out = ROOT / "benchmarks"
-    out.mkdir(exist_ok=True)
-    (out / "latest.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+
+
+SECTIONS = {
+    "phantoms": phantom_speed,
+    "dicom": decode_speed,
+    "model": model_speed,
+    "stages": stage_breakdown,
+    "archive": archive_speed,
+    "memory": memory_over_run,
+}
+
+
+def main(argv: list[str]) -> None:
+    """Run the sections named in ``argv`` (default: all); merge them into benchmarks/latest.json."""
+    unknown = set(argv) - set(SECTIONS)
+    if unknown:
+        raise SystemExit(f"unknown section(s) {', '.join(sorted(unknown))}; choose from {', '.join(SECTIONS)}")
+    out = ROOT / "benchmarks" / "latest.json"
+    result = json.loads(out.read_text(encoding="utf-8")) if out.exists() else {}
+    result["machine"] = {"cpus": os.cpu_count(), "processor": platform.processor() or platform.machine(), "python": platform.python_version()}
+    for name in argv or SECTIONS:
+        result[name] = SECTIONS[name]()
+        print(json.dumps({name: result[name]}, indent=1), flush=True)
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
