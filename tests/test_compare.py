@@ -308,6 +308,7 @@ class TestReadReadings:
             ([{"study_instance_uid": "1", "cl_mm": 30, "observer": "tool"}], r"row 2, column observer: 'tool' is the tool's own name"),
             ([{"study_instance_uid": "1", "cl_mm": 30, "observer": "<b>x</b>"}], r"row 2, column observer: '<b>x</b>' is not a usable name"),
             ([{"study_instance_uid": "", "cl_mm": 30}], r"row 2, column study_instance_uid: empty"),
+            ([{"study_instance_uid": "1", "frame": 2, "cl_mm": 30}], r"column frame needs column sop_instance_uid"),
         ],
     )
     def test_bad_manual_file(self, study, tmp_path, rows, message):

@@ -114,6 +114,8 @@ def _read_manual(path: Path) -> tuple[Level, dict[str, dict[Key, tuple[float, ..
     _require(path, columns, ("study_instance_uid", "cl_mm"))
     if not rows:
         raise ComparisonDataError(f"{path}: no rows")
+    if "frame" in columns and "sop_instance_uid" not in columns:
+        raise ComparisonDataError(f"{path}: column frame needs column sop_instance_uid (a study can hold several images)")
     level: Level = "frame" if "sop_instance_uid" in columns else "exam"
     seen: dict[tuple[str, Key, str], int] = {}
     values: dict[str, dict[Key, list[float]]] = {}
