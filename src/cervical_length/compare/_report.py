@@ -45,45 +45,56 @@ def comparison_dict(comparison: Comparison) -> dict:
     })
 
 
-def _row(pair: PairComparison, statistic: str, form: str, value: Interval | float | None, n: int | None = None) -> dict:
+def _row(a: str, b: str, n: int, statistic: str, form: str, value: Interval | float | None) -> dict:
     if isinstance(value, Interval):
         estimate, low, high = value.estimate, value.low, value.high
     else:
         estimate, low, high = value, None, None
-    return {"a": pair.a, "b": pair.b, "statistic": statistic, "form": form, "n": pair.n if n is None else n,
-            "estimate": estimate, "ci_low": low, "ci_high": high}
+    return {"a": a, "b": b, "statistic": statistic, "form": form, "n": n, "estimate": estimate, "ci_low": low, "ci_high": high}
+
+
+def _pair_rows(pair: PairComparison) -> list[dict]:
+    def row(statistic: str, form: str, value: Interval | float | None) -> dict:
+        return _row(pair.a, pair.b, pair.n, statistic, form, value)
+
+    rows = []
+    for ba in filter(None, (pair.bland_altman, pair.bland_altman_replicates)):
+        rows += [
+            row("bias_mm", ba.form, ba.bias),
+            row("sd_of_differences_mm", ba.form, ba.sd),
+            row("lower_limit_of_agreement_mm", ba.form, ba.lower),
+            row("upper_limit_of_agreement_mm", ba.form, ba.upper),
+            row("proportional_bias_slope", f"{ba.form}; difference on mean", ba.slope),
+        ]
+    rows += [row("icc", f"{icc.form} {icc.model}", icc.value) for icc in pair.icc]
+    if pair.ccc:
+        rows += [
+            row("lin_ccc", "Lin 1989, z-transform CI", pair.ccc.ccc),
+            row("mean_abs_difference_mm", "", pair.mean_abs_diff_mm),
+            row("median_abs_difference_mm", "", pair.median_abs_diff_mm),
+        ]
+    for line in filter(None, (pair.deming, pair.passing_bablok)):
+        rows.append(row("slope", f"{line.method}; {pair.a} on {pair.b}", line.slope))
+        rows.append(row("intercept_mm", f"{line.method}; {pair.a} on {pair.b}", line.intercept))
+    for d in pair.decisions:
+        form = f"CL <= {d.threshold_mm:g} mm; reference {pair.b}"
+        rows += [
+            row("decision_agreement", form, d.agreement),
+            row("cohen_kappa", form, d.kappa),
+            row("sensitivity", form, d.sensitivity),
+            row("specificity", form, d.specificity),
+        ]
+    return rows
 
 
 def statistic_rows(comparison: Comparison) -> list[dict]:
-    """One row per statistic and pair: a, b, statistic, form, n, estimate, ci_low, ci_high."""
-    rows = []
-    for pair in comparison.pairs:
-        for ba in filter(None, (pair.bland_altman, pair.bland_altman_replicates)):
-            rows += [
-                _row(pair, "bias_mm", ba.form, ba.bias),
-                _row(pair, "sd_of_differences_mm", ba.form, ba.sd),
-                _row(pair, "lower_limit_of_agreement_mm", ba.form, ba.lower),
-                _row(pair, "upper_limit_of_agreement_mm", ba.form, ba.upper),
-                _row(pair, "proportional_bias_slope", f"{ba.form}; difference on mean", ba.slope),
-            ]
-        rows += [_row(pair, "icc", f"{icc.form} {icc.model}", icc.value) for icc in pair.icc]
-        if pair.ccc:
-            rows.append(_row(pair, "lin_ccc", "Lin 1989, z-transform CI", pair.ccc.ccc))
-            rows.append(_row(pair, "mean_abs_difference_mm", "", pair.mean_abs_diff_mm))
-            rows.append(_row(pair, "median_abs_difference_mm", "", pair.median_abs_diff_mm))
-        for line in filter(None, (pair.deming, pair.passing_bablok)):
-            rows.append(_row(pair, "slope", f"{line.method}; {pair.a} on {pair.b}", line.slope))
-            rows.append(_row(pair, "intercept_mm", f"{line.method}; {pair.a} on {pair.b}", line.intercept))
-        for d in pair.decisions:
-            form = f"CL <= {d.threshold_mm:g} mm; reference {pair.b}"
-            rows.append(_row(pair, "decision_agreement", form, d.agreement))
-            rows.append(_row(pair, "cohen_kappa", form, d.kappa))
-            rows.append(_row(pair, "sensitivity", form, d.sensitivity))
-            rows.append(_row(pair, "specificity", form, d.specificity))
+    """One row per statistic and pair: a, b, statistic, form, n, estimate, ci_low, ci_high (a group of
+    raters has them joined by ' + ' in ``a`` and an empty ``b``)."""
+    rows = [row for pair in comparison.pairs for row in _pair_rows(pair)]
     for group in filter(None, (comparison.observers, comparison.observers_and_tool)):
-        who = PairComparison(" + ".join(group.raters), "", group.n, (), ())
-        rows += [_row(who, "icc", f"{icc.form} {icc.model}", icc.value) for icc in group.icc]
-        rows += [_row(who, "fleiss_kappa", f"CL <= {t:g} mm", k) for t, k in group.fleiss_kappa.items()]
+        raters = " + ".join(group.raters)
+        rows += [_row(raters, "", group.n, "icc", f"{icc.form} {icc.model}", icc.value) for icc in group.icc]
+        rows += [_row(raters, "", group.n, "fleiss_kappa", f"CL <= {t:g} mm", k) for t, k in group.fleiss_kappa.items()]
     return rows
 
 
