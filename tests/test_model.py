@@ -8,8 +8,11 @@ import numpy as np
 import pytest
 import torch
 
+from cervical_length.engine import quality_limits
 from cervical_length.errors import ModelError
-from cervical_length.model import DEFAULT_MODEL, UNet, file_sha256, load_model, save_model
+from cervical_length.evaluate import VALIDATION_SEEDS, confidence_floor, evaluate_phantoms
+from cervical_length.measure import QualityLimits
+from cervical_length.model import DEFAULT_MODEL, UNet, amend_metadata, file_sha256, load_model, save_model
 from cervical_length.segment import Segmenter, letterbox, letterbox_labels, to_original
 from cervical_length.train import TrainConfig, augment, dice_per_class, phantom_squares, train
 
@@ -49,6 +52,25 @@ class TestWeightsFile:
         (tmp_path / "m.json").write_text(json.dumps(meta))
         with pytest.raises(ModelError, match="do not fit"):
             load_model(tmp_path / "m.json")
+
+    def test_calibrated_confidence_floor_reaches_the_quality_gate(self, tmp_path):
+        info = save_model(UNet((4, 8, 16)), tmp_path / "m.json", working_size=64, card={})
+        assert info.min_confidence is None and quality_limits(info) == QualityLimits()
+        amend_metadata(tmp_path / "m.json", {"quality_gate": {"min_confidence": 0.81}})
+        _, amended = load_model(tmp_path / "m.json")  # the checksum still holds: the weights are untouched
+        assert amended.min_confidence == 0.81
+        assert quality_limits(amended) == QualityLimits(min_confidence=0.81)
+
+    def test_amending_cannot_change_the_weights_or_checksum(self, tmp_path):
+        save_model(UNet((4, 8, 16)), tmp_path / "m.json", working_size=64, card={})
+        before = (tmp_path / "m.json").read_text()
+        with pytest.raises(ValueError, match="cannot be amended"):
+            amend_metadata(tmp_path / "m.json", {"sha256": "0" * 64})
+        assert (tmp_path / "m.json").read_text() == before
+
+    def test_shipped_model_has_a_calibrated_floor(self):
+        _, info = load_model(DEFAULT_MODEL)
+        assert 0.5 < info.min_confidence < 1.0
 
     def test_weights_path_cannot_escape_the_model_folder(self, tmp_path):
         (tmp_path / "sub").mkdir()
@@ -132,3 +154,15 @@ class TestShippedModel:
         predicted = segmenter.probabilities(squares[0]).argmax(axis=1)
         dice = dice_per_class(predicted, squares[1])
         assert dice[1:].mean() > 0.85, dice
+
+
+def test_confidence_floor_is_the_quantile_of_measurable_validation_frames():
+    model, info = load_model(DEFAULT_MODEL)
+    segmenter = Segmenter(model, model_sha256=info.sha256, working_size=info.working_size)
+    confidences = [
+        o.confidence
+        for appearance, first in VALIDATION_SEEDS.items()
+        for o in evaluate_phantoms(segmenter, range(first, first + 4), appearance=appearance, limits=QualityLimits(min_confidence=0.0))
+        if o.truth_measurable
+    ]
+    assert confidence_floor(segmenter, count=4, quantile=0.0) == np.floor(min(confidences) * 100) / 100

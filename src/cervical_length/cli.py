@@ -21,10 +21,10 @@ from pydicom.errors import InvalidDicomError
 from . import __version__
 from .clinical import read_clinical_csv
 from .dicom import user_spacing
-from .engine import ExamCollector, ExamRow, FrameResult, candidate_files, measure_files
+from .engine import ExamCollector, ExamRow, FrameResult, candidate_files, measure_files, quality_limits
 from .errors import CalibrationError, ClinicalDataError, ModelError
-from .evaluate import evaluate_fugc, evaluate_phantoms, summarise
-from .model import DEFAULT_MODEL, ModelInfo, load_model
+from .evaluate import confidence_floor, evaluate_fugc, evaluate_phantoms, summarise
+from .model import DEFAULT_MODEL, ModelInfo, amend_metadata, load_model
 from .outputs import CsvWriter, JsonLinesWriter, uid_stem, write_png
 from .phantom import APPEARANCES, CASES, generate, montage, phantom_stem, write_ground_truth_csv, write_phantom
 from .report import render_report, report_image
@@ -272,7 +272,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     segmenter = Segmenter(model, model_sha256=info.sha256, working_size=info.working_size, threads=os.cpu_count() or 1)
     report: dict[str, object] = {"model_sha256": info.sha256}
     for name, first, appearance in (("heldout", 3_000_000, "train"), ("shifted", 4_000_000, "shifted")):
-        report[name] = summarise(evaluate_phantoms(segmenter, range(first, first + args.count), appearance=appearance))
+        report[name] = summarise(evaluate_phantoms(segmenter, range(first, first + args.count), appearance=appearance, limits=quality_limits(info)))
     if args.fugc:
         report["fugc"] = evaluate_fugc(segmenter, args.fugc)
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -550,6 +550,12 @@ def _train(args: argparse.Namespace) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     data = fugc_squares(args.fugc, size=config.working_size) if args.fugc else None
     info = train(config, args.out, train_data=data, init=init)
+    if data is None:
+        # Calibrated on the phantom validation sets; a model trained on a clinic's images keeps the default.
+        model, info = load_model(args.out)
+        floor = confidence_floor(Segmenter(model, model_sha256=info.sha256, working_size=info.working_size, threads=os.cpu_count() or 1))
+        amend_metadata(args.out, {"quality_gate": {"min_confidence": floor, "rule": "2nd percentile of the confidence of measurable validation phantoms"}})
+        print(f"Quality gate: confidence floor {floor:.2f} for this model")
     print(f"Wrote {info.weights} (sha256 {info.sha256}) and {args.out}")
     return EXIT_OK
 

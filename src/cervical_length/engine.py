@@ -21,14 +21,14 @@ from pydicom import dcmread
 from . import __version__
 from .dicom import Calibration, Frame, SourceImage, iter_dicom_paths, iter_frames, read_source
 from .errors import DicomReadError
-from .measure import Measurement, exam_result, measure_cervix, sector_mask
-from .model import DEFAULT_MODEL, load_model
+from .measure import Measurement, QualityLimits, exam_result, measure_cervix, sector_mask
+from .model import DEFAULT_MODEL, ModelInfo, load_model
 from .outputs import overlay_image, overlay_name, uid_stem, write_png
 from .rules import Assessment, ClinicalContext, assess
 from .seg import write_lip_segmentation
 from .segment import Segmentation, Segmenter
 
-__all__ = ["candidate_files", "Outcome", "FrameStatus", "FrameResult", "MeasuredFrame", "Pipeline", "iter_frame_results", "measure_files", "ExamRow", "ExamCollector"]
+__all__ = ["candidate_files", "Outcome", "FrameStatus", "FrameResult", "MeasuredFrame", "Pipeline", "quality_limits", "iter_frame_results", "measure_files", "ExamRow", "ExamCollector"]
 
 FrameStatus = Literal["measured", "not_measurable", "uncalibrated", "failed"]
 
@@ -164,6 +164,11 @@ def _failure(path: Path, err: DicomReadError, notes: str) -> FrameResult:
     )
 
 
+def quality_limits(info: ModelInfo) -> QualityLimits:
+    """The quality gate for a model: the defaults, with the model's calibrated confidence floor."""
+    return QualityLimits() if info.min_confidence is None else QualityLimits(min_confidence=info.min_confidence)
+
+
 class Pipeline:
     """Read, segment and measure files with one model instance.
 
@@ -174,6 +179,7 @@ class Pipeline:
     def __init__(self, model: str | os.PathLike[str] = DEFAULT_MODEL, *, threads: int = 1) -> None:
         network, self.model_info = load_model(model)
         self.segmenter = Segmenter(network, model_sha256=self.model_info.sha256, working_size=self.model_info.working_size, threads=threads)
+        self.limits = quality_limits(self.model_info)
 
     def _measure_batch(self, frames: list[Frame], notes: str, fans: dict) -> Iterator[MeasuredFrame]:
         """Segment and measure a batch of frames of one file; ``fans`` caches the file's sector."""
@@ -194,7 +200,7 @@ class Pipeline:
                 rows, cols = np.nonzero(seg.labels)
                 centre = (rows.mean(), cols.mean()) if len(rows) else (frame.grey.shape[0] / 2, frame.grey.shape[1] / 2)
                 spacing = frame.calibration.spacing_at(*centre)
-            m = measure_cervix(seg.labels, spacing, probabilities=seg.probabilities, grey=frame.grey, fan=fan, apex_px=apex)
+            m = measure_cervix(seg.labels, spacing, probabilities=seg.probabilities, grey=frame.grey, fan=fan, apex_px=apex, limits=self.limits)
             yield MeasuredFrame(_row(frame, m, self.model_info.sha256, notes), frame, seg, m)
 
     def measure_file(

@@ -14,14 +14,16 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
-from .measure import measure_cervix, sector_mask
+from .measure import QualityLimits, measure_cervix, sector_mask
 from .phantom import generate
 from .segment import Segmenter
 from .train import fugc_squares
 
-__all__ = ["hd95_mm", "PhantomOutcome", "evaluate_phantoms", "summarise", "evaluate_fugc"]
+__all__ = ["hd95_mm", "PhantomOutcome", "evaluate_phantoms", "summarise", "evaluate_fugc", "confidence_floor", "VALIDATION_SEEDS"]
 
 SHORT_CERVIX_MM = 25.0
+#: The model-selection phantoms (first seed per appearance), as in training: never the test seeds.
+VALIDATION_SEEDS = {"train": 1_000_000, "shifted": 2_000_000}
 
 
 def _surface(mask: np.ndarray) -> np.ndarray:
@@ -55,6 +57,7 @@ class PhantomOutcome:
     truth_funnel_length_mm: float
     funnel_length_mm: float | None
     measure_ms: float
+    confidence: float  #: the measurement's mean winning-class probability over the cervix
 
 
 def _dice(a: np.ndarray, b: np.ndarray) -> float:
@@ -62,8 +65,11 @@ def _dice(a: np.ndarray, b: np.ndarray) -> float:
     return 1.0 if total == 0 else float(2.0 * (a & b).sum() / total)
 
 
-def evaluate_phantoms(segmenter: Segmenter, seeds: Iterable[int], *, appearance: str) -> list[PhantomOutcome]:
-    """Generate each phantom, segment it with the model, measure it, and compare with its truth."""
+def evaluate_phantoms(
+    segmenter: Segmenter, seeds: Iterable[int], *, appearance: str, limits: QualityLimits = QualityLimits()
+) -> list[PhantomOutcome]:
+    """Generate each phantom, segment it with the model, measure it with the quality gate's
+    ``limits``, and compare with its truth."""
     outcomes = []
     for seed in seeds:
         phantom = generate(seed, appearance=appearance)
@@ -74,7 +80,7 @@ def evaluate_phantoms(segmenter: Segmenter, seeds: Iterable[int], *, appearance:
         spacing = (truth.mm_per_pixel, truth.mm_per_pixel)
         fan, apex = sector_mask(grey, truth.sector_bounds_px)  # once per file in the pipeline: not timed
         start = time.perf_counter()
-        m = measure_cervix(seg.labels, spacing, probabilities=seg.probabilities, grey=grey, fan=fan, apex_px=apex)
+        m = measure_cervix(seg.labels, spacing, probabilities=seg.probabilities, grey=grey, fan=fan, apex_px=apex, limits=limits)
         elapsed = (time.perf_counter() - start) * 1000
         outcomes.append(
             PhantomOutcome(
@@ -91,9 +97,25 @@ def evaluate_phantoms(segmenter: Segmenter, seeds: Iterable[int], *, appearance:
                 truth_funnel_length_mm=truth.funnel_length_mm,
                 funnel_length_mm=m.funnel.length_mm if m.funnel else (0.0 if m.measurable else None),
                 measure_ms=elapsed,
+                confidence=m.confidence,
             )
         )
     return outcomes
+
+
+def confidence_floor(segmenter: Segmenter, *, count: int = 200, quantile: float = 0.02) -> float:
+    """The quality gate's confidence floor for this model: the ``quantile`` of the confidence of the
+    measurable validation phantoms of both appearances, rounded down to 0.01, so that confidence
+    alone rejects about that share of measurable frames. Models differ in how sure they sound (a
+    smaller network gives softer probabilities), so a fixed floor would reject a good frame for one
+    model and pass a poor one for another."""
+    confidences = [
+        o.confidence
+        for appearance, first in VALIDATION_SEEDS.items()
+        for o in evaluate_phantoms(segmenter, range(first, first + count), appearance=appearance, limits=QualityLimits(min_confidence=0.0))
+        if o.truth_measurable
+    ]
+    return float(np.floor(np.quantile(confidences, quantile) * 100) / 100)
 
 
 def _rate(hits: int, total: int) -> float | None:
