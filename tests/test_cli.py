@@ -51,6 +51,14 @@ def test_folder_with_good_corrupt_and_text_file(make_dicom, tmp_path, capsys, ra
     assert all(sha256(p) == h for p, h in hashes.items())
 
 
+def test_no_overlays(make_dicom, tmp_path, random_model):
+    good = make_dicom("in/good.dcm", frames_rgb=gradient_rgb(frames=2))
+    out = tmp_path / "out"
+    assert main(["measure", str(good), "--out", str(out), "--model", str(random_model), "--workers", "1", "-q", "--no-overlays"]) == 0
+    assert len(_rows(out)) == 2 and (out / "report.html").is_file()
+    assert not (out / "overlays").exists()
+
+
 def test_all_good_exits_zero_and_single_bad_file_nonzero(make_dicom, tmp_path, random_model):
     model = ["--model", str(random_model), "--workers", "1"]
     assert main(["measure", str(make_dicom()), "--out", str(tmp_path / "o1"), "-q", *model]) == 0

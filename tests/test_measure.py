@@ -200,3 +200,14 @@ class TestExam:
     def test_no_valid_frame(self):
         exam = exam_result([(("1.2", 1), self._m(None, 0.9, measurable=False))])
         assert exam.cl_mm is None and exam.frames_used == () and exam.valid_frames == 0
+
+
+def test_fill_holes_equals_scipy():
+    from scipy import ndimage
+
+    from cervical_length.measure._masks import fill_holes
+
+    rng = np.random.default_rng(0)
+    for density in (0.2, 0.5, 0.8):
+        mask = rng.random((40, 50)) < density
+        assert np.array_equal(fill_holes(mask), ndimage.binary_fill_holes(mask))

@@ -82,6 +82,10 @@ def build_parser() -> argparse.ArgumentParser:
     measure.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True, help="skip files already measured in OUT/results.sqlite (default); --no-resume starts afresh")
     measure.add_argument("--retry-failed", action="store_true", help="measure again the files that failed before")
     measure.add_argument(
+        "--no-overlays", action="store_true",
+        help="write no overlay PNGs (PNG encoding is the slowest step after the network; report.html then has no images)",
+    )
+    measure.add_argument(
         "--dicom-seg", action="store_true",
         help="also write OUT/seg/<SOP Instance UID>_lips_seg.dcm, a DICOM Segmentation of the lips on each file's "
         "measured frames (not for multi-frame files without a Frame of Reference: their rows say so)",
@@ -329,8 +333,10 @@ def _measure(args: argparse.Namespace) -> int:
     if (args.engine == "dask") != (args.scheduler is not None):
         raise _UsageError("--engine dask and --scheduler ADDRESS go together")
     contexts, info = _clinical_and_model(args)
-    overlays = args.out / "overlays"
-    overlays.mkdir(parents=True, exist_ok=True)
+    args.out.mkdir(parents=True, exist_ok=True)
+    overlays = None if args.no_overlays else args.out / "overlays"
+    if overlays is not None:
+        overlays.mkdir(exist_ok=True)
     segmentations = args.out / "seg" if args.dicom_seg else None
     if segmentations is not None:
         segmentations.mkdir(exist_ok=True)
@@ -421,9 +427,10 @@ def _export(store: ResultsStore, out: Path, contexts: dict | None, profile: str,
     images = [report_image(out / "overlays", row, first_frames) for row in exam_rows]
     (out / "report.html").write_text(render_report(exam_rows, images), encoding="utf-8")
     segs = f", {sum(1 for _ in (out / 'seg').glob('*_lips_seg.dcm'))} DICOM SEG in seg/" if (out / "seg").is_dir() else ""
+    overlays = ", overlays/" if (out / "overlays").is_dir() else ""
     print(
         f"Results in {out}: {rows} rows in measurements.csv, {len(exam_rows)} exams in exams.csv (and .jsonl), "
-        f"report.html, {reports} DICOM SR in sr/{segs}, overlays/, {DATABASE_NAME}"
+        f"report.html, {reports} DICOM SR in sr/{segs}{overlays}, {DATABASE_NAME}"
     )
 
 

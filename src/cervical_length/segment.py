@@ -134,5 +134,8 @@ class Segmenter:
         out = []
         for image, box, p in zip(images, boxes, probs):
             full = to_original(p, box, image.shape[:2])
-            out.append(Segmentation(full.argmax(axis=0).astype(np.uint8), full, self.model_sha256))
+            labels = np.zeros(image.shape[:2], dtype=np.uint8)  # background outside the crop
+            r0, c0, r1, c1 = box.crop
+            labels[r0:r1, c0:c1] = full[:, r0:r1, c0:c1].argmax(axis=0)
+            out.append(Segmentation(labels, full, self.model_sha256))
         return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-__all__ = ["window", "convex_hull", "dilate", "largest_component", "mean_along"]
+__all__ = ["window", "convex_hull", "dilate", "largest_component", "fill_holes", "mean_along"]
 
 
 def window(array: np.ndarray, box: tuple[int, int, int, int], fill: object) -> np.ndarray:
@@ -39,6 +39,14 @@ def largest_component(mask: np.ndarray) -> np.ndarray:
     if count <= 2:
         return mask
     return labelled == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+
+
+def fill_holes(mask: np.ndarray) -> np.ndarray:
+    """``mask`` with every background region not 4-connected to the border filled (as
+    ``scipy.ndimage.binary_fill_holes``, by an OpenCV flood fill from outside: several times faster)."""
+    outside = np.pad(~mask, 1, constant_values=True).astype(np.uint8)
+    cv2.floodFill(outside, None, (0, 0), 2, flags=4)
+    return (outside != 2)[1:-1, 1:-1]
 
 
 def mean_along(image: np.ndarray, points: np.ndarray) -> np.ndarray:

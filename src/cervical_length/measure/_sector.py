@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-from scipy import ndimage
 
-from ._masks import largest_component
+from ._masks import fill_holes, largest_component
 
 __all__ = ["sector_mask"]
 
@@ -24,7 +23,7 @@ def sector_mask(grey: np.ndarray, bounds: tuple[int, int, int, int] | None) -> t
     window = grey[r0 : r1 + 1, c0 : c1 + 1] > 4
     window = cv2.morphologyEx(window.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((15, 15), np.uint8)).astype(bool)
     if window.any():
-        window = ndimage.binary_fill_holes(largest_component(window))
+        window = fill_holes(largest_component(window))
     inside[r0 : r1 + 1, c0 : c1 + 1] = window
     rows = np.nonzero(inside.any(axis=1))[0]
     if len(rows) == 0:
