@@ -8,6 +8,7 @@ asserted; the machine is recorded; sections run later replace their figures in b
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import platform
 import resource
@@ -88,8 +89,21 @@ def decode_speed() -> dict[str, float]:
     return figures
 
 
+def _forward_worker(batches: int) -> tuple[int, float]:
+    """In a worker process: frames and seconds of ``batches`` forward passes of 8 on one thread."""
+    model, info = load_model(DEFAULT_MODEL)
+    segmenter = Segmenter(model, model_sha256=info.sha256, working_size=info.working_size, threads=1)
+    squares = np.random.default_rng(0).integers(0, 255, size=(8, info.working_size, info.working_size), dtype=np.uint8)
+    segmenter.probabilities(squares)
+    start = time.perf_counter()
+    for _ in range(batches):
+        segmenter.probabilities(squares)
+    return batches * len(squares), time.perf_counter() - start
+
+
 def model_speed() -> dict[str, float]:
-    """Forward pass of the shipped model at its working size, batches of 8, per thread count."""
+    """Forward pass of the shipped model at its working size, batches of 8: one process on 1 and on
+    all threads, and one single-threaded process per core (how ``measure --workers`` runs it)."""
     model, info = load_model(DEFAULT_MODEL)
     squares = np.random.default_rng(0).integers(0, 255, size=(8, info.working_size, info.working_size), dtype=np.uint8)
     figures = {"working_size": info.working_size, "parameters": sum(p.numel() for p in model.parameters())}
@@ -98,6 +112,10 @@ def model_speed() -> dict[str, float]:
         segmenter.probabilities(squares)
         best = min(_timed(lambda s=segmenter: s.probabilities(squares)) for _ in range(5))
         figures[f"forward_frames_per_s_{threads}_threads"] = _rate(len(squares), best)
+    cores = os.cpu_count() or 1
+    with multiprocessing.get_context("spawn").Pool(cores) as pool:
+        results = pool.map(_forward_worker, [40] * cores)
+    figures[f"forward_frames_per_s_{cores}_processes_1_thread_each"] = round(sum(f / s for f, s in results), 1)
     return figures
 
 
@@ -148,17 +166,20 @@ def _archive(root: Path, target_frames: int) -> int:
 
 
 def archive_speed(target_frames: int = 2000) -> dict[str, float]:
-    """DICOM file to cervical length in the results database (overlays, CSV, report included) on
-    the sample exports copied until ``target_frames``, with 1 worker and with one per core."""
+    """DICOM file to cervical length in the results database (CSV, report and SR included) on the
+    sample exports copied until ``target_frames``: with overlays on 1 worker and one per core, and
+    without overlays on one per core."""
     with tempfile.TemporaryDirectory() as tmp:
         archive = Path(tmp) / "archive"
         frames = _archive(archive, target_frames)
         figures: dict[str, float] = {"frames": frames}
-        for workers in sorted({1, os.cpu_count() or 1}):
-            out = Path(tmp) / f"out{workers}"
+        cores = os.cpu_count() or 1
+        for workers, extra in ((1, []), (cores, []), (cores, ["--no-overlays"])):
+            out = Path(tmp) / f"out{workers}{''.join(extra)}"
             start = time.perf_counter()
-            cli_main(["measure", str(archive), "--out", str(out), "--workers", str(workers), "-q"])
-            figures[f"end_to_end_frames_per_s_{workers}_workers"] = _rate(frames, time.perf_counter() - start)
+            cli_main(["measure", str(archive), "--out", str(out), "--workers", str(workers), "-q", *extra])
+            name = f"end_to_end_frames_per_s_{workers}_workers" + ("_no_overlays" if extra else "")
+            figures[name] = _rate(frames, time.perf_counter() - start)
     figures["peak_rss_mib_main_process"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     figures["peak_rss_mib_largest_worker"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
     return figures
@@ -192,8 +213,8 @@ def _tree_rss_mib(root_pid: int) -> dict[int, float]:
 
 def memory_over_run(target_frames: int = 10_000) -> dict[str, float]:
     """Resident memory of a ``measure`` run over ``target_frames`` (one worker per core), sampled
-    every second: each process's peak, and the total at a fifth of the run against the end, so
-    growth with archive size shows."""
+    every second: the peak of any process, and the main process and largest worker at 20 % and at
+    80 % of the run, so growth with archive size shows."""
     with tempfile.TemporaryDirectory() as tmp:
         archive = Path(tmp) / "archive"
         frames = _archive(archive, target_frames)
@@ -205,16 +226,21 @@ def memory_over_run(target_frames: int = 10_000) -> dict[str, float]:
             samples.append((time.perf_counter() - start, _tree_rss_mib(process.pid)))
             time.sleep(1.0)
         seconds = time.perf_counter() - start
-    working = [(t, rss) for t, rss in samples if len(rss) > 1] or samples  # while the workers run
-    early = next(sum(rss.values()) for t, rss in working if t >= 0.2 * seconds)
-    late = sum(working[-1][1].values())
+    main_pid = process.pid
+
+    def at(fraction: float) -> dict[str, float]:
+        """RSS of the main process and of the largest worker, in the sample nearest ``fraction`` of the run."""
+        t, rss = min(samples, key=lambda sample: abs(sample[0] - fraction * seconds))
+        workers = [v for pid, v in rss.items() if pid != main_pid]
+        return {"main": round(rss.get(main_pid, 0.0), 1), "largest_worker": round(max(workers, default=0.0), 1)}
+
     return {
         "frames": frames,
         "exit_status": process.returncode,
         "frames_per_s": _rate(frames, seconds),
         "peak_rss_mib_any_process": round(max(max(rss.values()) for _, rss in samples), 1),
-        "total_rss_mib_at_20_percent": round(early, 1),
-        "total_rss_mib_at_end_of_measuring": round(late, 1),
+        "rss_mib_at_20_percent": at(0.2),
+        "rss_mib_at_80_percent": at(0.8),
     }
 
 
