@@ -260,7 +260,8 @@ def main(argv: list[str]) -> None:
     if unknown:
         raise SystemExit(f"unknown section(s) {', '.join(sorted(unknown))}; choose from {', '.join(SECTIONS)}")
     out = ROOT / "benchmarks" / "latest.json"
-    result = json.loads(out.read_text(encoding="utf-8")) if out.exists() else {}
+    earlier = json.loads(out.read_text(encoding="utf-8")) if out.exists() else {}
+    result = {name: figures for name, figures in earlier.items() if name in SECTIONS}  # figures of older sections go
     result["machine"] = {"cpus": os.cpu_count(), "processor": platform.processor() or platform.machine(), "python": platform.python_version()}
     for name in argv or SECTIONS:
         result[name] = SECTIONS[name]()

@@ -60,7 +60,8 @@ refresh();
 
 def thumbnail_data_uri(image_path: str | os.PathLike[str], *, width: int = 520) -> str:
     """A JPEG data URI of an overlay PNG, scaled to ``width`` pixels; '' when the file is missing."""
-    image = cv2.imread(str(image_path))
+    # Checked first: OpenCV logs a warning to stderr for every missing file (runs with --no-overlays).
+    image = cv2.imread(str(image_path)) if os.path.isfile(image_path) else None
     if image is None:
         return ""
     scale = width / image.shape[1]
