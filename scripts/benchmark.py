@@ -152,9 +152,10 @@ def stage_breakdown() -> dict[str, float]:
     return {f"{key}_ms_per_frame": round(value / frames * 1000, 1) for key, value in totals.items()}
 
 
-def _archive(root: Path, target_frames: int) -> int:
-    """Copy the sample exports under ``root`` until they hold ``target_frames``; returns the frame count."""
-    samples = sorted((ROOT / "sample_dicoms").glob("*.dcm"))
+def _archive(root: Path, target_frames: int, samples: list[Path] | None = None) -> int:
+    """Copy ``samples`` (default: every sample export) under ``root`` until they hold
+    ``target_frames``; returns the frame count."""
+    samples = samples or sorted((ROOT / "sample_dicoms").glob("*.dcm"))
     per_copy = sum(1 for path in samples for _ in read_frames(path))
     copies = -(-target_frames // per_copy)
     for k in range(copies):
@@ -182,6 +183,29 @@ def archive_speed(target_frames: int = 2000) -> dict[str, float]:
             figures[name] = _rate(frames, time.perf_counter() - start)
     figures["peak_rss_mib_main_process"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     figures["peak_rss_mib_largest_worker"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
+    return figures
+
+
+def archive_by_kind(target_frames: int = 1000) -> dict[str, float]:
+    """End to end with one worker per core on the two kinds the targets name: single-frame
+    uncompressed exports, and the JPEG cine loop, each copied until ``target_frames``."""
+    exports = sorted((ROOT / "sample_dicoms").glob("*.dcm"))
+    kinds = {
+        "uncompressed": [p for p in exports if not dcmread(p, stop_before_pixels=True).file_meta.TransferSyntaxUID.is_compressed],
+        "jpeg_cine": [ROOT / "sample_dicoms" / "04_cine_jpeg.dcm"],
+    }
+    cores = os.cpu_count() or 1
+    figures: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for kind, samples in kinds.items():
+            archive = Path(tmp) / kind
+            frames = _archive(archive, target_frames, samples)
+            for extra in ([], ["--no-overlays"]):
+                out = Path(tmp) / f"out-{kind}{''.join(extra)}"
+                start = time.perf_counter()
+                cli_main(["measure", str(archive), "--out", str(out), "--workers", str(cores), "-q", *extra])
+                figures[f"{kind}_frames_per_s_{cores}_workers" + ("_no_overlays" if extra else "")] = _rate(frames, time.perf_counter() - start)
+            figures[f"{kind}_frames"] = frames
     return figures
 
 
@@ -250,6 +274,7 @@ SECTIONS = {
     "model": model_speed,
     "stages": stage_breakdown,
     "archive": archive_speed,
+    "archive_by_kind": archive_by_kind,
     "memory": memory_over_run,
 }
 
