@@ -63,7 +63,7 @@ class GroupAgreement:
 
 @dataclass(frozen=True)
 class Comparison:
-    """Everything ``compare`` reports; ``level`` is 'frame' or 'exam'."""
+    """Everything ``compare`` reports: the joined readings (their ``level`` is 'frame' or 'exam'), each pair, and the groups."""
 
     readings: Readings
     pairs: tuple[PairComparison, ...]
