@@ -13,7 +13,7 @@ import torch
 
 from .model import UNet
 
-__all__ = ["Letterbox", "Segmentation", "Segmenter", "letterbox", "letterbox_labels", "to_original"]
+__all__ = ["Letterbox", "Segmentation", "Segmenter", "labels_of", "letterbox", "letterbox_labels", "to_original"]
 
 Crop = tuple[int, int, int, int]  # (min_row, min_col, stop_row, stop_col) in original pixels
 
@@ -89,6 +89,15 @@ def to_original(probabilities: np.ndarray, box: Letterbox, shape: tuple[int, int
     return out
 
 
+def labels_of(probabilities: np.ndarray, box: Letterbox) -> np.ndarray:
+    """(rows, cols) uint8 winning class of (C, rows, cols) probabilities from :func:`to_original`;
+    background outside ``box.crop`` without an argmax over it (it is background by construction)."""
+    labels = np.zeros(probabilities.shape[1:], dtype=np.uint8)
+    r0, c0, r1, c1 = box.crop
+    labels[r0:r1, c0:c1] = probabilities[:, r0:r1, c0:c1].argmax(axis=0)
+    return labels
+
+
 @dataclass(frozen=True, eq=False)
 class Segmentation:
     """The network's answer for one frame, at the frame's geometry.
@@ -134,8 +143,5 @@ class Segmenter:
         out = []
         for image, box, p in zip(images, boxes, probs):
             full = to_original(p, box, image.shape[:2])
-            labels = np.zeros(image.shape[:2], dtype=np.uint8)  # background outside the crop
-            r0, c0, r1, c1 = box.crop
-            labels[r0:r1, c0:c1] = full[:, r0:r1, c0:c1].argmax(axis=0)
-            out.append(Segmentation(labels, full, self.model_sha256))
+            out.append(Segmentation(labels_of(full, box), full, self.model_sha256))
         return out
