@@ -179,6 +179,46 @@ class TestQualityGate:
         assert measure_cervix(labels, (0.1, 0.1), grey=grey_for(labels)).measurable
 
 
+class TestFunnelCut:
+    """Where the fluid of a funnel ends the canal, whatever the label map says about it."""
+
+    def test_fluid_drawn_as_lip_ends_the_canal(self):
+        # A V funnel from col 270 (half-width 0.5 px per px) to the internal os at col 300; the
+        # labels keep it as lip up to col 285. In the image it is fluid once its 1 mm neighbourhood
+        # is dark (about 0.8 mm wide, col 278-280): the canal ends there, 17.9 mm, not at 18.5 mm.
+        labels, (rows, cols) = straight_lips(), np.indices((300, 400))
+        grey = grey_for(labels)
+        wedge = (cols >= 270) & (cols < 300) & (np.abs(rows - 149.5) < (cols - 270) * 0.5)
+        grey[wedge] = 20
+        labels[wedge & (cols >= 285)] = 0
+        m = measure_cervix(labels, (0.1, 0.1), grey=grey)
+        assert m.measurable, m.reasons
+        assert m.cl_mm == pytest.approx(17.9, abs=0.25)
+
+    def test_cyst_beside_the_canal_does_not_cut_it(self):
+        # A funnel opening at col 280, and an anechoic cyst 0.4 mm from the canal inside the
+        # anterior lip: the cyst is not the funnel's fluid, so the canal runs on to col 280.
+        labels, (rows, cols) = straight_lips(), np.indices((300, 400))
+        grey = grey_for(labels)
+        gap = (cols >= 280) & (cols < 300) & (np.abs(rows - 149.5) < (cols - 280) * 0.5 + 1)
+        grey[gap], labels[gap] = 20, 0
+        grey[np.hypot(rows - 138, cols - 200) < 8] = 20
+        m = measure_cervix(labels, (0.1, 0.1), grey=grey)
+        assert m.measurable, m.reasons
+        assert m.cl_mm == pytest.approx(18.0, abs=0.05)
+
+    def test_shadow_joining_the_gap_is_not_a_funnel(self):
+        # A shadow over the last 40 % of the canal where the labels leave a gap beside it: its
+        # darkness joins that gap, yet the frame is an acoustic shadow, not a 12 mm funnelled canal.
+        labels = straight_lips()
+        grey = grey_for(labels)
+        grey[:, 220:] = 3
+        labels[140:146, 260:300] = 0
+        m = measure_cervix(labels, (0.1, 0.1), grey=grey)
+        assert not m.measurable and m.cl_mm is None
+        assert m.reasons == ("acoustic shadow over the canal",)
+
+
 class TestFunnelShape:
     @pytest.mark.parametrize("percent,ratio,letter", [(10, 0.5, "Y"), (24.9, 0.5, "Y"), (25, 0.5, "V"), (45, 0.6, "V"), (45, 0.65, "U"), (15, 0.8, "U")])
     def test_rule(self, percent, ratio, letter):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+from scipy.spatial import cKDTree
 from skimage.measure import find_contours
 
 __all__ = ["Spacing", "polyline_length_mm", "smooth_polyline", "canal_line", "canal_lengths", "cut_at_funnel", "lip_thickness_mm"]
@@ -57,35 +58,47 @@ def canal_lengths(centreline: np.ndarray, spacing: Spacing) -> tuple[float, floa
     )
 
 
-def cut_at_funnel(centreline: np.ndarray, fluid_gap: np.ndarray, spacing: Spacing) -> tuple[np.ndarray, np.ndarray]:
-    """End the closed canal at the tip of the fluid between the lips (the funnel's apex).
-
-    ``fluid_gap`` is anechoic background inside the cervix's hull: amniotic fluid in a funnel. The
-    label map may wrap a lip around the funnel so that the lips' interface runs on past the apex;
-    the canal a sonographer measures ends where the fluid's tip is. The tip is the fluid pixel
-    within 2 mm of the interface that projects nearest to the external os; the first 2 mm from the
-    external os are never cut. Returns (closed canal, the interface beyond the apex).
-    """
-    band = np.zeros(fluid_gap.shape, dtype=np.uint8)
+def _near(centreline: np.ndarray, shape: tuple[int, int], spacing: Spacing, reach_mm: float = 2.0) -> np.ndarray:
+    """Pixels within about ``reach_mm`` of a (row, col) polyline."""
+    band = np.zeros(shape, dtype=np.uint8)
     pts = np.rint(centreline[:, ::-1]).astype(np.int32)  # (col, row) for OpenCV
-    cv2.polylines(band, [pts], False, 1, thickness=2 * int(np.ceil(2.0 / min(spacing))) + 1)
-    rows, cols = np.nonzero(fluid_gap & band.astype(bool))
+    cv2.polylines(band, [pts], False, 1, thickness=2 * int(np.ceil(reach_mm / min(spacing))) + 1)
+    return band.astype(bool)
+
+
+def _fluid_tip(centreline: np.ndarray, fluid: np.ndarray, spacing: Spacing) -> int:
+    """Index of the centreline point nearest to the fluid pixel within 2 mm of the line that lies
+    nearest the external os, never in the first 2 mm; the last index when there is none."""
+    rows, cols = np.nonzero(fluid & _near(centreline, fluid.shape, spacing))
     if len(rows) == 0:
-        return centreline, centreline[-1:]
+        return len(centreline) - 1
     scale = np.asarray(spacing)
-    pixels = np.stack([rows, cols], axis=1).astype(np.float64) * scale
     points = centreline * scale
-    nearest = np.empty(len(pixels), dtype=int)
-    distance = np.empty(len(pixels))
-    for start in range(0, len(pixels), 2048):  # bounded memory for large funnels
-        d = np.hypot(*(pixels[start : start + 2048, None, :] - points[None, :, :]).transpose(2, 0, 1))
-        nearest[start : start + 2048] = d.argmin(axis=1)
-        distance[start : start + 2048] = d.min(axis=1)
+    distance, nearest = cKDTree(points).query(np.stack([rows, cols], axis=1) * scale)
     arc = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(points, axis=0).T))])
     candidates = nearest[(distance <= 2.0) & (arc[nearest] >= 2.0)]
-    if len(candidates) == 0:
-        return centreline, centreline[-1:]
-    tip = int(candidates.min())
+    return int(candidates.min()) if len(candidates) else len(centreline) - 1
+
+
+def cut_at_funnel(centreline: np.ndarray, fluid: np.ndarray, cervix: np.ndarray, spacing: Spacing) -> tuple[np.ndarray, np.ndarray]:
+    """End the closed canal at the tip of the fluid between the lips (the funnel's apex).
+
+    ``fluid`` is anechoic image inside the cervix's hull, ``cervix`` the lips' mask. The funnel is
+    the fluid outside the lips that touches the canal, together with the fluid connected to it that
+    the label map drew as lip: a model may wrap a lip around a visible funnel so that the lips'
+    interface runs on past the apex. The canal a sonographer measures ends where that fluid's tip
+    is. A cyst or shadow inside a lip that does not join the funnel's fluid never cuts the canal,
+    nor does fluid in the first 2 mm from the external os. Returns (closed canal, the interface
+    beyond the apex).
+    """
+    gap = fluid & ~cervix
+    tip = _fluid_tip(centreline, gap, spacing)
+    _, parts = cv2.connectedComponents(fluid.astype(np.uint8), connectivity=8)
+    # The fluid parts that reach the gap near the interface from the first cut on (at least two
+    # points, so a canal that ends at the gap still has its 2 mm neighbourhood).
+    touching = np.unique(parts[gap & _near(centreline[max(tip - 1, 0) :], gap.shape, spacing)])
+    if touching.any():
+        tip = _fluid_tip(centreline, np.isin(parts, touching[touching > 0]), spacing)
     return centreline[: tip + 1], centreline[tip:]
 
 

@@ -108,9 +108,10 @@ def measure_cervix(
         # Anechoic fluid: a 1 mm neighbourhood darker than a share of the lips median echo.
         k = 2 * max(1, int(round(0.5 / min(spacing)))) + 1
         fluid = cv2.blur(grey.astype(np.float32), (k, k)) < limits.fluid_fraction * lip_level
-        centreline, tail = cut_at_funnel(centreline, fluid & convex_hull(cervix) & ~cervix, spacing)
+        interface = centreline
+        centreline, tail = cut_at_funnel(centreline, fluid & convex_hull(cervix), cervix, spacing)
     else:
-        tail = centreline[-1:]
+        interface, tail = centreline, centreline[-1:]
     cl, straight, two_segment = canal_lengths(centreline, spacing)
 
     if confidence < limits.min_confidence:
@@ -127,8 +128,13 @@ def measure_cervix(
         reasons.append(f"canal {cl:.1f} mm is too short or too long to be anatomical")
     if grey is not None:
         bright_level = float(np.percentile(grey[cervix], 90)) + 1e-6  # unshadowed tissue
-        canal_level = mean_along(cv2.blur(grey.astype(np.float32), (3, 3)), centreline)
-        if (canal_level < 0.25 * bright_level).mean() > limits.shadow_fraction:
+        smooth = cv2.blur(grey.astype(np.float32), (3, 3))
+        canal_level = mean_along(smooth, centreline)
+        # A shadow across the canal can pass for a funnel's fluid and cut the canal short, so the
+        # whole interface of the lips is checked too, not only the closed canal that was kept: a
+        # long dark stretch inside the lips' labels is declined rather than measured short.
+        shadowed = max((mean_along(smooth, line) < 0.25 * bright_level).mean() for line in (centreline, interface))
+        if shadowed > limits.shadow_fraction:
             reasons.append("acoustic shadow over the canal")
         elif canal_level.mean() / lip_level < limits.min_canal_contrast:
             reasons.append("out-of-plane view: the endocervical canal is not visible")
