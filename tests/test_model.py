@@ -13,7 +13,7 @@ from cervical_length.errors import ModelError
 from cervical_length.evaluate import VALIDATION_SEEDS, confidence_floor, evaluate_phantoms
 from cervical_length.measure import QualityLimits
 from cervical_length.model import DEFAULT_MODEL, UNet, amend_metadata, file_sha256, load_model, save_model
-from cervical_length.segment import Segmenter, letterbox, letterbox_labels, to_original
+from cervical_length.segment import Letterbox, Segmenter, labels_of, letterbox, letterbox_labels, to_original
 from cervical_length.train import TrainConfig, augment, dice_per_class, phantom_squares, train
 
 
@@ -107,6 +107,18 @@ class TestInference:
         agreement = (back == labels)[50:290, 100:480].mean()
         assert agreement > 0.98
         assert (back[:50] == 0).all()  # outside the crop: background
+
+    def test_labels_are_the_argmax_inside_the_crop_and_background_outside(self):
+        rng = np.random.default_rng(0)
+        probabilities = rng.random((3, 60, 80)).astype(np.float32)
+        probabilities[:, :5] = 0.5  # three-way ties: the lowest class wins, as with argmax
+        probabilities[2, 10:15] = probabilities[1, 10:15]
+        box = Letterbox((2, 4, 55, 70), 1.0, (0, 0), 64)
+        labels = labels_of(probabilities, box)
+        expected = np.zeros((60, 80), dtype=np.uint8)
+        expected[2:55, 4:70] = probabilities[:, 2:55, 4:70].argmax(axis=0)
+        np.testing.assert_array_equal(labels, expected)
+        assert labels[2:5].max() == 0 and labels.dtype == np.uint8
 
     def test_segmenter_returns_original_geometry(self, random_model):
         model, info = load_model(random_model)

@@ -94,7 +94,14 @@ def labels_of(probabilities: np.ndarray, box: Letterbox) -> np.ndarray:
     background outside ``box.crop`` without an argmax over it (it is background by construction)."""
     labels = np.zeros(probabilities.shape[1:], dtype=np.uint8)
     r0, c0, r1, c1 = box.crop
-    labels[r0:r1, c0:c1] = probabilities[:, r0:r1, c0:c1].argmax(axis=0)
+    crop = probabilities[:, r0:r1, c0:c1]
+    # Class by class on contiguous planes: several times faster than argmax over the first axis,
+    # and the same answer (a tie goes to the lower class, as with argmax).
+    best, winner = crop[0].copy(), labels[r0:r1, c0:c1]
+    for k in range(1, len(crop)):
+        higher = crop[k] > best
+        winner[higher] = k
+        np.maximum(best, crop[k], out=best)
     return labels
 
 

@@ -13,7 +13,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 from skimage.measure import find_contours
 
-__all__ = ["Spacing", "polyline_length_mm", "smooth_polyline", "canal_line", "canal_lengths", "cut_at_funnel", "lip_thickness_mm"]
+__all__ = ["Spacing", "polyline_length_mm", "smooth_polyline", "canal_line", "canal_lengths", "cut_at_funnel", "lip_thicknesses_mm"]
 
 Spacing = tuple[float, float]  # (row, col) mm per pixel
 
@@ -102,8 +102,8 @@ def cut_at_funnel(centreline: np.ndarray, fluid: np.ndarray, cervix: np.ndarray,
     return centreline[: tip + 1], centreline[tip:]
 
 
-def lip_thickness_mm(lip: np.ndarray, centreline: np.ndarray, spacing: Spacing) -> float:
-    """Thickness (mm) of ``lip`` along the canal normal: how far from the canal the lip reaches, on
+def lip_thicknesses_mm(lips: tuple[np.ndarray, np.ndarray], centreline: np.ndarray, spacing: Spacing) -> tuple[float, float]:
+    """Thickness (mm) of each lip along the canal normal: how far from the canal the lip reaches, on
     the side where it touches the canal; the median over the middle 60 % of the canal, so rounded
     lip tips at either os do not count as thin lips."""
     middle = centreline[len(centreline) // 5 : max(len(centreline) // 5 + 1, 4 * len(centreline) // 5)]
@@ -113,19 +113,23 @@ def lip_thickness_mm(lip: np.ndarray, centreline: np.ndarray, spacing: Spacing) 
     normal = np.stack([-tangent[:, 1], tangent[:, 0]], axis=1)
     normal /= np.maximum(np.hypot(normal[:, 0], normal[:, 1]), 1e-9)[:, None]
     steps_mm = np.arange(0.25, 40.0, 0.25)
-    best = (-1.0, 0.0)  # (share of points touching the canal, thickness)
+    which = lips[0].astype(np.uint8) + 2 * lips[1].astype(np.uint8)  # 1, 2: the lip at a pixel
+    best = [(-1.0, 0.0), (-1.0, 0.0)]  # per lip: (share of points touching the canal, thickness)
     for side in (1.0, -1.0):
+        # One probe per side serves both lips: each reads its own label along the same rays.
         probe = points[:, None, :] + side * normal[:, None, :] * steps_mm[None, :, None] / scale
         rc = np.rint(probe).astype(int)
-        inside = (rc[..., 0] >= 0) & (rc[..., 0] < lip.shape[0]) & (rc[..., 1] >= 0) & (rc[..., 1] < lip.shape[1])
-        hit = np.zeros(inside.shape, dtype=bool)
-        hit[inside] = lip[rc[..., 0][inside], rc[..., 1][inside]]
-        touching = float(hit[:, :4].any(axis=1).mean())
-        # The last step still inside the lip before it is left for good.
-        reach = np.where(hit.any(axis=1), (hit.shape[1] - np.argmax(hit[:, ::-1], axis=1)) * 0.25, 0.0)
-        if touching > best[0]:
-            best = (touching, float(np.median(reach)))
-    return best[1]
+        inside = (rc[..., 0] >= 0) & (rc[..., 0] < which.shape[0]) & (rc[..., 1] >= 0) & (rc[..., 1] < which.shape[1])
+        found = np.zeros(inside.shape, dtype=np.uint8)
+        found[inside] = which[rc[..., 0][inside], rc[..., 1][inside]]
+        for k in (0, 1):
+            hit = found == k + 1
+            touching = float(hit[:, :4].any(axis=1).mean())
+            # The last step still inside the lip before it is left for good.
+            reach = np.where(hit.any(axis=1), (hit.shape[1] - np.argmax(hit[:, ::-1], axis=1)) * 0.25, 0.0)
+            if touching > best[k][0]:
+                best[k] = (touching, float(np.median(reach)))
+    return best[0][1], best[1][1]
 
 
 def canal_line(p_anterior: np.ndarray, p_posterior: np.ndarray, cervix: np.ndarray) -> np.ndarray | None:

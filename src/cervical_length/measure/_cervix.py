@@ -7,9 +7,9 @@ from dataclasses import dataclass, field, replace
 import cv2
 import numpy as np
 
-from ._canal import Spacing, canal_lengths, canal_line, cut_at_funnel, lip_thickness_mm, smooth_polyline
+from ._canal import Spacing, canal_lengths, canal_line, cut_at_funnel, lip_thicknesses_mm, smooth_polyline
 from ._funnel import Funnel, find_funnel
-from ._masks import convex_hull, dilate, largest_component, mean_along, window
+from ._masks import convex_hull, dilate, largest_component, mean_along, quantiles_u8, window
 
 __all__ = ["QualityLimits", "Measurement", "measure_cervix"]
 
@@ -93,6 +93,7 @@ def measure_cervix(
     if min(lip.sum() for lip in lips) * pixel_mm2 < limits.min_lip_area_mm2:
         return Measurement(False, ("cervix not found: a lip is missing",))
     cervix = lips[0] | lips[1]
+    hull = convex_hull(cervix)
     confidence = float(probabilities.max(axis=0)[cervix].mean())
     line = canal_line(probabilities[1], probabilities[2], cervix)
     if line is None:
@@ -104,12 +105,12 @@ def measure_cervix(
     fluid = None
     if grey is not None:
         grey = window(grey, box, 0)
-        lip_level = float(np.median(grey[cervix])) + 1e-6
+        lip_level, bright_level = (float(v) + 1e-6 for v in quantiles_u8(grey, cervix, (0.5, 0.9)))  # bright: unshadowed tissue
         # Anechoic fluid: a 1 mm neighbourhood darker than a share of the lips median echo.
         k = 2 * max(1, int(round(0.5 / min(spacing)))) + 1
         fluid = cv2.blur(grey.astype(np.float32), (k, k)) < limits.fluid_fraction * lip_level
         interface = centreline
-        centreline, tail = cut_at_funnel(centreline, fluid & convex_hull(cervix), cervix, spacing)
+        centreline, tail = cut_at_funnel(centreline, fluid & hull, cervix, spacing)
     else:
         interface, tail = centreline, centreline[-1:]
     cl, straight, two_segment = canal_lengths(centreline, spacing)
@@ -121,13 +122,12 @@ def measure_cervix(
         near_edge = dilate(outside, int(np.ceil(limits.edge_margin_px)))
         if (cervix & near_edge).any():
             reasons.append("canal not fully inside the ultrasound sector")
-    thickness = [lip_thickness_mm(lip, centreline, spacing) for lip in lips]
+    thickness = lip_thicknesses_mm(lips, centreline, spacing)
     if min(thickness) < limits.min_lip_ratio * max(thickness):
         reasons.append(f"lips very unequal in thickness ({min(thickness):.1f} vs {max(thickness):.1f} mm: probe pressure)")
     if not limits.min_cl_mm <= cl <= limits.max_cl_mm:
         reasons.append(f"canal {cl:.1f} mm is too short or too long to be anatomical")
     if grey is not None:
-        bright_level = float(np.percentile(grey[cervix], 90)) + 1e-6  # unshadowed tissue
         smooth = cv2.blur(grey.astype(np.float32), (3, 3))
         canal_level = mean_along(smooth, centreline)
         # A shadow across the canal can pass for a funnel's fluid and cut the canal short, so the
@@ -138,7 +138,7 @@ def measure_cervix(
             reasons.append("acoustic shadow over the canal")
         elif canal_level.mean() / lip_level < limits.min_canal_contrast:
             reasons.append("out-of-plane view: the endocervical canal is not visible")
-    funnel = find_funnel(lips, centreline, tail, spacing, cl, limits.min_funnel_mm, fluid)
+    funnel = find_funnel(lips, hull, centreline, tail, spacing, cl, limits.min_funnel_mm, fluid)
     if funnel is not None:
         funnel = replace(
             funnel,

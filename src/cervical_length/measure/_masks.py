@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-__all__ = ["window", "convex_hull", "dilate", "largest_component", "fill_holes", "mean_along"]
+__all__ = ["window", "convex_hull", "dilate", "largest_component", "fill_holes", "mean_along", "quantiles_u8"]
 
 
 def window(array: np.ndarray, box: tuple[int, int, int, int], fill: object) -> np.ndarray:
@@ -52,3 +52,10 @@ def fill_holes(mask: np.ndarray) -> np.ndarray:
 def mean_along(image: np.ndarray, points: np.ndarray) -> np.ndarray:
     rc = np.clip(np.rint(points).astype(int), 0, np.array(image.shape[:2]) - 1)
     return image[rc[:, 0], rc[:, 1]].astype(np.float64)
+
+
+def quantiles_u8(image: np.ndarray, mask: np.ndarray, q: tuple[float, ...]) -> np.ndarray:
+    """Quantiles ``q`` (0-1) of a uint8 ``image`` inside ``mask``, from its histogram: the lowest
+    grey level whose cumulative share reaches each quantile (a median without sorting)."""
+    counts = np.cumsum(np.bincount(image[mask], minlength=256))
+    return np.searchsorted(counts, np.asarray(q) * counts[-1]).astype(np.float64)
