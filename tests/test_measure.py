@@ -196,16 +196,16 @@ class TestFunnelCut:
         assert m.cl_mm == pytest.approx(17.9, abs=0.25)
 
     def test_cyst_beside_the_canal_does_not_cut_it(self):
-        # A funnel opening at col 280, and an anechoic cyst 0.4 mm from the canal inside the
-        # anterior lip: the cyst is not the funnel's fluid, so the canal runs on to col 280.
+        # A funnel opening at col 270, and an anechoic cyst 0.4 mm from the canal inside the
+        # anterior lip: the cyst is not the funnel's fluid, so the canal runs on to col 270.
         labels, (rows, cols) = straight_lips(), np.indices((300, 400))
         grey = grey_for(labels)
-        gap = (cols >= 280) & (cols < 300) & (np.abs(rows - 149.5) < (cols - 280) * 0.5 + 1)
+        gap = (cols >= 270) & (cols < 300) & (np.abs(rows - 149.5) < (cols - 270) * 0.5 + 1)
         grey[gap], labels[gap] = 20, 0
         grey[np.hypot(rows - 138, cols - 200) < 8] = 20
         m = measure_cervix(labels, (0.1, 0.1), grey=grey)
-        assert m.measurable, m.reasons
-        assert m.cl_mm == pytest.approx(18.0, abs=0.05)
+        assert m.measurable and m.funnel is not None, m.reasons
+        assert m.cl_mm == pytest.approx(17.0, abs=0.05)
 
     def test_shadow_joining_the_gap_is_not_a_funnel(self):
         # A shadow over the last 40 % of the canal where the labels leave a gap beside it: its
@@ -217,6 +217,41 @@ class TestFunnelCut:
         m = measure_cervix(labels, (0.1, 0.1), grey=grey)
         assert not m.measurable and m.cl_mm is None
         assert m.reasons == ("acoustic shadow over the canal",)
+
+
+class TestBridging:
+    """Notches between the lips narrower than the scanner resolves do not end the canal."""
+
+    def test_lips_drawn_short_of_the_internal_os(self):
+        # The anterior lip's labels stop 0.6 mm short of the canal over its last 1.5 mm: the image
+        # still shows tissue and the canal there, so the canal runs to the lips' end, 20.0 mm.
+        full = straight_lips()
+        labels = full.copy()
+        labels[144:150, 285:300] = 0
+        m = measure_cervix(labels, (0.1, 0.1), grey=grey_for(full))
+        assert m.measurable, m.reasons
+        assert m.cl_mm == pytest.approx(20.0, abs=0.1)
+
+    def test_a_funnel_apex_is_not_bridged(self):
+        # The canal opening into a funnel 3 mm long whose labels part at col 272 (two pixels wide):
+        # the apex stays there, 17.2 mm, though the funnel's first 2 mm are narrower than a bridge.
+        labels, (rows, cols) = straight_lips(), np.indices((300, 400))
+        grey = grey_for(labels)
+        gap = (cols >= 270) & (cols < 300) & (np.abs(rows - 149.5) < (cols - 270) * 0.5)
+        grey[gap], labels[gap] = 20, 0
+        m = measure_cervix(labels, (0.1, 0.1), grey=grey)
+        assert m.measurable and m.funnel is not None, m.reasons
+        assert m.cl_mm == pytest.approx(17.2, abs=0.05)
+
+    def test_closing_treats_the_array_edge_as_background(self):
+        from cervical_length.measure._masks import close
+
+        mask = np.zeros((30, 40), dtype=bool)
+        mask[:25, :20] = True  # touches the top and left edges
+        slot = np.zeros_like(mask)
+        slot[12:14, 10:20] = True  # a notch 2 pixels wide, open to the right
+        closed = close(mask & ~slot, 3)
+        np.testing.assert_array_equal(closed, mask)  # the notch filled, nothing grown at the edges
 
 
 class TestFunnelShape:

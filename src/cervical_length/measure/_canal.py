@@ -13,6 +13,8 @@ import numpy as np
 from scipy.spatial import cKDTree
 from skimage.measure import find_contours
 
+from ._masks import near_line
+
 __all__ = ["Spacing", "polyline_length_mm", "smooth_polyline", "canal_line", "canal_lengths", "cut_at_funnel", "lip_thicknesses_mm"]
 
 Spacing = tuple[float, float]  # (row, col) mm per pixel
@@ -58,18 +60,10 @@ def canal_lengths(centreline: np.ndarray, spacing: Spacing) -> tuple[float, floa
     )
 
 
-def _near(centreline: np.ndarray, shape: tuple[int, int], spacing: Spacing, reach_mm: float = 2.0) -> np.ndarray:
-    """Pixels within about ``reach_mm`` of a (row, col) polyline."""
-    band = np.zeros(shape, dtype=np.uint8)
-    pts = np.rint(centreline[:, ::-1]).astype(np.int32)  # (col, row) for OpenCV
-    cv2.polylines(band, [pts], False, 1, thickness=2 * int(np.ceil(reach_mm / min(spacing))) + 1)
-    return band.astype(bool)
-
-
 def _fluid_tip(centreline: np.ndarray, fluid: np.ndarray, spacing: Spacing) -> int:
     """Index of the centreline point nearest to the fluid pixel within 2 mm of the line that lies
     nearest the external os, never in the first 2 mm; the last index when there is none."""
-    rows, cols = np.nonzero(fluid & _near(centreline, fluid.shape, spacing))
+    rows, cols = np.nonzero(fluid & near_line(centreline, fluid.shape, 2.0 / min(spacing)))
     if len(rows) == 0:
         return len(centreline) - 1
     scale = np.asarray(spacing)
@@ -96,7 +90,7 @@ def cut_at_funnel(centreline: np.ndarray, fluid: np.ndarray, cervix: np.ndarray,
     _, parts = cv2.connectedComponents(fluid.astype(np.uint8), connectivity=8)
     # The fluid parts that reach the gap near the interface from the first cut on (at least two
     # points, so a canal that ends at the gap still has its 2 mm neighbourhood).
-    touching = np.unique(parts[gap & _near(centreline[max(tip - 1, 0) :], gap.shape, spacing)])
+    touching = np.unique(parts[gap & near_line(centreline[max(tip - 1, 0) :], gap.shape, 2.0 / min(spacing))])
     if touching.any():
         tip = _fluid_tip(centreline, np.isin(parts, touching[touching > 0]), spacing)
     return centreline[: tip + 1], centreline[tip:]

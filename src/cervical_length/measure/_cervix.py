@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import partial
 
 import cv2
 import numpy as np
 
 from ._canal import Spacing, canal_lengths, canal_line, cut_at_funnel, lip_thicknesses_mm, smooth_polyline
 from ._funnel import Funnel, find_funnel
-from ._masks import convex_hull, dilate, largest_component, mean_along, quantiles_u8, window
+from ._masks import close, convex_hull, dilate, largest_component, mean_along, near_line, quantiles_u8, window
 
 __all__ = ["QualityLimits", "Measurement", "measure_cervix"]
+
+#: Radius (mm) of the closing that bridges notches between the lips below the scanner's resolution.
+BRIDGE_MM = 1.0
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,38 @@ class Measurement:
     external_os_px: tuple[float, float] | None = None
     internal_os_px: tuple[float, float] | None = None
     centreline_px: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
+
+
+@dataclass(frozen=True, eq=False)
+class _Canal:
+    """A traced canal: the closed canal (external os first), the whole interface of the lips it was
+    cut from, and the funnel beyond its end (None when closed)."""
+
+    centreline: np.ndarray
+    interface: np.ndarray
+    funnel: Funnel | None
+
+
+def _follow(
+    line: np.ndarray,
+    *,
+    apex: np.ndarray,
+    lips: tuple[np.ndarray, np.ndarray],
+    hull: np.ndarray,
+    fluid: np.ndarray | None,
+    spacing: Spacing,
+    min_funnel_mm: float,
+) -> _Canal:
+    """Orient the lips' interface (external os nearer the probe ``apex``), smooth it, end it at a
+    funnel's fluid and find that funnel."""
+    if np.hypot(*(line[0] - apex)) > np.hypot(*(line[-1] - apex)):
+        line = line[::-1]
+    interface = smooth_polyline(line, window_px=2.0 / min(spacing))
+    centreline, tail = interface, interface[-1:]
+    if fluid is not None:
+        centreline, tail = cut_at_funnel(interface, fluid & hull, lips[0] | lips[1], spacing)
+    cl_mm = canal_lengths(centreline, spacing)[0]
+    return _Canal(centreline, interface, find_funnel(lips, hull, centreline, tail, spacing, cl_mm, min_funnel_mm, fluid))
 
 
 def measure_cervix(
@@ -98,10 +134,6 @@ def measure_cervix(
     line = canal_line(probabilities[1], probabilities[2], cervix)
     if line is None:
         return Measurement(False, ("os not found: the lips do not meet along a canal",), confidence=confidence)
-    apex = np.asarray(apex_px, dtype=np.float64) - offset
-    if np.hypot(*(line[0] - apex)) > np.hypot(*(line[-1] - apex)):
-        line = line[::-1]  # external os first
-    centreline = smooth_polyline(line, window_px=2.0 / min(spacing))
     fluid = None
     if grey is not None:
         grey = window(grey, box, 0)
@@ -109,10 +141,19 @@ def measure_cervix(
         # Anechoic fluid: a 1 mm neighbourhood darker than a share of the lips median echo.
         k = 2 * max(1, int(round(0.5 / min(spacing)))) + 1
         fluid = cv2.blur(grey.astype(np.float32), (k, k)) < limits.fluid_fraction * lip_level
-        interface = centreline
-        centreline, tail = cut_at_funnel(centreline, fluid & hull, cervix, spacing)
-    else:
-        interface, tail = centreline, centreline[-1:]
+    apex = np.asarray(apex_px, dtype=np.float64) - offset
+    follow = partial(_follow, apex=apex, lips=lips, hull=hull, fluid=fluid, spacing=spacing, min_funnel_mm=limits.min_funnel_mm)
+    canal = follow(line)
+    if canal.funnel is None:
+        # A notch between the lips narrower than the scanner resolves (2 x BRIDGE_MM) is no
+        # anatomy: a model that draws the lips a little short of the os would end the canal
+        # early. Bridged only where no funnel was found, so a funnel's apex stays where it is.
+        bridged = close(cervix, BRIDGE_MM / min(spacing))
+        ends = near_line(line[:2], cervix.shape, 2.0 / min(spacing)) | near_line(line[-2:], cervix.shape, 2.0 / min(spacing))
+        if (bridged & ~cervix & ends).any():
+            line = canal_line(probabilities[1], probabilities[2], bridged)
+            canal = follow(line) if line is not None else canal
+    centreline = canal.centreline
     cl, straight, two_segment = canal_lengths(centreline, spacing)
 
     if confidence < limits.min_confidence:
@@ -133,12 +174,12 @@ def measure_cervix(
         # A shadow across the canal can pass for a funnel's fluid and cut the canal short, so the
         # whole interface of the lips is checked too, not only the closed canal that was kept: a
         # long dark stretch inside the lips' labels is declined rather than measured short.
-        shadowed = max((mean_along(smooth, line) < 0.25 * bright_level).mean() for line in (centreline, interface))
+        shadowed = max((mean_along(smooth, path) < 0.25 * bright_level).mean() for path in (centreline, canal.interface))
         if shadowed > limits.shadow_fraction:
             reasons.append("acoustic shadow over the canal")
         elif canal_level.mean() / lip_level < limits.min_canal_contrast:
             reasons.append("out-of-plane view: the endocervical canal is not visible")
-    funnel = find_funnel(lips, hull, centreline, tail, spacing, cl, limits.min_funnel_mm, fluid)
+    funnel = canal.funnel
     if funnel is not None:
         funnel = replace(
             funnel,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-__all__ = ["window", "convex_hull", "dilate", "largest_component", "fill_holes", "mean_along", "quantiles_u8"]
+__all__ = ["window", "convex_hull", "dilate", "largest_component", "fill_holes", "mean_along", "quantiles_u8", "near_line", "close"]
 
 
 def window(array: np.ndarray, box: tuple[int, int, int, int], fill: object) -> np.ndarray:
@@ -31,6 +31,17 @@ def dilate(mask: np.ndarray, pixels: int) -> np.ndarray:
     """Dilation by a (2 pixels + 1) square."""
     kernel = np.ones((2 * pixels + 1, 2 * pixels + 1), np.uint8)
     return cv2.dilate(mask.astype(np.uint8), kernel).astype(bool)
+
+
+def close(mask: np.ndarray, radius_px: float) -> np.ndarray:
+    """Morphological closing by a disc of ``radius_px`` (rounded; the mask itself below 1 pixel)."""
+    r = int(round(radius_px))
+    if r < 1:
+        return mask
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+    # Padded so that the array's edge is background, not the foreground OpenCV's erosion assumes.
+    padded = np.pad(mask.astype(np.uint8), r + 1)
+    return cv2.morphologyEx(padded, cv2.MORPH_CLOSE, disc)[r + 1 : -r - 1, r + 1 : -r - 1].astype(bool)
 
 
 def largest_component(mask: np.ndarray) -> np.ndarray:
@@ -59,3 +70,11 @@ def quantiles_u8(image: np.ndarray, mask: np.ndarray, q: tuple[float, ...]) -> n
     grey level whose cumulative share reaches each quantile (a median without sorting)."""
     counts = np.cumsum(np.bincount(image[mask], minlength=256))
     return np.searchsorted(counts, np.asarray(q) * counts[-1]).astype(np.float64)
+
+
+def near_line(points_px: np.ndarray, shape: tuple[int, int], reach_px: float) -> np.ndarray:
+    """(rows, cols) bool: pixels within about ``reach_px`` of an (N, 2) (row, col) polyline."""
+    band = np.zeros(shape, dtype=np.uint8)
+    pts = np.rint(points_px[:, ::-1]).astype(np.int32)  # (col, row) for OpenCV
+    cv2.polylines(band, [pts], False, 1, thickness=2 * int(np.ceil(reach_px)) + 1)
+    return band.astype(bool)
