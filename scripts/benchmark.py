@@ -31,7 +31,7 @@ from cervical_length.measure import measure_cervix, sector_mask
 from cervical_length.model import DEFAULT_MODEL, load_model
 from cervical_length.outputs import overlay_image
 from cervical_length.phantom import generate
-from cervical_length.segment import Segmenter, labels_of, letterbox, to_original
+from cervical_length.segment import Segmenter, back_to_frame, letterbox
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -137,8 +137,7 @@ def stage_breakdown() -> dict[str, float]:
             t1 = time.perf_counter()
             probs = segmenter.probabilities(square[None])[0]
             t2 = time.perf_counter()
-            full = to_original(probs, box, frame.grey.shape)
-            labels = labels_of(full, box)
+            full, labels = back_to_frame(probs, box, frame.grey.shape)
             t3 = time.perf_counter()
             fan, apex = sector_mask(frame.grey, None if region is None else (region.min_col, region.min_row, region.max_col, region.max_row))
             spacing = frame.calibration.spacing_at(*np.argwhere(labels > 0).mean(axis=0)) if (labels > 0).any() else None

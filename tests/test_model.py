@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import cv2
+
 import numpy as np
 import pytest
 import torch
@@ -13,7 +15,7 @@ from cervical_length.errors import ModelError
 from cervical_length.evaluate import VALIDATION_SEEDS, confidence_floor, evaluate_phantoms
 from cervical_length.measure import QualityLimits
 from cervical_length.model import DEFAULT_MODEL, UNet, amend_metadata, file_sha256, load_model, save_model
-from cervical_length.segment import Letterbox, Segmenter, labels_of, letterbox, letterbox_labels, to_original
+from cervical_length.segment import Segmenter, back_to_frame, labels_of, letterbox, letterbox_labels, to_original
 from cervical_length.train import TrainConfig, augment, dice_per_class, phantom_squares, train
 
 
@@ -103,7 +105,7 @@ class TestInference:
         assert square.shape == (128, 128) and box.scale == pytest.approx(128 / 380)
         small = letterbox_labels(labels, box)
         onehot = np.stack([small == k for k in range(3)]).astype(np.float32)
-        back = to_original(onehot, box, labels.shape).argmax(axis=0)
+        back = to_original(onehot, box, labels.shape)[0].argmax(axis=0)
         agreement = (back == labels)[50:290, 100:480].mean()
         assert agreement > 0.98
         assert (back[:50] == 0).all()  # outside the crop: background
@@ -113,12 +115,35 @@ class TestInference:
         probabilities = rng.random((3, 60, 80)).astype(np.float32)
         probabilities[:, :5] = 0.5  # three-way ties: the lowest class wins, as with argmax
         probabilities[2, 10:15] = probabilities[1, 10:15]
-        box = Letterbox((2, 4, 55, 70), 1.0, (0, 0), 64)
-        labels = labels_of(probabilities, box)
+        labels = labels_of(probabilities, (2, 4, 55, 70))
         expected = np.zeros((60, 80), dtype=np.uint8)
         expected[2:55, 4:70] = probabilities[:, 2:55, 4:70].argmax(axis=0)
         np.testing.assert_array_equal(labels, expected)
         assert labels[2:5].max() == 0 and labels.dtype == np.uint8
+
+    def test_back_to_frame_equals_resizing_the_whole_crop(self):
+        # Working probabilities: a lip blob in a letterboxed crop, noisy background elsewhere.
+        rng = np.random.default_rng(1)
+        _, box = letterbox(np.zeros((300, 500), dtype=np.uint8), (20, 30, 290, 480), 128)
+        logits = rng.normal(0.0, 0.5, (3, 128, 128)).astype(np.float32)
+        logits[0] += 3.0
+        logits[1, 50:70, 40:90] += 6.0
+        logits[2, 68:80, 40:90] += 6.0
+        probabilities = np.exp(logits) / np.exp(logits).sum(axis=0)
+        full, labels = back_to_frame(probabilities, box, (300, 500))
+        # The reference: every class resized over the whole crop, then the argmax.
+        (r0, c0, r1, c1), (h, w), (top, left) = box.crop, box.content_shape, box.offset
+        reference = np.zeros((3, 300, 500), dtype=np.float32)
+        reference[0] = 1.0
+        for k in range(3):
+            reference[k, r0:r1, c0:c1] = cv2.resize(probabilities[k, top : top + h, left : left + w], (c1 - c0, r1 - r0))
+        np.testing.assert_array_equal(labels, reference.argmax(axis=0))
+        assert 0 < (labels == 1).sum() and 0 < (labels == 2).sum()
+        near = np.zeros(labels.shape, dtype=bool)  # what the measurement reads: 20 px around the lips
+        rows, cols = np.nonzero(labels)
+        near[rows.min() - 20 : rows.max() + 21, cols.min() - 20 : cols.max() + 21] = True
+        np.testing.assert_allclose(full[:, near], reference[:, near], atol=1e-5)  # float32 rounding
+        np.testing.assert_allclose(full.sum(axis=0), 1.0, atol=1e-5)
 
     def test_segmenter_returns_original_geometry(self, random_model):
         model, info = load_model(random_model)

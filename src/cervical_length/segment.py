@@ -13,7 +13,7 @@ import torch
 
 from .model import UNet
 
-__all__ = ["Letterbox", "Segmentation", "Segmenter", "labels_of", "letterbox", "letterbox_labels", "to_original"]
+__all__ = ["Letterbox", "Segmentation", "Segmenter", "back_to_frame", "labels_of", "letterbox", "letterbox_labels", "to_original"]
 
 Crop = tuple[int, int, int, int]  # (min_row, min_col, stop_row, stop_col) in original pixels
 
@@ -72,10 +72,19 @@ def letterbox_labels(labels: np.ndarray, box: Letterbox) -> np.ndarray:
     return out
 
 
-def to_original(probabilities: np.ndarray, box: Letterbox, shape: tuple[int, int]) -> np.ndarray:
+#: Working pixels of margin kept around the network's foreground when resampling back to the frame:
+#: more than the measurement's window and blur reach, so its numbers see exact probabilities.
+FOREGROUND_MARGIN = 8
+
+
+def to_original(probabilities: np.ndarray, box: Letterbox, shape: tuple[int, int]) -> tuple[np.ndarray, Crop]:
     """(C, size, size) float32 class probabilities back to (C, rows, cols) of the original image.
 
-    Bilinear resampling keeps sub-pixel boundaries; outside the crop everything is background.
+    Bilinear resampling (as ``cv2.resize``) keeps sub-pixel boundaries. Only the window around
+    what the network called foreground (plus FOREGROUND_MARGIN) is resampled; everywhere else is
+    background, probability 1: bilinear weights are positive, so where all four neighbours are
+    background the interpolated pixel is background too. Returns the probabilities and that window
+    (min_row, min_col, stop_row, stop_col), outside which every label is background.
     """
     classes = probabilities.shape[0]
     out = np.zeros((classes, *shape), dtype=np.float32)
@@ -83,17 +92,30 @@ def to_original(probabilities: np.ndarray, box: Letterbox, shape: tuple[int, int
     r0, c0, r1, c1 = box.crop
     h, w = box.content_shape
     top, left = box.offset
+    content = probabilities[:, top : top + h, left : left + w]
+    foreground = (content[1:] > content[0]).any(axis=0)
+    rows, cols = np.flatnonzero(foreground.any(axis=1)), np.flatnonzero(foreground.any(axis=0))
+    if len(rows) == 0:
+        return out, (r0, c0, r0, c0)
+    sy, sx = h / (r1 - r0), w / (c1 - c0)  # working pixels per original pixel
+    y0, y1 = max(rows[0] - FOREGROUND_MARGIN, 0), min(rows[-1] + FOREGROUND_MARGIN, h - 1)
+    x0, x1 = max(cols[0] - FOREGROUND_MARGIN, 0), min(cols[-1] + FOREGROUND_MARGIN, w - 1)
+    # Original pixels whose sample point ((i + 0.5) * s - 0.5, as cv2.resize) lies in [y0, y1].
+    wr0, wr1 = max(int(np.floor((y0 + 0.5) / sy - 0.5)), 0), min(int(np.ceil((y1 + 0.5) / sy - 0.5)) + 1, r1 - r0)
+    wc0, wc1 = max(int(np.floor((x0 + 0.5) / sx - 0.5)), 0), min(int(np.ceil((x1 + 0.5) / sx - 0.5)) + 1, c1 - c0)
+    to_content = np.array([[sx, 0.0, (wc0 + 0.5) * sx - 0.5], [0.0, sy, (wr0 + 0.5) * sy - 0.5]])
     for k in range(classes):
-        content = probabilities[k, top : top + h, left : left + w]
-        out[k, r0:r1, c0:c1] = cv2.resize(content, (c1 - c0, r1 - r0), interpolation=cv2.INTER_LINEAR)
-    return out
+        out[k, r0 + wr0 : r0 + wr1, c0 + wc0 : c0 + wc1] = cv2.warpAffine(
+            content[k], to_content, (wc1 - wc0, wr1 - wr0), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE
+        )
+    return out, (r0 + wr0, c0 + wc0, r0 + wr1, c0 + wc1)
 
 
-def labels_of(probabilities: np.ndarray, box: Letterbox) -> np.ndarray:
-    """(rows, cols) uint8 winning class of (C, rows, cols) probabilities from :func:`to_original`;
-    background outside ``box.crop`` without an argmax over it (it is background by construction)."""
+def labels_of(probabilities: np.ndarray, window: Crop) -> np.ndarray:
+    """(rows, cols) uint8 winning class of (C, rows, cols) probabilities; background outside
+    ``window`` (min_row, min_col, stop_row, stop_col) without comparing there."""
     labels = np.zeros(probabilities.shape[1:], dtype=np.uint8)
-    r0, c0, r1, c1 = box.crop
+    r0, c0, r1, c1 = window
     crop = probabilities[:, r0:r1, c0:c1]
     # Class by class on contiguous planes: several times faster than argmax over the first axis,
     # and the same answer (a tie goes to the lower class, as with argmax).
@@ -103,6 +125,13 @@ def labels_of(probabilities: np.ndarray, box: Letterbox) -> np.ndarray:
         winner[higher] = k
         np.maximum(best, crop[k], out=best)
     return labels
+
+
+def back_to_frame(probabilities: np.ndarray, box: Letterbox, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """(C, size, size) working probabilities to the frame's (C, rows, cols) probabilities and its
+    (rows, cols) uint8 label map."""
+    full, window = to_original(probabilities, box, shape)
+    return full, labels_of(full, window)
 
 
 @dataclass(frozen=True, eq=False)
@@ -149,6 +178,6 @@ class Segmenter:
         probs = self.probabilities(np.stack(squares)) if squares else []
         out = []
         for image, box, p in zip(images, boxes, probs):
-            full = to_original(p, box, image.shape[:2])
-            out.append(Segmentation(labels_of(full, box), full, self.model_sha256))
+            full, labels = back_to_frame(p, box, image.shape[:2])
+            out.append(Segmentation(labels, full, self.model_sha256))
         return out
