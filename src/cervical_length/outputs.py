@@ -126,9 +126,14 @@ def overlay_image(rgb: np.ndarray, labels: np.ndarray, m: Measurement) -> np.nda
     rgb : (rows, cols, 3) uint8 frame; labels : (rows, cols) uint8. Returns a new array.
     """
     out = rgb.copy()
-    for k, colour in ((1, _ANTERIOR), (2, _POSTERIOR)):
-        mask = labels == k  # tint only the lip pixels: a whole-frame float copy costs more than the rest
-        out[mask] = (0.72 * out[mask] + 0.28 * np.asarray(colour, dtype=np.float32)).astype(np.uint8)
+    rows, cols = np.flatnonzero(labels.any(axis=1)), np.flatnonzero(labels.any(axis=0))
+    if len(rows):
+        # Tint the lips inside their bounding box only, blending with OpenCV's saturating uint8 path.
+        box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+        roi, lab = out[box], labels[box]
+        for k, colour in ((1, _ANTERIOR), (2, _POSTERIOR)):
+            tinted = cv2.addWeighted(roi, 0.72, np.full_like(roi, colour), 0.28, 0.0)
+            np.copyto(roi, tinted, where=(lab == k)[..., None])
     scale = max(0.45, rgb.shape[0] / 900)
     thick = max(1, int(round(rgb.shape[0] / 400)))
     if len(m.centreline_px) > 1:
