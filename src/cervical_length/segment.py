@@ -153,10 +153,12 @@ class Segmentation:
 
 
 class Segmenter:
-    """Batch inference with one model instance on ``threads`` CPU threads."""
+    """Batch inference with one model instance on ``threads`` CPU threads (PyTorch's and OpenCV's
+    pools of this process: one worker per core must not each run a pool the size of the machine)."""
 
     def __init__(self, model: UNet, *, model_sha256: str, working_size: int, threads: int = 1) -> None:
         torch.set_num_threads(threads)
+        cv2.setNumThreads(threads)
         self.working_size = working_size
         self.model_sha256 = model_sha256
         # Batch norm folded into the convolutions, channels-last memory: the fastest eager CPU path here.
