@@ -140,16 +140,11 @@ class Segmentation:
 
     labels : (rows, cols) uint8, 0 background, 1 anterior lip, 2 posterior lip.
     probabilities : (3, rows, cols) float32 class probabilities.
-    confidence : (rows, cols) float32, the winning class's probability.
     """
 
     labels: np.ndarray
     probabilities: np.ndarray
     model_sha256: str
-
-    @property
-    def confidence(self) -> np.ndarray:
-        return self.probabilities.max(axis=0)
 
 
 class Segmenter:
