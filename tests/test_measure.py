@@ -286,3 +286,17 @@ def test_fill_holes_equals_scipy():
     for density in (0.2, 0.5, 0.8):
         mask = rng.random((40, 50)) < density
         assert np.array_equal(fill_holes(mask), ndimage.binary_fill_holes(mask))
+
+
+def test_band_around_a_dense_line_reaches_as_far_as_asked():
+    from scipy.spatial import cKDTree
+
+    from cervical_length.measure._masks import near_line
+
+    theta = np.arange(0.0, 1.5, 0.5 / 100.0)  # an arc of radius 100 px sampled every 0.5 px
+    points = np.stack([150 + 100 * np.sin(theta), 50 + 100 * (1 - np.cos(theta))], axis=1)
+    band = near_line(points, (300, 300), 6.0)
+    distance, _ = cKDTree(points).query(np.indices((300, 300)).reshape(2, -1).T)
+    distance = distance.reshape(300, 300)
+    assert band[distance <= 5.5].all()  # drawn from every 4th point, yet nothing near is missed
+    assert not band[distance > 8.0].any()
