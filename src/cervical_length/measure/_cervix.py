@@ -71,7 +71,7 @@ def _follow(
     line: np.ndarray,
     *,
     apex: np.ndarray,
-    lips: tuple[np.ndarray, np.ndarray],
+    cervix: np.ndarray,
     hull: np.ndarray,
     fluid: np.ndarray | None,
     spacing: Spacing,
@@ -84,9 +84,9 @@ def _follow(
     interface = smooth_polyline(line, window_px=2.0 / min(spacing))
     centreline, tail = interface, interface[-1:]
     if fluid is not None:
-        centreline, tail = cut_at_funnel(interface, fluid & hull, lips[0] | lips[1], spacing)
+        centreline, tail = cut_at_funnel(interface, fluid & hull, cervix, spacing)
     cl_mm = canal_lengths(centreline, spacing)[0]
-    return _Canal(centreline, interface, find_funnel(lips, hull, centreline, tail, spacing, cl_mm, min_funnel_mm, fluid))
+    return _Canal(centreline, interface, find_funnel(cervix, hull, centreline, tail, spacing, cl_mm, min_funnel_mm, fluid))
 
 
 def measure_cervix(
@@ -142,7 +142,7 @@ def measure_cervix(
         k = 2 * max(1, int(round(0.5 / min(spacing)))) + 1
         fluid = cv2.blur(grey.astype(np.float32), (k, k)) < limits.fluid_fraction * lip_level
     apex = np.asarray(apex_px, dtype=np.float64) - offset
-    follow = partial(_follow, apex=apex, lips=lips, hull=hull, fluid=fluid, spacing=spacing, min_funnel_mm=limits.min_funnel_mm)
+    follow = partial(_follow, apex=apex, cervix=cervix, hull=hull, fluid=fluid, spacing=spacing, min_funnel_mm=limits.min_funnel_mm)
     canal = follow(line)
     if canal.funnel is None:
         # A notch between the lips narrower than the scanner resolves (2 x BRIDGE_MM) is no

@@ -41,7 +41,7 @@ def funnel_shape(percent: float, mid_to_base_width: float) -> str:
 
 
 def find_funnel(
-    lips: tuple[np.ndarray, np.ndarray],
+    cervix: np.ndarray,
     hull: np.ndarray,
     centreline: np.ndarray,
     tail: np.ndarray,
@@ -52,12 +52,12 @@ def find_funnel(
 ) -> Funnel | None:
     """Funnel beyond the functional internal os (the centreline's last point), or None when closed.
 
-    The funnel is the fluid between the lips beyond the closed canal: background inside ``hull``
-    (the lips' convex hull), touching the canal's end or the fluid-filled ``tail`` of the lips'
-    interface. With an image, that region must be mostly fluid (``fluid`` mask), so a notch in a
-    label map is no funnel; nor is one shorter or narrower than ``min_funnel_mm``. Its length runs
-    from the apex to the middle of the hull's edge between the lips' inner corners (the funnel
-    base), its width across that base.
+    The funnel is the fluid between the lips beyond the closed canal: background (outside the lips'
+    mask ``cervix``) inside ``hull``, their convex hull, touching the canal's end or the fluid-filled
+    ``tail`` of the lips' interface. With an image, that region must be mostly fluid (``fluid``
+    mask), so a notch in a label map is no funnel; nor is one shorter or narrower than
+    ``min_funnel_mm``. Its length runs from the apex to the middle of the hull's edge between the
+    lips' inner corners (the funnel base), its width across that base.
     """
     apex = centreline[-1]
     scale = np.asarray(spacing)
@@ -66,7 +66,6 @@ def find_funnel(
     if np.hypot(*axis_mm) == 0:
         return None
     u = axis_mm / np.hypot(*axis_mm)  # toward the internal os, in mm
-    cervix = lips[0] | lips[1]
     _, labelled = cv2.connectedComponents((hull & ~cervix).astype(np.uint8), connectivity=4)
     reach = max(2, int(round(1.5 / min(spacing))))
     touching = set()
