@@ -165,6 +165,13 @@ def _archive(root: Path, target_frames: int, samples: list[Path] | None = None) 
     return copies * per_copy
 
 
+def _measure_rate(archive: Path, out: Path, frames: int, workers: int, *, overlays: bool) -> float:
+    """Frames per second of ``cervical-length measure ARCHIVE --out OUT`` with ``workers`` processes."""
+    start = time.perf_counter()
+    cli_main(["measure", str(archive), "--out", str(out), "--workers", str(workers), "-q", *([] if overlays else ["--no-overlays"])])
+    return _rate(frames, time.perf_counter() - start)
+
+
 def archive_speed(target_frames: int = 2000) -> dict[str, float]:
     """DICOM file to cervical length in the results database (CSV, report and SR included) on the
     sample exports copied until ``target_frames``: with overlays on 1 worker and one per core, and
@@ -174,12 +181,9 @@ def archive_speed(target_frames: int = 2000) -> dict[str, float]:
         frames = _archive(archive, target_frames)
         figures: dict[str, float] = {"frames": frames}
         cores = os.cpu_count() or 1
-        for workers, extra in ((1, []), (cores, []), (cores, ["--no-overlays"])):
-            out = Path(tmp) / f"out{workers}{''.join(extra)}"
-            start = time.perf_counter()
-            cli_main(["measure", str(archive), "--out", str(out), "--workers", str(workers), "-q", *extra])
-            name = f"end_to_end_frames_per_s_{workers}_workers" + ("_no_overlays" if extra else "")
-            figures[name] = _rate(frames, time.perf_counter() - start)
+        for workers, overlays in ((1, True), (cores, True), (cores, False)):
+            rate = _measure_rate(archive, Path(tmp) / f"out{workers}{'' if overlays else '-no-overlays'}", frames, workers, overlays=overlays)
+            figures[f"end_to_end_frames_per_s_{workers}_workers" + ("" if overlays else "_no_overlays")] = rate
     figures["peak_rss_mib_main_process"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     figures["peak_rss_mib_largest_worker"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
     return figures
@@ -199,11 +203,9 @@ def archive_by_kind(target_frames: int = 1000) -> dict[str, float]:
         for kind, samples in kinds.items():
             archive = Path(tmp) / kind
             frames = _archive(archive, target_frames, samples)
-            for extra in ([], ["--no-overlays"]):
-                out = Path(tmp) / f"out-{kind}{''.join(extra)}"
-                start = time.perf_counter()
-                cli_main(["measure", str(archive), "--out", str(out), "--workers", str(cores), "-q", *extra])
-                figures[f"{kind}_frames_per_s_{cores}_workers" + ("_no_overlays" if extra else "")] = _rate(frames, time.perf_counter() - start)
+            for overlays in (True, False):
+                rate = _measure_rate(archive, Path(tmp) / f"out-{kind}{'' if overlays else '-no-overlays'}", frames, cores, overlays=overlays)
+                figures[f"{kind}_frames_per_s_{cores}_workers" + ("" if overlays else "_no_overlays")] = rate
             figures[f"{kind}_frames"] = frames
     return figures
 
