@@ -254,6 +254,29 @@ class TestBridging:
         np.testing.assert_array_equal(closed, mask)  # the notch filled, nothing grown at the edges
 
 
+class TestLargestComponent:
+    def test_keeps_only_the_largest_four_connected_part(self):
+        from cervical_length.measure._masks import largest_component
+
+        mask = np.zeros((20, 30), dtype=bool)
+        mask[1:3, 1:4] = True  # 6 pixels
+        mask[5:9, 5:8] = True  # 12 pixels
+        mask[9, 8] = True  # touches the 12 only diagonally: a part of its own
+        mask[12:15, 20:23] = True  # 9 pixels
+        expected = np.zeros_like(mask)
+        expected[5:9, 5:8] = True
+        before = mask.copy()
+        np.testing.assert_array_equal(largest_component(mask), expected)
+        np.testing.assert_array_equal(mask, before)
+
+    def test_one_part_is_returned_as_it_is(self):
+        from cervical_length.measure._masks import largest_component
+
+        mask = np.zeros((5, 5), dtype=bool)
+        mask[1:3, 1:3] = True
+        np.testing.assert_array_equal(largest_component(mask), mask)
+
+
 class TestFunnelShape:
     @pytest.mark.parametrize("percent,ratio,letter", [(10, 0.5, "Y"), (24.9, 0.5, "Y"), (25, 0.5, "V"), (45, 0.6, "V"), (45, 0.65, "U"), (15, 0.8, "U")])
     def test_rule(self, percent, ratio, letter):

@@ -46,10 +46,12 @@ def close(mask: np.ndarray, radius_px: float) -> np.ndarray:
 
 def largest_component(mask: np.ndarray) -> np.ndarray:
     """The largest 4-connected component of a boolean mask (the mask itself when it has one)."""
-    count, labelled, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=4)
+    count, labelled = cv2.connectedComponents(mask.astype(np.uint8), connectivity=4)
     if count <= 2:
         return mask
-    return labelled == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    # Areas by counting labels: OpenCV's WithStats variant costs more than the labelling itself.
+    areas = np.bincount(labelled.ravel(), minlength=count)
+    return labelled == 1 + int(np.argmax(areas[1:]))
 
 
 def fill_holes(mask: np.ndarray) -> np.ndarray:
