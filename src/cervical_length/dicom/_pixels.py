@@ -55,6 +55,7 @@ def to_grey_and_rgb(arr: np.ndarray, ds: Dataset) -> tuple[np.ndarray, np.ndarra
         grey = _to_uint8(arr, bits, signed)
         if photometric == "MONOCHROME1":
             grey = 255 - grey
-        return np.ascontiguousarray(grey), np.repeat(grey[:, :, None], 3, axis=2)
+        grey = np.ascontiguousarray(grey)
+        return grey, cv2.cvtColor(grey, cv2.COLOR_GRAY2RGB)  # several times faster than np.repeat
     rgb = np.ascontiguousarray(rgb)
     return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), rgb
