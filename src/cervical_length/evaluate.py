@@ -56,6 +56,8 @@ class PhantomOutcome:
     funnel: bool | None
     truth_funnel_length_mm: float
     funnel_length_mm: float | None
+    truth_funnel_width_mm: float
+    funnel_width_mm: float | None
     measure_ms: float
     confidence: float  #: the measurement's mean winning-class probability over the cervix
 
@@ -96,6 +98,8 @@ def evaluate_phantoms(
                 funnel=(m.funnel is not None) if m.measurable else None,
                 truth_funnel_length_mm=truth.funnel_length_mm,
                 funnel_length_mm=m.funnel.length_mm if m.funnel else (0.0 if m.measurable else None),
+                truth_funnel_width_mm=truth.funnel_width_mm,
+                funnel_width_mm=m.funnel.width_mm if m.funnel else (0.0 if m.measurable else None),
                 measure_ms=elapsed,
                 confidence=m.confidence,
             )
@@ -132,7 +136,9 @@ def summarise(outcomes: list[PhantomOutcome]) -> dict[str, object]:
     bad = [o for o in outcomes if not o.truth_measurable]
     good = [o for o in outcomes if o.truth_measurable]
     funnel_pairs = [o for o in both if o.funnel is not None]
-    funnel_lengths = [abs(o.funnel_length_mm - o.truth_funnel_length_mm) for o in funnel_pairs if o.truth_funnel and o.funnel]
+    found = [o for o in funnel_pairs if o.truth_funnel and o.funnel]
+    funnel_lengths = [abs(o.funnel_length_mm - o.truth_funnel_length_mm) for o in found]
+    funnel_widths = [abs(o.funnel_width_mm - o.truth_funnel_width_mm) for o in found]
     summary: dict[str, object] = {
         "frames": len(outcomes),
         "dice_anterior": round(float(dice[:, 0].mean()), 4),
@@ -155,6 +161,7 @@ def summarise(outcomes: list[PhantomOutcome]) -> dict[str, object]:
                 "short_cervix_agreement": _rate(sum((o.cl_mm <= SHORT_CERVIX_MM) == (o.truth_cl_mm <= SHORT_CERVIX_MM) for o in both), len(both)),
                 "funnel_detection_accuracy": _rate(sum(o.funnel == o.truth_funnel for o in funnel_pairs), len(funnel_pairs)),
                 "funnel_length_abs_error_mm_median": round(float(np.median(funnel_lengths)), 2) if funnel_lengths else None,
+                "funnel_width_abs_error_mm_median": round(float(np.median(funnel_widths)), 2) if funnel_widths else None,
             }
         )
     return summary

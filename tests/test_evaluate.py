@@ -1,0 +1,52 @@
+"""The accuracy summary's figures from outcomes of known error."""
+
+from __future__ import annotations
+
+import pytest
+
+from cervical_length.evaluate import PhantomOutcome, summarise
+
+
+def outcome(seed: int, truth_cl: float, cl: float | None, *, funnel: tuple[float, float, float, float] | None = None, truth_measurable: bool = True) -> PhantomOutcome:
+    """A measured frame; ``funnel`` = (truth length, length, truth width, width) in mm."""
+    f = funnel or (0.0, 0.0, 0.0, 0.0)
+    measured = cl is not None
+    return PhantomOutcome(
+        seed=seed,
+        case="funnel" if funnel else "normal",
+        dice=(0.9, 0.9),
+        hd95_mm=(1.0, 1.0),
+        truth_measurable=truth_measurable,
+        measurable=measured,
+        truth_cl_mm=truth_cl,
+        cl_mm=cl,
+        truth_funnel=funnel is not None,
+        funnel=(funnel is not None) if measured else None,
+        truth_funnel_length_mm=f[0],
+        funnel_length_mm=f[1] if measured else None,
+        truth_funnel_width_mm=f[2],
+        funnel_width_mm=f[3] if measured else None,
+        measure_ms=2.0,
+        confidence=0.95,
+    )
+
+
+class TestSummarise:
+    def test_errors_agreement_and_funnel_figures(self):
+        outcomes = [
+            outcome(1, 30.0, 31.0),
+            outcome(2, 24.0, 26.0),  # crosses the 25 mm line: the short-cervix call disagrees
+            outcome(3, 20.0, 20.0, funnel=(8.0, 7.0, 6.0, 9.0)),
+            outcome(4, 18.0, 18.0, funnel=(5.0, 5.5, 7.0, 6.0)),
+            outcome(5, 15.0, None, truth_measurable=False),  # caught by the gate
+        ]
+        s = summarise(outcomes)
+        assert s["frames"] == 5 and s["measured_frames"] == 4
+        assert s["cl_abs_error_mm_median"] == 0.5  # errors 1, 2, 0, 0
+        assert s["cl_bias_mm"] == 0.75
+        assert s["cl_sd_mm"] == pytest.approx(0.96, abs=0.005)
+        assert s["short_cervix_agreement"] == 0.75
+        assert s["funnel_detection_accuracy"] == 1.0
+        assert s["funnel_length_abs_error_mm_median"] == 0.75  # 1.0 and 0.5
+        assert s["funnel_width_abs_error_mm_median"] == 2.0  # 3.0 and 1.0
+        assert s["not_measurable_caught"] == 1.0 and s["measurable_wrongly_rejected"] == 0.0
