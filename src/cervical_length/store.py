@@ -61,6 +61,12 @@ def _measurement(row: FrameResult) -> Measurement | None:
     )
 
 
+def _row_json(row: FrameResult) -> str:
+    """A row as JSON. Its fields are numbers, strings and tuples of numbers: a shallow dict does,
+    where ``dataclasses.asdict`` would deep-copy every point of the canal first."""
+    return json.dumps({f.name: getattr(row, f.name) for f in dataclasses.fields(row)})
+
+
 class ResultsStore:
     """``DIR/results.sqlite`` for one model (checksum) and tool version."""
 
@@ -91,7 +97,7 @@ class ResultsStore:
             self._db.execute("DELETE FROM results WHERE path=? AND model_sha256=? AND tool_version=?", (key, self.model_sha256, self.tool_version))
             self._db.executemany(
                 "INSERT INTO results (path, sop_instance_uid, frame, model_sha256, tool_version, row_json) VALUES (?, ?, ?, ?, ?, ?)",
-                [(key, r.sop_instance_uid, r.frame, self.model_sha256, self.tool_version, json.dumps(dataclasses.asdict(r))) for r, _ in outcomes],
+                [(key, r.sop_instance_uid, r.frame, self.model_sha256, self.tool_version, _row_json(r)) for r, _ in outcomes],
             )
             self._db.execute(
                 "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?)",
