@@ -120,8 +120,9 @@ def model_speed() -> dict[str, float]:
 
 
 def stage_breakdown() -> dict[str, float]:
-    """Milliseconds per frame of each stage, on the sample exports' frames, in one process."""
-    pipeline = Pipeline(DEFAULT_MODEL, threads=os.cpu_count() or 1)
+    """Milliseconds per frame of each stage, on the sample exports' frames, in one process on one
+    thread (as each worker of ``measure --workers N`` runs)."""
+    pipeline = Pipeline(DEFAULT_MODEL, threads=1)
     segmenter = pipeline.segmenter
     totals = dict.fromkeys(("decode", "preprocess", "forward", "back_to_frame", "measure", "overlay"), 0.0)
     frames = 0
