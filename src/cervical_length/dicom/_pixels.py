@@ -48,7 +48,7 @@ def to_grey_and_rgb(arr: np.ndarray, ds: Dataset) -> tuple[np.ndarray, np.ndarra
         indices = np.arange(2 ** int(ds.BitsStored), dtype=arr.dtype)
         lut_bits = int(ds.RedPaletteColorLookupTableDescriptor[2])
         table = _to_uint8(apply_color_lut(indices, ds), lut_bits, False)
-        rgb = table[arr]
+        rgb = np.take(table, arr, axis=0)  # the same lookup as table[arr], several times faster
     elif arr.ndim == 3:
         rgb = _to_uint8(arr, bits, signed)
     else:
