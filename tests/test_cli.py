@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from cervical_length.cli import main
@@ -123,3 +124,22 @@ class TestTrainWidths:
             main(["train", "--widths", text])
         assert exit_info.value.code == 2
         assert message in capsys.readouterr().err
+
+
+def test_evaluate_writes_the_figures_and_one_row_per_frame(tmp_path, capsys):
+    out = tmp_path / "eval" / "figures.json"
+    assert main(["evaluate", "--count", "3", "--out", str(out)]) == 0
+    figures = json.loads(out.read_text(encoding="utf-8"))
+    with open(tmp_path / "eval" / "figures_frames.csv", newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(r["appearance"], int(r["seed"])) for r in rows] == [("train", 3_000_000 + k) for k in range(3)] + [("shifted", 4_000_000 + k) for k in range(3)]
+    for name, look in (("heldout", "train"), ("shifted", "shifted")):
+        mine = [r for r in rows if r["appearance"] == look]
+        measured = [r for r in mine if r["truth_measurable"] == "True" and r["measurable"] == "True"]
+        assert figures[name]["measured_frames"] == len(measured)
+        errors = sorted(abs(float(r["cl_mm"]) - float(r["truth_cl_mm"])) for r in measured)
+        if errors:
+            assert figures[name]["cl_abs_error_mm_median"] == round(float(np.median(errors)), 2)
+        declined = [r for r in mine if r["measurable"] == "False"]
+        assert all(r["reasons"] and r["cl_mm"] == "" for r in declined)  # a reason, never a number
+    assert "figures_frames.csv" in capsys.readouterr().out

@@ -13,9 +13,12 @@ def outcome(seed: int, truth_cl: float, cl: float | None, *, funnel: tuple[float
     measured = cl is not None
     return PhantomOutcome(
         seed=seed,
+        appearance="train",
         case="funnel" if funnel else "normal",
-        dice=(0.9, 0.9),
-        hd95_mm=(1.0, 1.0),
+        dice_anterior=0.9,
+        dice_posterior=0.8,
+        hd95_anterior_mm=1.0,
+        hd95_posterior_mm=2.0,
         truth_measurable=truth_measurable,
         measurable=measured,
         truth_cl_mm=truth_cl,
@@ -28,6 +31,7 @@ def outcome(seed: int, truth_cl: float, cl: float | None, *, funnel: tuple[float
         funnel_width_mm=f[3] if measured else None,
         measure_ms=2.0,
         confidence=0.95,
+        reasons="" if measured else "canal not fully inside the ultrasound sector",
     )
 
 
@@ -42,6 +46,8 @@ class TestSummarise:
         ]
         s = summarise(outcomes)
         assert s["frames"] == 5 and s["measured_frames"] == 4
+        assert s["dice_anterior"] == 0.9 and s["dice_posterior"] == 0.8 and s["dice_lips_mean"] == 0.85
+        assert s["hd95_mm_median"] == 1.5
         assert s["cl_abs_error_mm_median"] == 0.5  # errors 1, 2, 0, 0
         assert s["cl_bias_mm"] == 0.75
         assert s["cl_sd_mm"] == pytest.approx(0.96, abs=0.005)

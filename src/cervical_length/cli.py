@@ -23,7 +23,7 @@ from .clinical import read_clinical_csv
 from .dicom import user_spacing
 from .engine import ExamCollector, ExamRow, FrameResult, candidate_files, measure_files, quality_limits
 from .errors import CalibrationError, ClinicalDataError, ModelError
-from .evaluate import confidence_floor, evaluate_fugc, evaluate_phantoms, summarise
+from .evaluate import PhantomOutcome, confidence_floor, evaluate_fugc, evaluate_phantoms, summarise
 from .model import DEFAULT_MODEL, ModelInfo, amend_metadata, load_model
 from .outputs import CsvWriter, JsonLinesWriter, uid_stem, write_png
 from .phantom import APPEARANCES, CASES, generate, montage, phantom_stem, write_ground_truth_csv, write_phantom
@@ -155,14 +155,16 @@ def build_parser() -> argparse.ArgumentParser:
             "from 3,000,000; shifted appearance, seeds from 4,000,000) and compare with their exact "
             "truth: Dice and HD95 of each lip, cervical-length error and limits of agreement in mm, "
             "the <= 25 mm call, funnel detection and length, the quality gate. With --fugc, also the "
-            "Dice on a folder of labelled PNGs (images/X.png + labels/X.png). Writes a JSON file and "
-            "prints a table."
+            "Dice on a folder of labelled PNGs (images/X.png + labels/X.png). Writes the figures as "
+            "JSON, one row per phantom frame as CSV (truth, result and the quality gate's reasons, "
+            "to look into any error), and prints a table."
         ),
     )
     evaluate.add_argument("--model", type=Path, default=DEFAULT_MODEL, metavar="JSON", help="model metadata file")
     evaluate.add_argument("--count", type=int, default=200, metavar="N", help="phantoms per appearance (default 200)")
     evaluate.add_argument("--fugc", type=Path, metavar="DIR", help="also evaluate on this labelled folder")
     evaluate.add_argument("--out", type=Path, default=Path("results/evaluation.json"), metavar="JSON", help="where to write the figures")
+    evaluate.add_argument("--frames", type=Path, metavar="CSV", help="where to write the per-frame rows (default: beside --out, NAME_frames.csv)")
 
     compare = commands.add_parser(
         "compare",
@@ -275,18 +277,24 @@ def _evaluate(args: argparse.Namespace) -> int:
         raise _UsageError(str(err)) from err
     segmenter = Segmenter(model, model_sha256=info.sha256, working_size=info.working_size, threads=os.cpu_count() or 1)
     report: dict[str, object] = {"model_sha256": info.sha256}
-    for name, first, appearance in (("heldout", 3_000_000, "train"), ("shifted", 4_000_000, "shifted")):
-        report[name] = summarise(evaluate_phantoms(segmenter, range(first, first + args.count), appearance=appearance, limits=quality_limits(info)))
+    frames_csv = args.frames or args.out.with_name(f"{args.out.stem}_frames.csv")
+    for path in (args.out, frames_csv):
+        path.parent.mkdir(parents=True, exist_ok=True)
+    with CsvWriter(frames_csv, PhantomOutcome) as rows:
+        for name, first, appearance in (("heldout", 3_000_000, "train"), ("shifted", 4_000_000, "shifted")):
+            outcomes = evaluate_phantoms(segmenter, range(first, first + args.count), appearance=appearance, limits=quality_limits(info))
+            for outcome in outcomes:
+                rows.write(outcome)
+            report[name] = summarise(outcomes)
     if args.fugc:
         report["fugc"] = evaluate_fugc(segmenter, args.fugc)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
     sets = [k for k in report if k != "model_sha256"]
     keys = sorted({k for name in sets for k in report[name]}, key=lambda k: list(report["heldout"]).index(k) if k in report["heldout"] else 99)
     print(f"{'':38}" + "".join(f"{name:>16}" for name in sets))
     for key in keys:
         print(f"{key:38}" + "".join(f"{str(report[name].get(key, '')):>16}" for name in sets))
-    print(f"Written to {args.out}. Figures are on generated phantoms, not on patients' images.")
+    print(f"Written to {args.out}, one row per frame in {frames_csv}. Figures are on generated phantoms, not on patients' images.")
     return EXIT_OK
 
 

@@ -42,12 +42,16 @@ def hd95_mm(a: np.ndarray, b: np.ndarray, spacing_mm: tuple[float, float]) -> fl
 
 @dataclass(frozen=True)
 class PhantomOutcome:
-    """Truth and result for one phantom frame (lengths in mm; None where not measured)."""
+    """Truth and result for one phantom frame (lengths in mm; None where not measured): one row of
+    the per-frame CSV that ``cervical-length evaluate`` writes beside its summary."""
 
     seed: int
+    appearance: str
     case: str
-    dice: tuple[float, float]  #: anterior, posterior lip
-    hd95_mm: tuple[float, float]
+    dice_anterior: float
+    dice_posterior: float
+    hd95_anterior_mm: float
+    hd95_posterior_mm: float
     truth_measurable: bool
     measurable: bool
     truth_cl_mm: float
@@ -60,6 +64,7 @@ class PhantomOutcome:
     funnel_width_mm: float | None
     measure_ms: float
     confidence: float  #: the measurement's mean winning-class probability over the cervix
+    reasons: str  #: why the quality gate declined the frame, '; '-separated ('' when measured)
 
 
 def _dice(a: np.ndarray, b: np.ndarray) -> float:
@@ -84,12 +89,17 @@ def evaluate_phantoms(
         start = time.perf_counter()
         m = measure_cervix(seg.labels, spacing, probabilities=seg.probabilities, grey=grey, fan=fan, apex_px=apex, limits=limits)
         elapsed = (time.perf_counter() - start) * 1000
+        dice = [_dice(seg.labels == k, phantom.labels == k) for k in (1, 2)]
+        hd = [hd95_mm(seg.labels == k, phantom.labels == k, spacing) for k in (1, 2)]
         outcomes.append(
             PhantomOutcome(
                 seed=seed,
+                appearance=appearance,
                 case=truth.case,
-                dice=tuple(_dice(seg.labels == k, phantom.labels == k) for k in (1, 2)),
-                hd95_mm=tuple(hd95_mm(seg.labels == k, phantom.labels == k, spacing) for k in (1, 2)),
+                dice_anterior=dice[0],
+                dice_posterior=dice[1],
+                hd95_anterior_mm=hd[0],
+                hd95_posterior_mm=hd[1],
                 truth_measurable=truth.measurable,
                 measurable=m.measurable,
                 truth_cl_mm=truth.cl_mm,
@@ -102,6 +112,7 @@ def evaluate_phantoms(
                 funnel_width_mm=m.funnel.width_mm if m.funnel else (0.0 if m.measurable else None),
                 measure_ms=elapsed,
                 confidence=m.confidence,
+                reasons="; ".join(m.reasons),
             )
         )
     return outcomes
@@ -129,8 +140,8 @@ def _rate(hits: int, total: int) -> float | None:
 def summarise(outcomes: list[PhantomOutcome]) -> dict[str, object]:
     """The figures of the targets: Dice, HD95, CL error and limits of agreement, short-cervix call,
     funnel detection and length, quality gate, measurement time."""
-    dice = np.array([o.dice for o in outcomes])
-    hd = np.array([o.hd95_mm for o in outcomes])
+    dice = np.array([(o.dice_anterior, o.dice_posterior) for o in outcomes])
+    hd = np.array([(o.hd95_anterior_mm, o.hd95_posterior_mm) for o in outcomes])
     both = [o for o in outcomes if o.truth_measurable and o.measurable]
     errors = np.array([o.cl_mm - o.truth_cl_mm for o in both])
     bad = [o for o in outcomes if not o.truth_measurable]
