@@ -101,6 +101,13 @@ def _forward_worker(batches: int) -> tuple[int, float]:
     return batches * len(squares), time.perf_counter() - start
 
 
+def _reference_forward() -> float:
+    """Frames/s of the forward pass on one thread, measured now: the machine's speed drifts, so each
+    end-to-end figure carries the network speed it was measured beside."""
+    frames, seconds = _forward_worker(20)
+    return _rate(frames, seconds)
+
+
 def model_speed() -> dict[str, float]:
     """Forward pass of the shipped model at its working size, batches of 8: one process on 1 and on
     all threads, and one single-threaded process per core (how ``measure --workers`` runs it)."""
@@ -180,7 +187,7 @@ def archive_speed(target_frames: int = 2000) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         archive = Path(tmp) / "archive"
         frames = _archive(archive, target_frames)
-        figures: dict[str, float] = {"frames": frames}
+        figures: dict[str, float] = {"frames": frames, "reference_forward_frames_per_s_1_thread": _reference_forward()}
         cores = os.cpu_count() or 1
         for workers, overlays in ((1, True), (cores, True), (cores, False)):
             rate = _measure_rate(archive, Path(tmp) / f"out{workers}{'' if overlays else '-no-overlays'}", frames, workers, overlays=overlays)
@@ -199,7 +206,7 @@ def archive_by_kind(target_frames: int = 1000) -> dict[str, float]:
         "jpeg_cine": [ROOT / "sample_dicoms" / "04_cine_jpeg.dcm"],
     }
     cores = os.cpu_count() or 1
-    figures: dict[str, float] = {}
+    figures: dict[str, float] = {"reference_forward_frames_per_s_1_thread": _reference_forward()}
     with tempfile.TemporaryDirectory() as tmp:
         for kind, samples in kinds.items():
             archive = Path(tmp) / kind
