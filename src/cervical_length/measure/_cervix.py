@@ -84,7 +84,7 @@ def _follow(
     interface = smooth_polyline(line, window_px=2.0 / min(spacing))
     centreline, tail = interface, interface[-1:]
     if fluid is not None:
-        centreline, tail = cut_at_funnel(interface, fluid & hull, cervix, spacing)
+        centreline, tail = cut_at_funnel(interface, fluid, cervix, spacing)
     cl_mm = canal_lengths(centreline, spacing)[0]
     return _Canal(centreline, interface, find_funnel(cervix, hull, centreline, tail, spacing, cl_mm, min_funnel_mm, fluid))
 
@@ -138,9 +138,10 @@ def measure_cervix(
     if grey is not None:
         grey = window(grey, box, 0)
         lip_level, bright_level = (float(v) + 1e-6 for v in quantiles_u8(grey, cervix, (0.5, 0.9)))  # bright: unshadowed tissue
-        # Anechoic fluid: a 1 mm neighbourhood darker than a share of the lips median echo.
+        # Anechoic fluid inside the lips' hull (a funnel lies there): a 1 mm neighbourhood darker
+        # than a share of the lips median echo. Masked once here, not on every trace of the canal.
         k = 2 * max(1, int(round(0.5 / min(spacing)))) + 1
-        fluid = cv2.blur(grey.astype(np.float32), (k, k)) < limits.fluid_fraction * lip_level
+        fluid = (cv2.blur(grey.astype(np.float32), (k, k)) < limits.fluid_fraction * lip_level) & hull
     apex = np.asarray(apex_px, dtype=np.float64) - offset
     follow = partial(_follow, apex=apex, cervix=cervix, hull=hull, fluid=fluid, spacing=spacing, min_funnel_mm=limits.min_funnel_mm)
     canal = follow(line)
