@@ -16,7 +16,7 @@ from cervical_length.evaluate import VALIDATION_SEEDS, confidence_floor, evaluat
 from cervical_length.measure import QualityLimits
 from cervical_length.model import DEFAULT_MODEL, UNet, amend_metadata, file_sha256, load_model, save_model
 from cervical_length.segment import Segmenter, back_to_frame, labels_of, letterbox, letterbox_labels, to_original
-from cervical_length.train import TrainConfig, augment, dice_per_class, phantom_squares, train
+from cervical_length.train import SEPARATION_SIGMA_PX, TrainConfig, augment, dice_per_class, phantom_squares, separation_weights, train
 
 
 class TestWeightsFile:
@@ -171,9 +171,32 @@ class TestTraining:
         aug_image, aug_label = augment(rng, image, label)
         assert aug_image[aug_label == 1].mean() > 4 * max(1.0, aug_image[aug_label == 0].mean())
 
-    def test_a_few_steps_reduce_the_loss(self, tmp_path):
+    def test_separation_weights_follow_the_distance_between_the_lips(self):
+        # Anterior lip rows 0-9, posterior rows 14-23: a 4-pixel gap, the lips absent from column 30 on.
+        labels = np.zeros((1, 24, 40), dtype=np.uint8)
+        labels[0, :10, :30], labels[0, 14:, :30] = 1, 2
+        original = labels.copy()
+        weights = separation_weights(labels, 5.0)
+        np.testing.assert_array_equal(labels, original)
+
+        def expected(d1_plus_d2: float) -> float:
+            return 1 + 5.0 * np.exp(-(d1_plus_d2**2) / (2 * SEPARATION_SIGMA_PX**2))
+
+        # Inside the gap, d1 + d2 is the gap width wherever the pixel sits; inside a lip it is the distance to the other.
+        assert weights[0, 10, 5] == pytest.approx(expected(5.0), rel=1e-3)
+        assert weights[0, 12, 5] == pytest.approx(expected(5.0), rel=1e-3)
+        assert weights[0, 9, 5] == pytest.approx(expected(5.0), rel=1e-3)
+        assert weights[0, 0, 5] == pytest.approx(expected(14.0), rel=1e-3)
+        assert weights[0, 12, 39] == pytest.approx(1.0, abs=1e-3)
+        assert separation_weights(np.zeros((2, 8, 8), np.uint8), 5.0) == pytest.approx(1.0)
+
+    @pytest.mark.parametrize("separation_weight", [0.0, 5.0])
+    def test_a_few_steps_reduce_the_loss(self, tmp_path, separation_weight):
         squares = phantom_squares(0, 8, appearance="train", size=64, workers=1)
-        config = TrainConfig(seed=0, train_count=8, val_count=8, epochs=6, batch_size=4, learning_rate=1e-2, working_size=64, widths=(4, 8, 16), workers=1)
+        config = TrainConfig(
+            seed=0, train_count=8, val_count=8, epochs=6, batch_size=4, learning_rate=1e-2, working_size=64,
+            widths=(4, 8, 16), workers=1, separation_weight=separation_weight,
+        )
         info = train(config, tmp_path / "m.json", train_data=squares, validation={"train": squares}, log=lambda _: None)
         history = info.card["history"]
         assert history[-1]["loss"] < history[0]["loss"]

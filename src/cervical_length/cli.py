@@ -132,6 +132,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
     train.add_argument("--max-minutes", type=float, default=defaults.max_minutes, help="stop after the epoch that passes this")
     train.add_argument(
+        "--separation-weight", type=float, default=defaults.separation_weight, metavar="W0",
+        help="extra cross-entropy weight where the two lips nearly touch (canal, funnel tip); default %(default)s",
+    )
+    train.add_argument(
         "--widths", type=_widths, default=defaults.widths, metavar="W,W,...",
         help="channels per U-Net level (default %(default)s); ignored with --init, which keeps its own",
     )
@@ -559,6 +563,7 @@ def _train(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         learning_rate=args.learning_rate,
         max_minutes=args.max_minutes,
+        separation_weight=args.separation_weight,
         widths=init.widths if init is not None else args.widths,
     )
     torch.set_num_threads(os.cpu_count() or 1)
