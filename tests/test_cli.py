@@ -143,3 +143,12 @@ def test_evaluate_writes_the_figures_and_one_row_per_frame(tmp_path, capsys):
         declined = [r for r in mine if r["measurable"] == "False"]
         assert all(r["reasons"] and r["cl_mm"] == "" for r in declined)  # a reason, never a number
     assert "figures_frames.csv" in capsys.readouterr().out
+
+
+def test_evaluate_on_the_validation_phantoms_never_touches_the_test_seeds(tmp_path):
+    out = tmp_path / "figures.json"
+    assert main(["evaluate", "--count", "2", "--phantoms", "validation", "--out", str(out)]) == 0
+    assert json.loads(out.read_text(encoding="utf-8"))["phantoms"] == "validation"
+    with open(tmp_path / "figures_frames.csv", newline="", encoding="utf-8") as handle:
+        seeds = [(r["appearance"], int(r["seed"])) for r in csv.DictReader(handle)]
+    assert seeds == [("train", 1_000_000), ("train", 1_000_001), ("shifted", 2_000_000), ("shifted", 2_000_001)]

@@ -23,7 +23,7 @@ from .clinical import read_clinical_csv
 from .dicom import user_spacing
 from .engine import ExamCollector, ExamRow, FrameResult, candidate_files, measure_files, quality_limits
 from .errors import CalibrationError, ClinicalDataError, ModelError
-from .evaluate import PhantomOutcome, confidence_floor, evaluate_fugc, evaluate_phantoms, summarise
+from .evaluate import TEST_SEEDS, VALIDATION_SEEDS, PhantomOutcome, confidence_floor, evaluate_fugc, evaluate_phantoms, summarise
 from .model import DEFAULT_MODEL, ModelInfo, amend_metadata, load_model
 from .outputs import CsvWriter, JsonLinesWriter, uid_stem, write_png
 from .phantom import APPEARANCES, CASES, generate, montage, phantom_stem, write_ground_truth_csv, write_phantom
@@ -166,6 +166,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("--model", type=Path, default=DEFAULT_MODEL, metavar="JSON", help="model metadata file")
     evaluate.add_argument("--count", type=int, default=200, metavar="N", help="phantoms per appearance (default 200)")
+    evaluate.add_argument(
+        "--phantoms", choices=("test", "validation"), default="test",
+        help="test: the reported figures (default); validation: the model-selection phantoms (seeds 1,000,000 and 2,000,000), to compare candidate models or settings without tuning on the test set",
+    )
     evaluate.add_argument("--fugc", type=Path, metavar="DIR", help="also evaluate on this labelled folder")
     evaluate.add_argument("--out", type=Path, default=Path("results/evaluation.json"), metavar="JSON", help="where to write the figures")
     evaluate.add_argument("--frames", type=Path, metavar="CSV", help="where to write the per-frame rows (default: beside --out, NAME_frames.csv)")
@@ -280,12 +284,14 @@ def _evaluate(args: argparse.Namespace) -> int:
     except ModelError as err:
         raise _UsageError(str(err)) from err
     segmenter = Segmenter(model, model_sha256=info.sha256, working_size=info.working_size, threads=os.cpu_count() or 1)
-    report: dict[str, object] = {"model_sha256": info.sha256}
+    report: dict[str, object] = {"model_sha256": info.sha256, "phantoms": args.phantoms}
     frames_csv = args.frames or args.out.with_name(f"{args.out.stem}_frames.csv")
     for path in (args.out, frames_csv):
         path.parent.mkdir(parents=True, exist_ok=True)
     with CsvWriter(frames_csv, PhantomOutcome) as rows:
-        for name, first, appearance in (("heldout", 3_000_000, "train"), ("shifted", 4_000_000, "shifted")):
+        seeds = VALIDATION_SEEDS if args.phantoms == "validation" else TEST_SEEDS
+        for name, appearance in (("heldout", "train"), ("shifted", "shifted")):
+            first = seeds[appearance]
             outcomes = evaluate_phantoms(segmenter, range(first, first + args.count), appearance=appearance, limits=quality_limits(info))
             for outcome in outcomes:
                 rows.write(outcome)
@@ -293,7 +299,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     if args.fugc:
         report["fugc"] = evaluate_fugc(segmenter, args.fugc)
     args.out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
-    sets = [k for k in report if k != "model_sha256"]
+    sets = [k for k in report if k not in ("model_sha256", "phantoms")]
     keys = sorted({k for name in sets for k in report[name]}, key=lambda k: list(report["heldout"]).index(k) if k in report["heldout"] else 99)
     print(f"{'':38}" + "".join(f"{name:>16}" for name in sets))
     for key in keys:
