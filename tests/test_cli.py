@@ -152,3 +152,25 @@ def test_evaluate_on_the_validation_phantoms_never_touches_the_test_seeds(tmp_pa
     with open(tmp_path / "figures_frames.csv", newline="", encoding="utf-8") as handle:
         seeds = [(r["appearance"], int(r["seed"])) for r in csv.DictReader(handle)]
     assert seeds == [("train", 1_000_000), ("train", 1_000_001), ("shifted", 2_000_000), ("shifted", 2_000_001)]
+
+
+def test_fine_tuning_keeps_the_working_size_and_records_the_lineage(tmp_path, random_model):
+    import cv2
+
+    folder = tmp_path / "labelled"
+    for sub in ("images", "labels"):
+        (folder / sub).mkdir(parents=True)
+    for k in range(4):
+        label = np.zeros((48, 64), dtype=np.uint8)
+        label[10:24, 8 + k : 56], label[24:38, 8 + k : 56] = 1, 2
+        cv2.imwrite(str(folder / "images" / f"{k}.png"), (label * 90).astype(np.uint8))
+        cv2.imwrite(str(folder / "labels" / f"{k}.png"), label)
+    common = ["--fugc", str(folder), "--epochs", "1", "--val-count", "2", "--separation-weight", "5"]
+    assert main(["train", *common, "--init", str(random_model), "--out", str(tmp_path / "a.json")]) == 0
+    assert main(["train", *common, "--init", str(tmp_path / "a.json"), "--out", str(tmp_path / "b.json")]) == 0
+    first, second = (json.loads((tmp_path / name).read_text(encoding="utf-8")) for name in ("a.json", "b.json"))
+    assert second["working_size"] == first["working_size"] == 64  # the initial model's, not the default 256
+    assert second["training"]["separation_weight"] == 5.0
+    assert second["initialised_from"]["sha256"] == first["sha256"]
+    assert second["initialised_from"]["history"] == first["history"]
+    assert second["initialised_from"]["initialised_from"] == {"sha256": json.loads(random_model.read_text(encoding="utf-8"))["sha256"]}

@@ -24,7 +24,7 @@ from .dicom import user_spacing
 from .engine import ExamCollector, ExamRow, FrameResult, candidate_files, measure_files, quality_limits
 from .errors import CalibrationError, ClinicalDataError, ModelError
 from .evaluate import TEST_SEEDS, VALIDATION_SEEDS, PhantomOutcome, confidence_floor, evaluate_fugc, evaluate_phantoms, summarise
-from .model import DEFAULT_MODEL, ModelInfo, amend_metadata, load_model
+from .model import DEFAULT_MODEL, WORKING_SIZE, ModelInfo, amend_metadata, load_model
 from .outputs import CsvWriter, JsonLinesWriter, uid_stem, write_png
 from .phantom import APPEARANCES, CASES, generate, montage, phantom_stem, write_ground_truth_csv, write_phantom
 from .report import render_report, report_image
@@ -127,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--fugc", type=Path, metavar="DIR", help="train on this labelled folder instead of phantoms")
     train.add_argument("--init", type=Path, metavar="JSON", help="fine-tune this model instead of starting afresh")
     defaults = TrainConfig()
-    for name in ("seed", "train_count", "epochs", "batch_size"):
+    for name in ("seed", "train_count", "val_count", "epochs", "batch_size"):
         train.add_argument(f"--{name.replace('_', '-')}", type=int, default=getattr(defaults, name))
     train.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
     train.add_argument("--max-minutes", type=float, default=defaults.max_minutes, help="stop after the epoch that passes this")
@@ -561,21 +561,27 @@ def _widths(text: str) -> tuple[int, ...]:
 
 
 def _train(args: argparse.Namespace) -> int:
-    init = load_model(args.init)[0] if args.init else None
+    init, init_info = load_model(args.init) if args.init else (None, None)
     config = TrainConfig(
         seed=args.seed,
         train_count=args.train_count,
+        val_count=args.val_count,
         epochs=args.epochs,
         batch_size=args.batch_size,
         learning_rate=args.learning_rate,
         max_minutes=args.max_minutes,
         separation_weight=args.separation_weight,
         widths=init.widths if init is not None else args.widths,
+        working_size=init_info.working_size if init_info is not None else WORKING_SIZE,
     )
     torch.set_num_threads(os.cpu_count() or 1)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     data = fugc_squares(args.fugc, size=config.working_size) if args.fugc else None
     info = train(config, args.out, train_data=data, init=init)
+    if init_info is not None:
+        # The lineage of a fine-tuned model: what it started from, with that model's own record.
+        lineage = {k: init_info.card[k] for k in ("training", "history", "initialised_from") if k in init_info.card}
+        amend_metadata(args.out, {"initialised_from": {"sha256": init_info.sha256, **lineage}})
     if data is None:
         # Calibrated on the phantom validation sets; a model trained on a clinic's images keeps the default.
         model, info = load_model(args.out)
