@@ -1,5 +1,6 @@
-"""Benchmarks of cervical-length on this machine: phantom generation, DICOM decoding, the model's
-forward pass, the measurement, and the whole pipeline from DICOM file to cervical length.
+"""Benchmarks of cervical-length on this machine: the measurement's accuracy targets on the test
+phantoms, phantom generation, DICOM decoding, the model's forward pass, the measurement, and the whole
+pipeline from DICOM file to cervical length.
 
 Run through ``scripts/benchmark [SECTION ...]`` (default: every section). Figures are measured, not
 asserted; the machine is recorded; sections run later replace their figures in benchmarks/latest.json.
@@ -26,7 +27,8 @@ from pydicom.pixels.decoders.base import get_decoder
 
 from cervical_length.cli import main as cli_main
 from cervical_length.dicom import read_frames, write_us_dicom
-from cervical_length.engine import Pipeline
+from cervical_length.engine import Pipeline, quality_limits
+from cervical_length.evaluate import evaluate_looks, summarise
 from cervical_length.measure import measure_cervix, sector_mask
 from cervical_length.model import DEFAULT_MODEL, load_model
 from cervical_length.outputs import overlay_image
@@ -277,7 +279,18 @@ def memory_over_run(target_frames: int = 10_000) -> dict[str, float]:
     }
 
 
+def accuracy(count: int = 200) -> dict[str, object]:
+    """The measurement's targets on the test phantoms, as ``cervical-length evaluate --count 200``
+    reports them: Dice, CL error and limits of agreement, short-cervix call, funnel, quality gate, and
+    the measurement's own time (mask to numbers, ms per frame)."""
+    model, info = load_model(DEFAULT_MODEL)
+    segmenter = Segmenter(model, model_sha256=info.sha256, working_size=info.working_size, threads=os.cpu_count() or 1)
+    looks = evaluate_looks(segmenter, phantoms="test", count=count, limits=quality_limits(info))
+    return {"model_sha256": info.sha256, "phantoms_per_look": count, **{name: summarise(outcomes) for name, outcomes in looks.items()}}
+
+
 SECTIONS = {
+    "accuracy": accuracy,
     "phantoms": phantom_speed,
     "dicom": decode_speed,
     "model": model_speed,

@@ -23,7 +23,7 @@ from .clinical import read_clinical_csv
 from .dicom import user_spacing
 from .engine import ExamCollector, ExamRow, FrameResult, candidate_files, measure_files, quality_limits
 from .errors import CalibrationError, ClinicalDataError, ModelError
-from .evaluate import TEST_SEEDS, VALIDATION_SEEDS, PhantomOutcome, confidence_floor, evaluate_fugc, evaluate_phantoms, summarise
+from .evaluate import PhantomOutcome, confidence_floor, evaluate_fugc, evaluate_looks, summarise
 from .model import DEFAULT_MODEL, WORKING_SIZE, ModelInfo, amend_metadata, load_model
 from .outputs import CsvWriter, JsonLinesWriter, uid_stem, write_png
 from .phantom import APPEARANCES, CASES, generate, montage, phantom_stem, write_ground_truth_csv, write_phantom
@@ -289,10 +289,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     for path in (args.out, frames_csv):
         path.parent.mkdir(parents=True, exist_ok=True)
     with CsvWriter(frames_csv, PhantomOutcome) as rows:
-        seeds = VALIDATION_SEEDS if args.phantoms == "validation" else TEST_SEEDS
-        for name, appearance in (("heldout", "train"), ("shifted", "shifted")):
-            first = seeds[appearance]
-            outcomes = evaluate_phantoms(segmenter, range(first, first + args.count), appearance=appearance, limits=quality_limits(info))
+        for name, outcomes in evaluate_looks(segmenter, phantoms=args.phantoms, count=args.count, limits=quality_limits(info)).items():
             for outcome in outcomes:
                 rows.write(outcome)
             report[name] = summarise(outcomes)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Literal
 
 import cv2
 import numpy as np
@@ -19,7 +20,7 @@ from .phantom import generate
 from .segment import Segmenter
 from .train import fugc_squares
 
-__all__ = ["hd95_mm", "PhantomOutcome", "evaluate_phantoms", "summarise", "evaluate_fugc", "confidence_floor", "VALIDATION_SEEDS", "TEST_SEEDS"]
+__all__ = ["hd95_mm", "PhantomOutcome", "evaluate_phantoms", "evaluate_looks", "summarise", "evaluate_fugc", "confidence_floor", "VALIDATION_SEEDS", "TEST_SEEDS"]
 
 SHORT_CERVIX_MM = 25.0
 #: The model-selection phantoms (first seed per appearance), as in training: never the test seeds.
@@ -118,6 +119,21 @@ def evaluate_phantoms(
             )
         )
     return outcomes
+
+
+def evaluate_looks(
+    segmenter: Segmenter, *, phantoms: Literal["test", "validation"] = "test", count: int = 200, limits: QualityLimits = QualityLimits()
+) -> dict[str, list[PhantomOutcome]]:
+    """:func:`evaluate_phantoms` on ``count`` phantoms of each look: ``{"heldout": ..., "shifted": ...}``.
+
+    phantoms : {'test', 'validation'}; :data:`TEST_SEEDS` give the reported figures,
+        :data:`VALIDATION_SEEDS` the phantoms to choose between models or settings on.
+    """
+    seeds = TEST_SEEDS if phantoms == "test" else VALIDATION_SEEDS
+    return {
+        name: evaluate_phantoms(segmenter, range(seeds[look], seeds[look] + count), appearance=look, limits=limits)
+        for name, look in (("heldout", "train"), ("shifted", "shifted"))
+    }
 
 
 def confidence_floor(segmenter: Segmenter, *, count: int = 200, quantile: float = 0.02) -> float:
