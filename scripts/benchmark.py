@@ -27,7 +27,7 @@ from pydicom.pixels.decoders.base import get_decoder
 
 from cervical_length.cli import main as cli_main
 from cervical_length.dicom import read_frames, write_us_dicom
-from cervical_length.engine import Pipeline, quality_limits
+from cervical_length.engine import Pipeline
 from cervical_length.evaluate import evaluate_looks, summarise
 from cervical_length.measure import measure_cervix, sector_mask
 from cervical_length.model import DEFAULT_MODEL, load_model
@@ -283,10 +283,9 @@ def accuracy(count: int = 200) -> dict[str, object]:
     """The measurement's targets on the test phantoms, as ``cervical-length evaluate --count 200``
     reports them: Dice, CL error and limits of agreement, short-cervix call, funnel, quality gate, and
     the measurement's own time (mask to numbers, ms per frame)."""
-    model, info = load_model(DEFAULT_MODEL)
-    segmenter = Segmenter(model, model_sha256=info.sha256, working_size=info.working_size, threads=os.cpu_count() or 1)
-    looks = evaluate_looks(segmenter, phantoms="test", count=count, limits=quality_limits(info))
-    return {"model_sha256": info.sha256, "phantoms_per_look": count, **{name: summarise(outcomes) for name, outcomes in looks.items()}}
+    pipeline = Pipeline(DEFAULT_MODEL, threads=os.cpu_count() or 1)
+    looks = evaluate_looks(pipeline.segmenter, phantoms="test", count=count, limits=pipeline.limits)
+    return {"model_sha256": pipeline.model_info.sha256, "phantoms_per_look": count, **{name: summarise(outcomes) for name, outcomes in looks.items()}}
 
 
 SECTIONS = {

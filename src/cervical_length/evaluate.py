@@ -142,12 +142,8 @@ def confidence_floor(segmenter: Segmenter, *, count: int = 200, quantile: float 
     alone rejects about that share of measurable frames. Models differ in how sure they sound (a
     smaller network gives softer probabilities), so a fixed floor would reject a good frame for one
     model and pass a poor one for another."""
-    confidences = [
-        o.confidence
-        for appearance, first in VALIDATION_SEEDS.items()
-        for o in evaluate_phantoms(segmenter, range(first, first + count), appearance=appearance, limits=QualityLimits(min_confidence=0.0))
-        if o.truth_measurable
-    ]
+    looks = evaluate_looks(segmenter, phantoms="validation", count=count, limits=QualityLimits(min_confidence=0.0))
+    confidences = [o.confidence for outcomes in looks.values() for o in outcomes if o.truth_measurable]
     return float(np.floor(np.quantile(confidences, quantile) * 100) / 100)
 
 
