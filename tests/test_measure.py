@@ -323,3 +323,48 @@ def test_band_around_a_dense_line_reaches_as_far_as_asked():
     distance = distance.reshape(300, 300)
     assert band[distance <= 5.5].all()  # drawn from every 4th point, yet nothing near is missed
     assert not band[distance > 8.0].any()
+
+
+def test_select_labels_equals_isin():
+    from cervical_length.measure._masks import select_labels
+
+    labels = np.random.default_rng(1).integers(0, 9, size=(30, 40)).astype(np.int32)
+    for wanted in ([3], [1, 4, 8], [8], []):
+        np.testing.assert_array_equal(select_labels(labels, np.array(wanted, dtype=int)), np.isin(labels, wanted))
+
+
+class TestCanalLines:
+    """The canal inside the lips' mask is read off the contours of the bridged mask; it must be what
+    marching squares finds inside the lips' mask itself."""
+
+    @staticmethod
+    def _direct(difference: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        from skimage.measure import find_contours
+
+        from cervical_length.measure._canal import _longest
+
+        return _longest(find_contours(cv2.GaussianBlur(difference, (0, 0), 1.0), 0.0, mask=mask))
+
+    @pytest.mark.parametrize("seed", range(6))
+    def test_lips_mask_line_equals_contouring_that_mask(self, seed):
+        from cervical_length.measure._canal import canal_lines
+        from cervical_length.measure._masks import close
+
+        rng = np.random.default_rng(seed)
+        labels = arc_lips(150, 60, shape=(400, 400)) if seed % 2 else straight_lips(120, 40, shape=(160, 200))
+        rows, cols = np.nonzero(labels)
+        for r, c in zip(rows[rng.integers(0, len(rows), 4)], cols[rng.integers(0, len(cols), 4)]):
+            labels[r - 2 : r + 2, c - 3 : c + 3] = 0  # notches and holes, some across the canal
+        p_ant, p_post = (labels == 1).astype(np.float32), (labels == 2).astype(np.float32)
+        cervix = labels > 0
+        bridged = close(cervix, 4)
+        line, bridged_line = canal_lines(p_ant, p_post, cervix, bridged)
+        np.testing.assert_array_equal(line, self._direct(p_ant - p_post, cervix))
+        np.testing.assert_array_equal(bridged_line, self._direct(p_ant - p_post, bridged))
+
+    def test_no_canal(self):
+        from cervical_length.measure._canal import canal_lines
+
+        lip = np.zeros((20, 20), dtype=np.float32)
+        lip[5:15, 5:15] = 1
+        assert canal_lines(lip, np.zeros_like(lip), lip > 0, lip > 0) == (None, None)

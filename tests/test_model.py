@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import cv2
-
 import numpy as np
 import pytest
 import torch
@@ -16,7 +15,15 @@ from cervical_length.evaluate import VALIDATION_SEEDS, confidence_floor, evaluat
 from cervical_length.measure import QualityLimits
 from cervical_length.model import DEFAULT_MODEL, UNet, amend_metadata, file_sha256, load_model, save_model
 from cervical_length.segment import Segmenter, back_to_frame, labels_of, letterbox, letterbox_labels, to_original
-from cervical_length.train import SEPARATION_SIGMA_PX, TrainConfig, augment, dice_per_class, phantom_squares, separation_weights, train
+from cervical_length.train import (
+    SEPARATION_SIGMA_PX,
+    TrainConfig,
+    augment,
+    dice_per_class,
+    phantom_squares,
+    separation_weights,
+    train,
+)
 
 
 class TestWeightsFile:

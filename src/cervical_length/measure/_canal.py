@@ -13,9 +13,9 @@ import numpy as np
 from scipy.spatial import cKDTree
 from skimage.measure import find_contours
 
-from ._masks import near_line
+from ._masks import near_line, select_labels
 
-__all__ = ["Spacing", "polyline_length_mm", "smooth_polyline", "canal_line", "canal_lengths", "cut_at_funnel", "lip_thicknesses_mm"]
+__all__ = ["Spacing", "polyline_length_mm", "smooth_polyline", "canal_lines", "canal_lengths", "cut_at_funnel", "lip_thicknesses_mm"]
 
 Spacing = tuple[float, float]  # (row, col) mm per pixel
 
@@ -74,25 +74,24 @@ def _fluid_tip(centreline: np.ndarray, fluid: np.ndarray, spacing: Spacing) -> i
     return int(candidates.min()) if len(candidates) else len(centreline) - 1
 
 
-def cut_at_funnel(centreline: np.ndarray, fluid: np.ndarray, cervix: np.ndarray, spacing: Spacing) -> tuple[np.ndarray, np.ndarray]:
+def cut_at_funnel(centreline: np.ndarray, fluid_parts: np.ndarray, gap: np.ndarray, spacing: Spacing) -> tuple[np.ndarray, np.ndarray]:
     """End the closed canal at the tip of the fluid between the lips (the funnel's apex).
 
-    ``fluid`` is anechoic image inside the cervix's hull, ``cervix`` the lips' mask. The funnel is
-    the fluid outside the lips that touches the canal, together with the fluid connected to it that
+    ``fluid_parts`` labels the 8-connected parts of the anechoic image inside the cervix's hull
+    (int, 0 where there is none), ``gap`` is that fluid outside the lips' mask. The funnel is the
+    fluid outside the lips that touches the canal, together with the fluid connected to it that
     the label map drew as lip: a model may wrap a lip around a visible funnel so that the lips'
     interface runs on past the apex. The canal a sonographer measures ends where that fluid's tip
     is. A cyst or shadow inside a lip that does not join the funnel's fluid never cuts the canal,
     nor does fluid in the first 2 mm from the external os. Returns (closed canal, the interface
     beyond the apex).
     """
-    gap = fluid & ~cervix
     tip = _fluid_tip(centreline, gap, spacing)
-    _, parts = cv2.connectedComponents(fluid.astype(np.uint8), connectivity=8)
     # The fluid parts that reach the gap near the interface from the first cut on (at least two
     # points, so a canal that ends at the gap still has its 2 mm neighbourhood).
-    touching = np.unique(parts[gap & near_line(centreline[max(tip - 1, 0) :], gap.shape, 2.0 / min(spacing))])
+    touching = np.unique(fluid_parts[gap & near_line(centreline[max(tip - 1, 0) :], gap.shape, 2.0 / min(spacing))])
     if touching.any():
-        tip = _fluid_tip(centreline, np.isin(parts, touching[touching > 0]), spacing)
+        tip = _fluid_tip(centreline, select_labels(fluid_parts, touching[touching > 0]), spacing)
     return centreline[: tip + 1], centreline[tip:]
 
 
@@ -106,35 +105,31 @@ def lip_thicknesses_mm(lips: tuple[np.ndarray, np.ndarray], centreline: np.ndarr
     tangent = np.gradient(points * scale, axis=0) if len(points) > 1 else np.array([[1.0, 0.0]])
     normal = np.stack([-tangent[:, 1], tangent[:, 0]], axis=1)
     normal /= np.maximum(np.hypot(normal[:, 0], normal[:, 1]), 1e-9)[:, None]
-    steps_mm = np.arange(0.25, 40.0, 0.25)
+    step_mm = 0.25
+    offsets_px = normal[:, None, :] * (np.arange(step_mm, 40.0, step_mm)[:, None] / scale)  # (points, steps, 2)
     which = lips[0].astype(np.uint8) + 2 * lips[1].astype(np.uint8)  # 1, 2: the lip at a pixel
-    best = [(-1.0, 0.0), (-1.0, 0.0)]  # per lip: (share of points touching the canal, thickness)
+    found = []
     for side in (1.0, -1.0):
         # One probe per side serves both lips: each reads its own label along the same rays.
-        probe = points[:, None, :] + side * normal[:, None, :] * steps_mm[None, :, None] / scale
-        rc = np.rint(probe).astype(int)
+        rc = np.rint(points[:, None, :] + side * offsets_px).astype(np.intp)
         inside = (rc[..., 0] >= 0) & (rc[..., 0] < which.shape[0]) & (rc[..., 1] >= 0) & (rc[..., 1] < which.shape[1])
-        found = np.zeros(inside.shape, dtype=np.uint8)
-        found[inside] = which[rc[..., 0][inside], rc[..., 1][inside]]
-        for k in (0, 1):
-            hit = found == k + 1
-            touching = float(hit[:, :4].any(axis=1).mean())
-            # The last step still inside the lip before it is left for good.
-            reach = np.where(hit.any(axis=1), (hit.shape[1] - np.argmax(hit[:, ::-1], axis=1)) * 0.25, 0.0)
-            if touching > best[k][0]:
-                best[k] = (touching, float(np.median(reach)))
-    return best[0][1], best[1][1]
+        found.append(np.zeros(inside.shape, dtype=np.uint8))
+        found[-1][inside] = which[rc[..., 0][inside], rc[..., 1][inside]]
+    thickness = []
+    for k in (1, 2):
+        # The side on which the lip touches the canal at most points (the first side on a tie).
+        hits = [f == k for f in found]
+        hit = hits[int(np.argmax([h[:, :4].any(axis=1).mean() for h in hits]))]
+        # Per probe, the last step still inside the lip before it is left for good.
+        reach = np.where(hit.any(axis=1), (hit.shape[1] - np.argmax(hit[:, ::-1], axis=1)) * step_mm, 0.0)
+        thickness.append(float(np.median(reach)))
+    return thickness[0], thickness[1]
 
 
-def canal_line(p_anterior: np.ndarray, p_posterior: np.ndarray, cervix: np.ndarray) -> np.ndarray | None:
-    """The longest zero-level contour of p_anterior - p_posterior inside the cervix, (N, 2).
-
-    The contour joins pixel centres; each end is extended by half a pixel to the pixel's edge, so a
-    canal W pixels long measures W pixels.
-    """
-    difference = cv2.GaussianBlur((p_anterior - p_posterior).astype(np.float32), (0, 0), 1.0)
-    contours = find_contours(difference, 0.0, mask=cervix)
-    contours = [c for c in contours if len(c) > 2 and not np.isnan(c).any()]
+def _longest(contours: list[np.ndarray]) -> np.ndarray | None:
+    """The longest polyline of more than two points, each end extended by half a pixel to the
+    pixel's edge (contours join pixel centres, so a canal W pixels long then measures W pixels)."""
+    contours = [c for c in contours if len(c) > 2]
     if not contours:
         return None
     line = max(contours, key=lambda c: np.hypot(*np.diff(c, axis=0).T).sum())
@@ -143,3 +138,36 @@ def canal_line(p_anterior: np.ndarray, p_posterior: np.ndarray, cervix: np.ndarr
         direction = end - inner
         ends.append(end + 0.5 * direction / max(np.hypot(*direction), 1e-9))
     return np.vstack([ends[0], line, ends[1]])
+
+
+def _runs_inside(contour: np.ndarray, squares: np.ndarray) -> list[np.ndarray]:
+    """The pieces of a marching-squares contour whose segments lie in ``squares`` ((rows - 1,
+    cols - 1) bool, True where all four corner pixels are in a mask): the contours of the same
+    level that marching squares finds inside that mask."""
+    # Each segment joins two edges of one square, so its midpoint lies inside that square.
+    corner = np.floor(0.5 * (contour[:-1] + contour[1:])).astype(int)
+    kept = squares[corner[:, 0], corner[:, 1]]
+    if kept.all():
+        return [contour]
+    if np.array_equal(contour[0], contour[-1]):
+        # A closed loop: start after a dropped segment so that no piece wraps around its start.
+        start = int(np.argmin(kept))
+        contour, kept = np.vstack([contour[start + 1 :], contour[1 : start + 2]]), np.roll(kept, -start - 1)
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], kept.astype(np.int8), [0]])))
+    return [contour[a : b + 1] for a, b in zip(edges[::2], edges[1::2])]
+
+
+def canal_lines(
+    p_anterior: np.ndarray, p_posterior: np.ndarray, cervix: np.ndarray, bridged: np.ndarray
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The canal traced inside the lips' mask ``cervix`` and inside ``bridged``, a larger mask (the
+    lips with narrow notches between them closed); each (N, 2) or None.
+
+    Each is the longest zero-level contour of p_anterior - p_posterior inside its mask. The field
+    is contoured once, inside ``bridged``: the contours inside ``cervix`` are the pieces of those
+    that run through squares with all four corners in ``cervix``.
+    """
+    difference = cv2.GaussianBlur((p_anterior - p_posterior).astype(np.float32), (0, 0), 1.0)
+    contours = find_contours(difference, 0.0, mask=bridged)
+    squares = cervix[:-1, :-1] & cervix[1:, :-1] & cervix[:-1, 1:] & cervix[1:, 1:]
+    return _longest([run for c in contours for run in _runs_inside(c, squares)]), _longest(contours)

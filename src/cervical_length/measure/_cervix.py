@@ -8,7 +8,7 @@ from functools import partial
 import cv2
 import numpy as np
 
-from ._canal import Spacing, canal_lengths, canal_line, cut_at_funnel, lip_thicknesses_mm, smooth_polyline
+from ._canal import Spacing, canal_lengths, canal_lines, cut_at_funnel, lip_thicknesses_mm, smooth_polyline
 from ._funnel import Funnel, find_funnel
 from ._masks import close, convex_hull, dilate, largest_component, mean_along, near_line, quantiles_u8, window
 
@@ -71,22 +71,24 @@ def _follow(
     line: np.ndarray,
     *,
     apex: np.ndarray,
-    cervix: np.ndarray,
     hull: np.ndarray,
+    gaps: np.ndarray,
     fluid: np.ndarray | None,
+    fluid_parts: np.ndarray | None,
     spacing: Spacing,
     min_funnel_mm: float,
 ) -> _Canal:
     """Orient the lips' interface (external os nearer the probe ``apex``), smooth it, end it at a
-    funnel's fluid and find that funnel."""
+    funnel's fluid and find that funnel. ``gaps`` and ``fluid_parts`` label the connected parts of
+    the background inside the lips' ``hull`` and of the ``fluid`` (computed once per frame)."""
     if np.hypot(*(line[0] - apex)) > np.hypot(*(line[-1] - apex)):
         line = line[::-1]
     interface = smooth_polyline(line, window_px=2.0 / min(spacing))
     centreline, tail = interface, interface[-1:]
-    if fluid is not None:
-        centreline, tail = cut_at_funnel(interface, fluid, cervix, spacing)
+    if fluid is not None and fluid_parts is not None:
+        centreline, tail = cut_at_funnel(interface, fluid_parts, fluid & (gaps > 0), spacing)
     cl_mm = canal_lengths(centreline, spacing)[0]
-    return _Canal(centreline, interface, find_funnel(cervix, hull, centreline, tail, spacing, cl_mm, min_funnel_mm, fluid))
+    return _Canal(centreline, interface, find_funnel(gaps, hull, centreline, tail, spacing, cl_mm, min_funnel_mm, fluid))
 
 
 def measure_cervix(
@@ -131,10 +133,11 @@ def measure_cervix(
     cervix = lips[0] | lips[1]
     hull = convex_hull(cervix)
     confidence = float(probabilities.max(axis=0)[cervix].mean())
-    line = canal_line(probabilities[1], probabilities[2], cervix)
+    bridged = close(cervix, BRIDGE_MM / min(spacing))
+    line, bridged_line = canal_lines(probabilities[1], probabilities[2], cervix, bridged)
     if line is None:
         return Measurement(False, ("os not found: the lips do not meet along a canal",), confidence=confidence)
-    fluid = None
+    fluid = fluid_parts = None
     if grey is not None:
         grey = window(grey, box, 0)
         lip_level, bright_level = (float(v) + 1e-6 for v in quantiles_u8(grey, cervix, (0.5, 0.9)))  # bright: unshadowed tissue
@@ -142,18 +145,20 @@ def measure_cervix(
         # than a share of the lips median echo. Masked once here, not on every trace of the canal.
         k = 2 * max(1, int(round(0.5 / min(spacing)))) + 1
         fluid = (cv2.blur(grey.astype(np.float32), (k, k)) < limits.fluid_fraction * lip_level) & hull
+        fluid_parts = cv2.connectedComponents(fluid.astype(np.uint8), connectivity=8)[1]
     apex = np.asarray(apex_px, dtype=np.float64) - offset
-    follow = partial(_follow, apex=apex, cervix=cervix, hull=hull, fluid=fluid, spacing=spacing, min_funnel_mm=limits.min_funnel_mm)
+    gaps = cv2.connectedComponents((hull & ~cervix).astype(np.uint8), connectivity=4)[1]
+    follow = partial(
+        _follow, apex=apex, hull=hull, gaps=gaps, fluid=fluid, fluid_parts=fluid_parts, spacing=spacing, min_funnel_mm=limits.min_funnel_mm
+    )
     canal = follow(line)
-    if canal.funnel is None:
+    if canal.funnel is None and not np.array_equal(bridged_line, line):
         # A notch between the lips narrower than the scanner resolves (2 x BRIDGE_MM) is no
         # anatomy: a model that draws the lips a little short of the os would end the canal
         # early. Bridged only where no funnel was found, so a funnel's apex stays where it is.
-        bridged = close(cervix, BRIDGE_MM / min(spacing))
         ends = near_line(line[:2], cervix.shape, 2.0 / min(spacing)) | near_line(line[-2:], cervix.shape, 2.0 / min(spacing))
         if (bridged & ~cervix & ends).any():
-            line = canal_line(probabilities[1], probabilities[2], bridged)
-            canal = follow(line) if line is not None else canal
+            canal = follow(bridged_line)
     centreline = canal.centreline
     cl, straight, two_segment = canal_lengths(centreline, spacing)
 

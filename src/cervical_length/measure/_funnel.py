@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
 from ._canal import Spacing
-from ._masks import dilate
+from ._masks import dilate, select_labels
 
 __all__ = ["Funnel", "funnel_shape", "find_funnel"]
 
@@ -41,7 +40,7 @@ def funnel_shape(percent: float, mid_to_base_width: float) -> str:
 
 
 def find_funnel(
-    cervix: np.ndarray,
+    gaps: np.ndarray,
     hull: np.ndarray,
     centreline: np.ndarray,
     tail: np.ndarray,
@@ -52,8 +51,8 @@ def find_funnel(
 ) -> Funnel | None:
     """Funnel beyond the functional internal os (the centreline's last point), or None when closed.
 
-    The funnel is the fluid between the lips beyond the closed canal: background (outside the lips'
-    mask ``cervix``) inside ``hull``, their convex hull, touching the canal's end or the fluid-filled
+    The funnel is the fluid between the lips beyond the closed canal: a part of ``gaps`` (int labels
+    of the 4-connected parts of the background inside ``hull``, the lips' convex hull) touching the canal's end or the fluid-filled
     ``tail`` of the lips' interface. With an image, that region must be mostly fluid (``fluid``
     mask), so a notch in a label map is no funnel; nor is one shorter or narrower than
     ``min_funnel_mm``. Its length runs from the apex to the middle of the hull's edge between the
@@ -66,15 +65,13 @@ def find_funnel(
     if np.hypot(*axis_mm) == 0:
         return None
     u = axis_mm / np.hypot(*axis_mm)  # toward the internal os, in mm
-    _, labelled = cv2.connectedComponents((hull & ~cervix).astype(np.uint8), connectivity=4)
     reach = max(2, int(round(1.5 / min(spacing))))
-    touching = set()
-    for r, c in np.clip(np.rint(np.vstack([apex, tail])).astype(int), 0, np.array(cervix.shape) - 1):
-        near = labelled[max(r - reach, 0) : r + reach + 1, max(c - reach, 0) : c + reach + 1]
-        touching.update(np.unique(near[near > 0]).tolist())
-    if not touching:
+    points = np.clip(np.rint(np.vstack([apex, tail])).astype(int), 0, np.array(gaps.shape) - 1)
+    near = np.concatenate([gaps[max(r - reach, 0) : r + reach + 1, max(c - reach, 0) : c + reach + 1].ravel() for r, c in points])
+    touching = np.unique(near[near > 0])
+    if len(touching) == 0:
         return None
-    funnel = np.isin(labelled, sorted(touching))
+    funnel = select_labels(gaps, touching)
     if fluid is not None and (fluid & funnel).sum() * spacing[0] * spacing[1] < 2.0:
         return None  # tissue echoes, not fluid: a gap in the label map, not funnelling
     # The base is where the hull closes the funnel: its pixels on the hull's edge, from corner to corner.
