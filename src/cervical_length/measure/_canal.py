@@ -8,14 +8,16 @@ cent; the zero level of (p_anterior - p_posterior), smoothed, does not.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 from scipy.spatial import cKDTree
 from skimage.measure import find_contours
 
-from ._masks import near_line, select_labels
+from ._masks import near_line
 
-__all__ = ["Spacing", "polyline_length_mm", "smooth_polyline", "canal_lines", "canal_lengths", "cut_at_funnel", "lip_thicknesses_mm"]
+__all__ = ["Spacing", "polyline_length_mm", "smooth_polyline", "canal_lines", "canal_lengths", "FluidPixels", "cut_at_funnel", "lip_thicknesses_mm"]
 
 Spacing = tuple[float, float]  # (row, col) mm per pixel
 
@@ -60,38 +62,60 @@ def canal_lengths(centreline: np.ndarray, spacing: Spacing) -> tuple[float, floa
     )
 
 
-def _fluid_tip(centreline: np.ndarray, fluid: np.ndarray, spacing: Spacing) -> int:
-    """Index of the centreline point nearest to the fluid pixel within 2 mm of the line that lies
-    nearest the external os, never in the first 2 mm; the last index when there is none."""
-    rows, cols = np.nonzero(fluid & near_line(centreline, fluid.shape, 2.0 / min(spacing)))
-    if len(rows) == 0:
+@dataclass(frozen=True, eq=False)
+class FluidPixels:
+    """The anechoic pixels inside the cervix's hull, listed once per frame for every trace.
+
+    points_px : (M, 2) int (row, col) of the pixels. parts : (M,) int, the 8-connected part of
+    the fluid each belongs to (1-based). in_gap : (M,) bool, True outside the lips' mask.
+    """
+
+    points_px: np.ndarray
+    parts: np.ndarray
+    in_gap: np.ndarray
+
+    @classmethod
+    def of(cls, fluid: np.ndarray, cervix: np.ndarray) -> FluidPixels:
+        """From a (rows, cols) bool fluid mask and the lips' mask."""
+        parts = cv2.connectedComponents(fluid.astype(np.uint8), connectivity=8)[1]
+        points = np.argwhere(fluid)
+        return cls(points, parts[fluid], ~cervix[fluid])
+
+
+def _fluid_tip(centreline: np.ndarray, points_px: np.ndarray, shape: tuple[int, int], spacing: Spacing) -> int:
+    """Index of the centreline point nearest to the fluid pixel (of the (K, 2) ``points_px``)
+    within 2 mm of the line that lies nearest the external os, never in the first 2 mm; the last
+    index when there is none."""
+    near = points_px[near_line(centreline, shape, 2.0 / min(spacing))[points_px[:, 0], points_px[:, 1]]]
+    if len(near) == 0:
         return len(centreline) - 1
     scale = np.asarray(spacing)
     points = centreline * scale
-    distance, nearest = cKDTree(points).query(np.stack([rows, cols], axis=1) * scale)
+    distance, nearest = cKDTree(points).query(near * scale)
     arc = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(points, axis=0).T))])
     candidates = nearest[(distance <= 2.0) & (arc[nearest] >= 2.0)]
     return int(candidates.min()) if len(candidates) else len(centreline) - 1
 
 
-def cut_at_funnel(centreline: np.ndarray, fluid_parts: np.ndarray, gap: np.ndarray, spacing: Spacing) -> tuple[np.ndarray, np.ndarray]:
+def cut_at_funnel(centreline: np.ndarray, fluid: FluidPixels, shape: tuple[int, int], spacing: Spacing) -> tuple[np.ndarray, np.ndarray]:
     """End the closed canal at the tip of the fluid between the lips (the funnel's apex).
 
-    ``fluid_parts`` labels the 8-connected parts of the anechoic image inside the cervix's hull
-    (int, 0 where there is none), ``gap`` is that fluid outside the lips' mask. The funnel is the
-    fluid outside the lips that touches the canal, together with the fluid connected to it that
-    the label map drew as lip: a model may wrap a lip around a visible funnel so that the lips'
-    interface runs on past the apex. The canal a sonographer measures ends where that fluid's tip
-    is. A cyst or shadow inside a lip that does not join the funnel's fluid never cuts the canal,
-    nor does fluid in the first 2 mm from the external os. Returns (closed canal, the interface
-    beyond the apex).
+    ``fluid`` lists the anechoic pixels inside the cervix's hull of a (rows, cols) ``shape`` window.
+    The funnel is the fluid outside the lips that touches the canal, together with the fluid
+    connected to it that the label map drew as lip: a model may wrap a lip around a visible funnel
+    so that the lips' interface runs on past the apex. The canal a sonographer measures ends where
+    that fluid's tip is. A cyst or shadow inside a lip that does not join the funnel's fluid never
+    cuts the canal, nor does fluid in the first 2 mm from the external os. Returns (closed canal,
+    the interface beyond the apex).
     """
-    tip = _fluid_tip(centreline, gap, spacing)
+    gap = fluid.points_px[fluid.in_gap]
+    tip = _fluid_tip(centreline, gap, shape, spacing)
     # The fluid parts that reach the gap near the interface from the first cut on (at least two
     # points, so a canal that ends at the gap still has its 2 mm neighbourhood).
-    touching = np.unique(fluid_parts[gap & near_line(centreline[max(tip - 1, 0) :], gap.shape, 2.0 / min(spacing))])
-    if touching.any():
-        tip = _fluid_tip(centreline, select_labels(fluid_parts, touching[touching > 0]), spacing)
+    band = near_line(centreline[max(tip - 1, 0) :], shape, 2.0 / min(spacing))
+    touching = np.unique(fluid.parts[fluid.in_gap][band[gap[:, 0], gap[:, 1]]])
+    if len(touching):
+        tip = _fluid_tip(centreline, fluid.points_px[np.isin(fluid.parts, touching)], shape, spacing)
     return centreline[: tip + 1], centreline[tip:]
 
 

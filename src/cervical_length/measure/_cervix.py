@@ -8,7 +8,16 @@ from functools import partial
 import cv2
 import numpy as np
 
-from ._canal import Spacing, canal_lengths, canal_lines, cut_at_funnel, lip_thicknesses_mm, smooth_polyline
+from ._canal import (
+    FluidPixels,
+    Spacing,
+    canal_lengths,
+    canal_lines,
+    cut_at_funnel,
+    lip_thicknesses_mm,
+    polyline_length_mm,
+    smooth_polyline,
+)
 from ._funnel import Funnel, find_funnel
 from ._masks import close, convex_hull, dilate, largest_component, mean_along, near_line, quantiles_u8, window
 
@@ -73,22 +82,22 @@ def _follow(
     apex: np.ndarray,
     hull: np.ndarray,
     gaps: np.ndarray,
-    fluid: np.ndarray | None,
-    fluid_parts: np.ndarray | None,
+    fluid: FluidPixels | None,
+    fluid_per_gap: np.ndarray | None,
     spacing: Spacing,
     min_funnel_mm: float,
 ) -> _Canal:
     """Orient the lips' interface (external os nearer the probe ``apex``), smooth it, end it at a
-    funnel's fluid and find that funnel. ``gaps`` and ``fluid_parts`` label the connected parts of
-    the background inside the lips' ``hull`` and of the ``fluid`` (computed once per frame)."""
+    funnel's ``fluid`` and find that funnel. ``gaps`` labels the 4-connected parts of the
+    background inside the lips' ``hull``, ``fluid_per_gap`` counts the fluid in each."""
     if np.hypot(*(line[0] - apex)) > np.hypot(*(line[-1] - apex)):
         line = line[::-1]
     interface = smooth_polyline(line, window_px=2.0 / min(spacing))
     centreline, tail = interface, interface[-1:]
-    if fluid is not None and fluid_parts is not None:
-        centreline, tail = cut_at_funnel(interface, fluid_parts, fluid & (gaps > 0), spacing)
-    cl_mm = canal_lengths(centreline, spacing)[0]
-    return _Canal(centreline, interface, find_funnel(gaps, hull, centreline, tail, spacing, cl_mm, min_funnel_mm, fluid))
+    if fluid is not None:
+        centreline, tail = cut_at_funnel(interface, fluid, gaps.shape, spacing)
+    cl_mm = polyline_length_mm(centreline, spacing)
+    return _Canal(centreline, interface, find_funnel(gaps, hull, centreline, tail, spacing, cl_mm, min_funnel_mm, fluid_per_gap))
 
 
 def measure_cervix(
@@ -137,19 +146,20 @@ def measure_cervix(
     line, bridged_line = canal_lines(probabilities[1], probabilities[2], cervix, bridged)
     if line is None:
         return Measurement(False, ("os not found: the lips do not meet along a canal",), confidence=confidence)
-    fluid = fluid_parts = None
+    fluid = fluid_per_gap = None
+    gaps_count, gaps = cv2.connectedComponents((hull & ~cervix).astype(np.uint8), connectivity=4)
     if grey is not None:
         grey = window(grey, box, 0)
         lip_level, bright_level = (float(v) + 1e-6 for v in quantiles_u8(grey, cervix, (0.5, 0.9)))  # bright: unshadowed tissue
         # Anechoic fluid inside the lips' hull (a funnel lies there): a 1 mm neighbourhood darker
         # than a share of the lips median echo. Masked once here, not on every trace of the canal.
         k = 2 * max(1, int(round(0.5 / min(spacing)))) + 1
-        fluid = (cv2.blur(grey.astype(np.float32), (k, k)) < limits.fluid_fraction * lip_level) & hull
-        fluid_parts = cv2.connectedComponents(fluid.astype(np.uint8), connectivity=8)[1]
+        anechoic = (cv2.blur(grey.astype(np.float32), (k, k)) < limits.fluid_fraction * lip_level) & hull
+        fluid = FluidPixels.of(anechoic, cervix)
+        fluid_per_gap = np.bincount(gaps[anechoic], minlength=gaps_count)
     apex = np.asarray(apex_px, dtype=np.float64) - offset
-    gaps = cv2.connectedComponents((hull & ~cervix).astype(np.uint8), connectivity=4)[1]
     follow = partial(
-        _follow, apex=apex, hull=hull, gaps=gaps, fluid=fluid, fluid_parts=fluid_parts, spacing=spacing, min_funnel_mm=limits.min_funnel_mm
+        _follow, apex=apex, hull=hull, gaps=gaps, fluid=fluid, fluid_per_gap=fluid_per_gap, spacing=spacing, min_funnel_mm=limits.min_funnel_mm
     )
     canal = follow(line)
     if canal.funnel is None and not np.array_equal(bridged_line, line):

@@ -47,14 +47,15 @@ def find_funnel(
     spacing: Spacing,
     cl_mm: float,
     min_funnel_mm: float,
-    fluid: np.ndarray | None,
+    fluid_per_gap: np.ndarray | None,
 ) -> Funnel | None:
     """Funnel beyond the functional internal os (the centreline's last point), or None when closed.
 
     The funnel is the fluid between the lips beyond the closed canal: a part of ``gaps`` (int labels
     of the 4-connected parts of the background inside ``hull``, the lips' convex hull) touching the canal's end or the fluid-filled
-    ``tail`` of the lips' interface. With an image, that region must be mostly fluid (``fluid``
-    mask), so a notch in a label map is no funnel; nor is one shorter or narrower than
+    ``tail`` of the lips' interface. With an image, that region must hold fluid
+    (``fluid_per_gap``: the count of anechoic pixels in each part of ``gaps``), so a notch in a
+    label map is no funnel; nor is one shorter or narrower than
     ``min_funnel_mm``. Its length runs from the apex to the middle of the hull's edge between the
     lips' inner corners (the funnel base), its width across that base.
     """
@@ -71,9 +72,9 @@ def find_funnel(
     touching = np.unique(near[near > 0])
     if len(touching) == 0:
         return None
-    funnel = select_labels(gaps, touching)
-    if fluid is not None and (fluid & funnel).sum() * spacing[0] * spacing[1] < 2.0:
+    if fluid_per_gap is not None and fluid_per_gap[touching].sum() * spacing[0] * spacing[1] < 2.0:
         return None  # tissue echoes, not fluid: a gap in the label map, not funnelling
+    funnel = select_labels(gaps, touching)
     # The base is where the hull closes the funnel: its pixels on the hull's edge, from corner to corner.
     outside = np.pad(~hull, 1, constant_values=True)  # the window's border counts as outside
     edge = funnel & dilate(outside, 1)[1:-1, 1:-1]
