@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 
 import cv2
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 
 from cervical_length.engine import FrameResult
 from cervical_length.measure import measure_cervix
-from cervical_length.outputs import CsvWriter, csv_cell, overlay_image, overlay_name, write_png
+from cervical_length.outputs import CsvWriter, csv_cell, encode_png, overlay_image, overlay_name, write_png
 
 from .test_measure import grey_for, straight_lips
 
@@ -65,3 +66,32 @@ def test_overlay_drawn_and_written(tmp_path):
     write_png(tmp_path / "o.png", image)
     back = cv2.cvtColor(cv2.imread(str(tmp_path / "o.png")), cv2.COLOR_BGR2RGB)
     np.testing.assert_array_equal(back, image)
+
+
+class TestEncodePng:
+    @pytest.mark.parametrize("shape", [(1, 1), (7, 5), (48, 64), (1, 9, 3), (7, 5, 3), (48, 64, 3)])
+    def test_decoders_read_back_the_exact_pixels(self, shape):
+        from PIL import Image
+
+        image = np.random.default_rng(sum(shape)).integers(0, 256, size=shape, dtype=np.uint8)  # every wrap of the "sub" filter
+        before = image.copy()
+        data = encode_png(image)
+        np.testing.assert_array_equal(image, before)
+        np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(data))), image)
+        decoded = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+        np.testing.assert_array_equal(decoded if len(shape) == 2 else cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB), image)
+
+    def test_a_non_contiguous_view(self):
+        from PIL import Image
+
+        image = np.arange(40 * 30 * 3, dtype=np.uint32).astype(np.uint8).reshape(40, 30, 3)[::2, 3:]
+        np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(encode_png(image)))), image)
+
+    @pytest.mark.parametrize("image", [np.zeros((4, 4), np.uint16), np.zeros((4, 4, 4), np.uint8), np.zeros(4, np.uint8)])
+    def test_rejects_what_it_cannot_write(self, image):
+        with pytest.raises(ValueError, match="must be \\(H, W\\) or \\(H, W, 3\\) uint8"):
+            encode_png(image)
+
+    def test_unwritable_path_names_the_file(self, tmp_path):
+        with pytest.raises(OSError, match="missing/o.png: could not write PNG"):
+            write_png(tmp_path / "missing" / "o.png", np.zeros((2, 2), np.uint8))

@@ -13,15 +13,18 @@ import hashlib
 import json
 import os
 import re
+import struct
+import zlib
 from pathlib import Path
 from types import TracebackType
 
 import cv2
 import numpy as np
+from isal import isal_zlib
 
 from .measure import Measurement
 
-__all__ = ["CsvWriter", "JsonLinesWriter", "csv_cell", "overlay_image", "overlay_name", "uid_stem", "write_png"]
+__all__ = ["CsvWriter", "JsonLinesWriter", "csv_cell", "encode_png", "overlay_image", "overlay_name", "uid_stem", "write_png"]
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _UID = re.compile(r"^[0-9]+(\.[0-9]+)*$")
@@ -92,14 +95,39 @@ class JsonLinesWriter:
         self.close()
 
 
+def encode_png(image: np.ndarray) -> bytes:
+    """PNG bytes of an (H, W) grey or (H, W, 3) RGB uint8 image, lossless.
+
+    Every row gets PNG's "sub" filter (each byte minus the same channel's byte to its left) and the
+    rows are deflated by ISA-L at level 1: on the 2-core machine here a 640 x 480 overlay takes
+    about 4 ms where zlib level 1 (OpenCV, Pillow) takes 14-22 ms, for files about 7 % larger.
+    """
+    if image.dtype != np.uint8 or image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] != 3):
+        raise ValueError(f"image must be (H, W) or (H, W, 3) uint8, not {image.shape} {image.dtype}")
+    height, width = image.shape[:2]
+    channels = 1 if image.ndim == 2 else 3
+    rows = np.ascontiguousarray(image).reshape(height, width * channels)
+    filtered = np.empty((height, 1 + width * channels), dtype=np.uint8)
+    filtered[:, 0] = 1  # filter type 1, "sub"
+    filtered[:, 1 : 1 + channels] = rows[:, :channels]
+    np.subtract(rows[:, channels:], rows[:, :-channels], out=filtered[:, 1 + channels :])  # modulo 256, as PNG defines
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0 if channels == 1 else 2, 0, 0, 0)  # 8-bit grey or RGB
+    body = isal_zlib.compress(filtered.tobytes(), 1)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", body) + chunk(b"IEND", b"")
+
+
 def write_png(path: str | os.PathLike[str], image: np.ndarray) -> None:
-    """Write an (H, W) grey or (H, W, 3) RGB uint8 array as PNG; raises OSError when it cannot."""
-    data = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
-    # zlib level 1 with the "sub" row filter only: 40-45 % less time than level 1 trying every
-    # filter per row, for the same bytes; OpenCV's default (RLE) is slower and 60 % larger.
-    params = [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_SUB]
-    if not cv2.imwrite(str(path), data, params):
-        raise OSError(f"{path}: could not write PNG")
+    """Write an (H, W) grey or (H, W, 3) RGB uint8 array as PNG (:func:`encode_png`); raises OSError
+    when it cannot."""
+    data = encode_png(image)
+    try:
+        Path(path).write_bytes(data)
+    except OSError as err:
+        raise OSError(f"{path}: could not write PNG ({err.strerror or err})") from err
 
 
 def uid_stem(uid: str) -> str:
