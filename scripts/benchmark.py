@@ -31,7 +31,7 @@ from cervical_length.engine import Pipeline
 from cervical_length.evaluate import evaluate_looks, summarise
 from cervical_length.measure import measure_cervix, sector_mask
 from cervical_length.model import DEFAULT_MODEL, load_model
-from cervical_length.outputs import overlay_image
+from cervical_length.outputs import encode_png, overlay_image
 from cervical_length.phantom import generate
 from cervical_length.segment import Segmenter, back_to_frame, letterbox
 
@@ -130,7 +130,7 @@ def model_speed() -> dict[str, float]:
 
 def stage_breakdown() -> dict[str, float]:
     """Milliseconds per frame of each stage, on the sample exports' frames, in one process on one
-    thread (as each worker of ``measure --workers N`` runs)."""
+    thread (as each worker of ``measure --workers N`` runs); the overlay is drawn and PNG-encoded."""
     pipeline = Pipeline(DEFAULT_MODEL, threads=1)
     segmenter = pipeline.segmenter
     totals = dict.fromkeys(("decode", "preprocess", "forward", "back_to_frame", "measure", "overlay"), 0.0)
@@ -153,7 +153,7 @@ def stage_breakdown() -> dict[str, float]:
             spacing = frame.calibration.spacing_at(*np.argwhere(labels > 0).mean(axis=0)) if (labels > 0).any() else None
             m = measure_cervix(labels, spacing, probabilities=full, grey=frame.grey, fan=fan, apex_px=apex)
             t4 = time.perf_counter()
-            overlay_image(frame.rgb, labels, m)
+            encode_png(overlay_image(frame.rgb, labels, m))
             t5 = time.perf_counter()
             for key, seconds in zip(("preprocess", "forward", "back_to_frame", "measure", "overlay"), (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4)):
                 totals[key] += seconds

@@ -300,17 +300,6 @@ class TestExam:
         assert exam.cl_mm is None and exam.frames_used == () and exam.valid_frames == 0
 
 
-def test_fill_holes_equals_scipy():
-    from scipy import ndimage
-
-    from cervical_length.measure._masks import fill_holes
-
-    rng = np.random.default_rng(0)
-    for density in (0.2, 0.5, 0.8):
-        mask = rng.random((40, 50)) < density
-        assert np.array_equal(fill_holes(mask), ndimage.binary_fill_holes(mask))
-
-
 def test_band_around_a_dense_line_reaches_as_far_as_asked():
     from scipy.spatial import cKDTree
 
@@ -368,3 +357,39 @@ class TestCanalLines:
         lip = np.zeros((20, 20), dtype=np.float32)
         lip[5:15, 5:15] = 1
         assert canal_lines(lip, np.zeros_like(lip), lip > 0, lip > 0) == (None, None)
+
+
+class TestSectorMask:
+    def _fan(self):
+        """A 60-degree fan from (10, 100) with an anechoic cyst inside and a caption beside it."""
+        rows, cols = np.indices((200, 200))
+        rho, theta = np.hypot(rows - 10, cols - 100), np.degrees(np.arctan2(cols - 100, rows - 10))
+        fan = (rho < 180) & (np.abs(theta) <= 30)
+        grey = np.where(fan, 90, 0).astype(np.uint8)
+        grey[100:130, 90:115] = 0  # fluid inside the fan
+        grey[5:15, 5:40] = 255  # annotation text outside it
+        return grey, fan
+
+    def test_fan_holes_filled_annotations_left_out(self):
+        from cervical_length.measure import sector_mask
+
+        grey, fan = self._fan()
+        before = grey.copy()
+        found, apex = sector_mask(grey, None)
+        np.testing.assert_array_equal(grey, before)
+        assert found[100:130, 90:115].all() and not found[5:15, 5:40].any()
+        assert (found != fan).sum() < 0.01 * fan.sum()  # only the fan's pointed tip, rounded by the closing
+        assert apex[0] == pytest.approx(10, abs=3) and apex[1] == pytest.approx(100, abs=1)
+
+    def test_bounds_limit_the_search(self):
+        from cervical_length.measure import sector_mask
+
+        grey, fan = self._fan()
+        found, _ = sector_mask(grey, (0, 0, 199, 99))  # (min col, min row, max col, max row)
+        assert not found[100:].any() and found[50, 100]
+
+    def test_black_frame(self):
+        from cervical_length.measure import sector_mask
+
+        found, apex = sector_mask(np.zeros((50, 60), np.uint8), None)
+        assert not found.any() and apex == (0.0, 29.5)

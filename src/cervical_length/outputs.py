@@ -141,7 +141,7 @@ def overlay_name(sop_instance_uid: str, frame: int) -> str:
     return f"{uid_stem(sop_instance_uid)}_{frame:04d}.png"
 
 
-_ANTERIOR, _POSTERIOR = np.array([70, 140, 255]), np.array([80, 220, 120])
+_TINTS = np.array([[0, 0, 0], [70, 140, 255], [80, 220, 120], [0, 0, 0]], dtype=np.uint8)  # by label: anterior 1, posterior 2
 _CANAL, _CALIPER, _FUNNEL, _WARN = (255, 230, 0), (255, 255, 255), (255, 120, 200), (255, 80, 60)
 
 
@@ -161,9 +161,8 @@ def overlay_image(rgb: np.ndarray, labels: np.ndarray, m: Measurement) -> np.nda
         # Tint the lips inside their bounding box only, blending with OpenCV's saturating uint8 path.
         box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
         roi, lab = out[box], labels[box]
-        for k, colour in ((1, _ANTERIOR), (2, _POSTERIOR)):
-            tinted = cv2.addWeighted(roi, 0.72, np.full_like(roi, colour), 0.28, 0.0)
-            np.copyto(roi, tinted, where=(lab == k)[..., None])
+        tinted = cv2.addWeighted(roi, 0.72, _TINTS[np.minimum(lab, 3)], 0.28, 0.0)  # each pixel toward its lip's colour
+        np.copyto(roi, tinted, where=((lab == 1) | (lab == 2))[..., None])
     scale = max(0.45, rgb.shape[0] / 900)
     thick = max(1, int(round(rgb.shape[0] / 400)))
     if len(m.centreline_px) > 1:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-__all__ = ["window", "convex_hull", "dilate", "largest_component", "fill_holes", "mean_along", "quantiles_u8", "near_line", "close", "select_labels"]
+__all__ = ["window", "convex_hull", "dilate", "largest_component", "mean_along", "quantiles_u8", "near_line", "close", "select_labels"]
 
 
 def window(array: np.ndarray, box: tuple[int, int, int, int], fill: object) -> np.ndarray:
@@ -52,14 +52,6 @@ def largest_component(mask: np.ndarray) -> np.ndarray:
     # Areas by counting labels: OpenCV's WithStats variant costs more than the labelling itself.
     areas = np.bincount(labelled.ravel(), minlength=count)
     return labelled == 1 + int(np.argmax(areas[1:]))
-
-
-def fill_holes(mask: np.ndarray) -> np.ndarray:
-    """``mask`` with every background region not 4-connected to the border filled (as
-    ``scipy.ndimage.binary_fill_holes``, by an OpenCV flood fill from outside: several times faster)."""
-    outside = np.pad(~mask, 1, constant_values=True).astype(np.uint8)
-    cv2.floodFill(outside, None, (0, 0), 2, flags=4)
-    return (outside != 2)[1:-1, 1:-1]
 
 
 def mean_along(image: np.ndarray, points: np.ndarray) -> np.ndarray:
