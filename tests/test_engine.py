@@ -76,3 +76,16 @@ def test_worker_processes_give_the_same_rows_in_the_same_order(make_dicom, tmp_p
     two = [r for _, outcomes in measure_files([tmp_path / "in"], model=random_model, workers=2, overlays=tmp_path) for r, _ in outcomes]
     assert one == two and len(one) == 7
     assert len(list(tmp_path.glob("*.png"))) == 6  # the workers wrote every frame's overlay
+
+
+def test_a_single_file_is_measured_without_a_pool(make_dicom, tmp_path, random_model, monkeypatch):
+    import cervical_length.engine as engine
+
+    path = make_dicom("one.dcm", frames_rgb=gradient_rgb(frames=2))
+    expected = [r for _, outcomes in measure_files([path], model=random_model, workers=1) for r, _ in outcomes]
+
+    def no_pool(method):
+        raise AssertionError("a pool was started for one file")
+
+    monkeypatch.setattr(engine.multiprocessing, "get_context", no_pool)
+    assert [r for _, outcomes in measure_files([path], model=random_model, workers=2) for r, _ in outcomes] == expected

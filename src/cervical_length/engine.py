@@ -342,7 +342,7 @@ def measure_files(
     segmentations: Path | None = None,
 ) -> Iterator[tuple[Path, list[Outcome]]]:
     """Measure every file under ``paths`` with ``workers`` processes (each one model on one thread;
-    1: in this process on every core), or on the Dask cluster at ``scheduler`` (an address such as
+    1, or a single file to measure: in this process on every core), or on the Dask cluster at ``scheduler`` (an address such as
     ``tcp://10.0.0.5:8786``; ``workers`` is then the cluster's business). Yields each file's rows in
     file order whatever the engine. Paths (and ``overlays``) must be the same on every worker.
 
@@ -362,14 +362,15 @@ def measure_files(
             for path, future in zip(files, futures, strict=True):
                 yield path, future.result()
         return
-    if workers <= 1:
+    if workers <= 1 or len(files) <= 1:
+        # One file is one task: a pool would only add its workers' start-up (seconds of imports).
         pipeline = Pipeline(model, threads=os.cpu_count() or 1)
         for path in files:
             yield path, _measured_file(pipeline, path, options)
         return
     load_model(model)  # fail here, with the named error, not inside a worker
     # spawn, not fork: forking a process whose PyTorch thread pool already runs can hang.
-    with multiprocessing.get_context("spawn").Pool(workers, initializer=_start_worker, initargs=(str(model),)) as pool:
+    with multiprocessing.get_context("spawn").Pool(min(workers, len(files)), initializer=_start_worker, initargs=(str(model),)) as pool:
         yield from zip(files, pool.imap(_worker_task, [(path, options) for path in files]))
 
 
