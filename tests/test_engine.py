@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from cervical_length.dicom import RegionSpec
@@ -89,3 +90,13 @@ def test_a_single_file_is_measured_without_a_pool(make_dicom, tmp_path, random_m
 
     monkeypatch.setattr(engine.multiprocessing, "get_context", no_pool)
     assert [r for _, outcomes in measure_files([path], model=random_model, workers=2) for r, _ in outcomes] == expected
+
+
+def test_centre_of_the_labels_gives_the_region_point():
+    from cervical_length.engine import _centre
+
+    labels = np.zeros((50, 60), np.uint8)
+    assert _centre(labels) == (25.0, 30.0)  # nothing found: the frame's centre
+    labels[10:20, 30:41], labels[15, 5] = 1, 2
+    rows, cols = np.nonzero(labels)
+    assert _centre(labels) == pytest.approx((rows.mean(), cols.mean()), abs=1e-9)

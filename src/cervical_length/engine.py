@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
+import cv2
 import numpy as np
 from pydicom import dcmread
 
@@ -169,6 +170,16 @@ def quality_limits(info: ModelInfo) -> QualityLimits:
     return QualityLimits() if info.min_confidence is None else QualityLimits(min_confidence=info.min_confidence)
 
 
+def _centre(labels: np.ndarray) -> tuple[float, float]:
+    """(row, col) centre of mass of a (rows, cols) uint8 label map's foreground (the frame's centre
+    when empty): the point whose ultrasound region gives the scale (split screens differ per region)."""
+    x, y, w, h = cv2.boundingRect(labels)  # the moments of the foreground's box only: a fraction of the frame
+    m = cv2.moments(labels[y : y + h, x : x + w], binaryImage=True)
+    if m["m00"] == 0:
+        return labels.shape[0] / 2, labels.shape[1] / 2
+    return y + m["m01"] / m["m00"], x + m["m10"] / m["m00"]
+
+
 class Pipeline:
     """Read, segment and measure files with one model instance.
 
@@ -196,10 +207,7 @@ class Pipeline:
             fan, apex = fans["fan"]
             spacing = None
             if frame.calibration.calibrated:
-                # The scale of the region the cervix lies in (split screens differ per region).
-                rows, cols = np.nonzero(seg.labels)
-                centre = (rows.mean(), cols.mean()) if len(rows) else (frame.grey.shape[0] / 2, frame.grey.shape[1] / 2)
-                spacing = frame.calibration.spacing_at(*centre)
+                spacing = frame.calibration.spacing_at(*_centre(seg.labels))
             m = measure_cervix(seg.labels, spacing, probabilities=seg.probabilities, grey=frame.grey, fan=fan, apex_px=apex, limits=self.limits)
             yield MeasuredFrame(_row(frame, m, self.model_info.sha256, notes), frame, seg, m)
 
