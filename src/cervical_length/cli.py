@@ -21,7 +21,7 @@ from pydicom.errors import InvalidDicomError
 from . import __version__
 from .clinical import read_clinical_csv
 from .dicom import user_spacing
-from .engine import ExamCollector, ExamRow, FrameResult, candidate_files, measure_files, quality_limits
+from .engine import ExamCollector, ExamRow, FrameResult, Pipeline, candidate_files, measure_files
 from .errors import CalibrationError, ClinicalDataError, ModelError
 from .evaluate import PhantomOutcome, confidence_floor, evaluate_fugc, evaluate_looks, summarise
 from .model import DEFAULT_MODEL, WORKING_SIZE, ModelInfo, amend_metadata, load_model
@@ -29,7 +29,6 @@ from .outputs import CsvWriter, JsonLinesWriter, uid_stem, write_png
 from .phantom import APPEARANCES, CASES, generate, montage, phantom_stem, write_ground_truth_csv, write_phantom
 from .report import render_report, report_image
 from .rules import DISCLAIMER, GUIDELINES, PROFILES, ClinicalContext, assess, ga_from_edd, ga_from_lmp, parse_gestational_age
-from .segment import Segmenter
 from .sr import write_report_sr
 from .store import DATABASE_NAME, ResultsStore
 from .train import TrainConfig, fugc_squares, train
@@ -280,16 +279,16 @@ def _assess(args: argparse.Namespace) -> int:
 
 def _evaluate(args: argparse.Namespace) -> int:
     try:
-        model, info = load_model(args.model)
+        pipeline = Pipeline(args.model, threads=os.cpu_count() or 1)
     except ModelError as err:
         raise _UsageError(str(err)) from err
-    segmenter = Segmenter(model, model_sha256=info.sha256, working_size=info.working_size, threads=os.cpu_count() or 1)
-    report: dict[str, object] = {"model_sha256": info.sha256, "phantoms": args.phantoms}
+    segmenter = pipeline.segmenter
+    report: dict[str, object] = {"model_sha256": pipeline.model_info.sha256, "phantoms": args.phantoms}
     frames_csv = args.frames or args.out.with_name(f"{args.out.stem}_frames.csv")
     for path in (args.out, frames_csv):
         path.parent.mkdir(parents=True, exist_ok=True)
     with CsvWriter(frames_csv, PhantomOutcome) as rows:
-        for name, outcomes in evaluate_looks(segmenter, phantoms=args.phantoms, count=args.count, limits=quality_limits(info)).items():
+        for name, outcomes in evaluate_looks(segmenter, phantoms=args.phantoms, count=args.count, limits=pipeline.limits).items():
             for outcome in outcomes:
                 rows.write(outcome)
             report[name] = summarise(outcomes)
@@ -581,8 +580,7 @@ def _train(args: argparse.Namespace) -> int:
         amend_metadata(args.out, {"initialised_from": {"sha256": init_info.sha256, **lineage}})
     if data is None:
         # Calibrated on the phantom validation sets; a model trained on a clinic's images keeps the default.
-        model, info = load_model(args.out)
-        floor = confidence_floor(Segmenter(model, model_sha256=info.sha256, working_size=info.working_size, threads=os.cpu_count() or 1))
+        floor = confidence_floor(Pipeline(args.out, threads=os.cpu_count() or 1).segmenter)
         amend_metadata(args.out, {"quality_gate": {"min_confidence": floor, "rule": "2nd percentile of the confidence of measurable validation phantoms"}})
         print(f"Quality gate: confidence floor {floor:.2f} for this model")
     print(f"Wrote {info.weights} (sha256 {info.sha256}) and {args.out}")
