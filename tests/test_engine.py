@@ -100,3 +100,33 @@ def test_centre_of_the_labels_gives_the_region_point():
     labels[10:20, 30:41], labels[15, 5] = 1, 2
     rows, cols = np.nonzero(labels)
     assert _centre(labels) == pytest.approx((rows.mean(), cols.mean()), abs=1e-9)
+
+
+def test_frames_counted_from_headers_until_enough(make_dicom, tmp_path):
+    from cervical_length.engine import _frames_at_least
+
+    files = [make_dicom("three.dcm", frames_rgb=gradient_rgb(frames=3)), tmp_path / "bad.dcm", make_dicom("one.dcm")]
+    files[1].write_text("not DICOM")  # counts as one frame: its own run reports it
+    assert _frames_at_least(files, 5) and not _frames_at_least(files, 6)
+    assert _frames_at_least(files, 3) and not _frames_at_least([], 1)
+
+
+@pytest.mark.parametrize("threshold, pooled", [(1000, False), (4, True)])
+def test_default_workers_start_a_pool_only_for_enough_frames(make_dicom, tmp_path, random_model, monkeypatch, threshold, pooled):
+    import multiprocessing
+
+    import cervical_length.engine as engine
+
+    for k in range(2):
+        make_dicom(f"in/{k}.dcm", frames_rgb=gradient_rgb(frames=2))
+    expected = [r for _, outcomes in measure_files([tmp_path / "in"], model=random_model, workers=1) for r, _ in outcomes]
+    started, original = [], multiprocessing.get_context
+
+    def get_context(method):
+        started.append(method)
+        return original(method)
+
+    monkeypatch.setattr(engine.multiprocessing, "get_context", get_context)
+    monkeypatch.setattr(engine, "POOL_MIN_FRAMES", threshold)
+    assert [r for _, outcomes in measure_files([tmp_path / "in"], model=random_model) for r, _ in outcomes] == expected
+    assert started == (["spawn"] if pooled else [])

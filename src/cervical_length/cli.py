@@ -21,7 +21,7 @@ from pydicom.errors import InvalidDicomError
 from . import __version__
 from .clinical import read_clinical_csv
 from .dicom import user_spacing
-from .engine import ExamCollector, ExamRow, FrameResult, Pipeline, candidate_files, measure_files
+from .engine import POOL_MIN_FRAMES, ExamCollector, ExamRow, FrameResult, Pipeline, candidate_files, measure_files
 from .errors import CalibrationError, ClinicalDataError, ModelError
 from .evaluate import PhantomOutcome, confidence_floor, evaluate_fugc, evaluate_looks, summarise
 from .model import DEFAULT_MODEL, WORKING_SIZE, ModelInfo, amend_metadata, load_model
@@ -90,7 +90,13 @@ def build_parser() -> argparse.ArgumentParser:
         "measured frames (not for multi-frame files without a Frame of Reference: their rows say so)",
     )
     measure.add_argument("--include-identifiers", action="store_true", help="add the patient's name, ID and birth date to the outputs (never read otherwise; never logged)")
-    measure.add_argument("--workers", type=int, default=os.cpu_count() or 1, metavar="N", help="processes, each with one model on one thread (default: the core count; 1 runs in this process)")
+    measure.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="processes, each with one model on one thread; 1 runs in this process (default: one per core for "
+        f"{POOL_MIN_FRAMES} frames or more, below that this process: a pool's start-up would cost more than it saves)",
+    )
     measure.add_argument("--engine", choices=("local", "dask"), default="local", help="local process pool (default) or an existing Dask cluster")
     measure.add_argument("--scheduler", metavar="ADDRESS", help="the Dask scheduler, e.g. tcp://10.0.0.5:8786 (with --engine dask)")
     measure.add_argument("--model", type=Path, default=DEFAULT_MODEL, metavar="JSON", help="model metadata file (default: the shipped model)")
@@ -342,7 +348,7 @@ def _measure(args: argparse.Namespace) -> int:
     missing = [str(p) for p in args.paths if not p.exists()]
     if missing:
         raise _UsageError(f"no such file or folder: {', '.join(missing)}")
-    if args.workers < 1:
+    if args.workers is not None and args.workers < 1:
         raise _UsageError("--workers must be at least 1")
     if (args.engine == "dask") != (args.scheduler is not None):
         raise _UsageError("--engine dask and --scheduler ADDRESS go together")
