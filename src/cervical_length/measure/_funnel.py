@@ -51,11 +51,11 @@ def find_funnel(
 ) -> Funnel | None:
     """Funnel beyond the functional internal os (the centreline's last point), or None when closed.
 
-    The funnel is the fluid between the lips beyond the closed canal: a part of ``gaps`` (int labels
-    of the 4-connected parts of the background inside ``hull``, the lips' convex hull) touching the canal's end or the fluid-filled
-    ``tail`` of the lips' interface. With an image, that region must hold fluid
-    (``fluid_per_gap``: the count of anechoic pixels in each part of ``gaps``), so a notch in a
-    label map is no funnel; nor is one shorter or narrower than
+    The funnel is the fluid between the lips beyond the closed canal: the parts of ``gaps`` (int
+    labels of the 4-connected parts of the background inside ``hull``, the lips' convex hull)
+    touching the canal's end or the fluid-filled ``tail`` of the lips' interface. With an image,
+    they must hold fluid (``fluid_per_gap``: the count of anechoic pixels in each part of
+    ``gaps``), so a notch in a label map is no funnel; nor is one shorter or narrower than
     ``min_funnel_mm``. Its length runs from the apex to the middle of the hull's edge between the
     lips' inner corners (the funnel base), its width across that base.
     """
