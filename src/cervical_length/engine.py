@@ -370,9 +370,10 @@ def measure_files(
 ) -> Iterator[tuple[Path, list[Outcome]]]:
     """Measure every file under ``paths`` with ``workers`` processes (each one model on one thread;
     1, or a single file to measure: in this process on every core; None: one per core when the
-    files hold at least POOL_MIN_FRAMES frames, else this process), or on the Dask cluster at ``scheduler`` (an address such as
-    ``tcp://10.0.0.5:8786``; ``workers`` is then the cluster's business). Yields each file's rows in
-    file order whatever the engine. Paths (and ``overlays``) must be the same on every worker.
+    files hold at least POOL_MIN_FRAMES frames, else this process), or on the Dask cluster at
+    ``scheduler`` (an address such as ``tcp://10.0.0.5:8786``; ``workers`` is then the cluster's
+    business). Yields each file's rows in file order whatever the engine. Paths (and ``overlays``)
+    must be the same on every worker.
 
     overlays : folder for the overlay PNGs, or None for none. Raises ModelError before any work.
     segmentations : folder for a DICOM SEG of the lips per file with measured frames, or None.

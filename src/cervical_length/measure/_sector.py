@@ -14,8 +14,8 @@ def sector_mask(grey: np.ndarray, bounds: tuple[int, int, int, int] | None) -> t
     grey : (rows, cols) uint8 frame. bounds : (min_col, min_row, max_col, max_row) of the tissue
     region, inclusive, or None for the whole image. The fan is the largest non-black area inside the
     region (8-connected, after closing gaps narrower than 15 pixels), holes filled (anechoic fluid
-    inside the fan stays inside); the apex is the middle of its
-    top row. Returns (rows, cols) bool and (row, col).
+    inside the fan stays inside); the apex is the middle of its top row. Returns (rows, cols) bool
+    and (row, col).
     """
     c0, r0, c1, r1 = bounds if bounds is not None else (0, 0, grey.shape[1] - 1, grey.shape[0] - 1)
     inside = np.zeros(grey.shape, dtype=bool)
