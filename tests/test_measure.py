@@ -351,6 +351,25 @@ class TestCanalLines:
         np.testing.assert_array_equal(line, self._direct(p_ant - p_post, cervix))
         np.testing.assert_array_equal(bridged_line, self._direct(p_ant - p_post, bridged))
 
+    def test_a_closed_loop_broken_by_a_hole(self):
+        """An island of one lip inside the other gives a closed zero-level loop; a hole across it,
+        closed by the bridging, breaks the loop inside the lips' mask only."""
+        from cervical_length.measure._canal import canal_lines
+        from cervical_length.measure._masks import close
+
+        labels = np.zeros((80, 100), np.uint8)
+        labels[10:70, 10:90] = 1
+        labels[25:55, 30:70] = 2
+        labels[24:27, 45:48] = 0
+        p_ant, p_post = (labels == 1).astype(np.float32), (labels == 2).astype(np.float32)
+        cervix = labels > 0
+        bridged = close(cervix, 3)
+        line, bridged_line = canal_lines(p_ant, p_post, cervix, bridged)
+        direct = self._direct(p_ant - p_post, cervix)
+        np.testing.assert_array_equal(line, direct)
+        np.testing.assert_array_equal(bridged_line, self._direct(p_ant - p_post, bridged))
+        assert len(bridged_line) > len(line)  # the loop, whole once the hole is bridged
+
     def test_no_canal(self):
         from cervical_length.measure._canal import canal_lines
 
