@@ -26,7 +26,6 @@ from .measure import Measurement, QualityLimits, exam_result, measure_cervix, se
 from .model import DEFAULT_MODEL, ModelInfo, load_model
 from .outputs import overlay_image, overlay_name, uid_stem, write_png
 from .rules import Assessment, ClinicalContext, assess
-from .seg import write_lip_segmentation
 from .segment import Segmentation, Segmenter
 
 __all__ = ["candidate_files", "Outcome", "FrameStatus", "FrameResult", "MeasuredFrame", "Pipeline", "quality_limits", "iter_frame_results", "measure_files", "ExamRow", "ExamCollector"]
@@ -288,6 +287,8 @@ class _Options:
 
 def _segmentation_note(path: Path, folder: Path, labels_by_frame: dict[int, np.ndarray], rows: list[FrameResult]) -> str:
     """Write the file's DICOM SEG into ``folder``; returns a note for its rows when it cannot be."""
+    from .seg import write_lip_segmentation  # highdicom: imported by the runs that write a SEG, not by every worker
+
     try:
         source = dcmread(path, stop_before_pixels=True)
         name = f"{uid_stem(source.SOPInstanceUID)}_lips_seg.dcm"
