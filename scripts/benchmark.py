@@ -27,7 +27,7 @@ from pydicom.pixels.decoders.base import get_decoder
 
 from cervical_length.cli import main as cli_main
 from cervical_length.dicom import read_frames, write_us_dicom
-from cervical_length.engine import Pipeline
+from cervical_length.engine import Pipeline, cervix_spacing
 from cervical_length.evaluate import evaluate_looks, summarise
 from cervical_length.measure import measure_cervix, sector_mask
 from cervical_length.model import DEFAULT_MODEL, load_model
@@ -150,7 +150,7 @@ def stage_breakdown() -> dict[str, float]:
             full, labels = back_to_frame(probs, box, frame.grey.shape)
             t3 = time.perf_counter()
             fan, apex = sector_mask(frame.grey, None if region is None else (region.min_col, region.min_row, region.max_col, region.max_row))
-            spacing = frame.calibration.spacing_at(*np.argwhere(labels > 0).mean(axis=0)) if (labels > 0).any() else None
+            spacing = cervix_spacing(frame.calibration, labels)
             m = measure_cervix(labels, spacing, probabilities=full, grey=frame.grey, fan=fan, apex_px=apex)
             t4 = time.perf_counter()
             encode_png(overlay_image(frame.rgb, labels, m))

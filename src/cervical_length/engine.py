@@ -28,7 +28,7 @@ from .outputs import overlay_image, overlay_name, uid_stem, write_png
 from .rules import Assessment, ClinicalContext, assess
 from .segment import Segmentation, Segmenter
 
-__all__ = ["candidate_files", "Outcome", "FrameStatus", "FrameResult", "MeasuredFrame", "Pipeline", "quality_limits", "iter_frame_results", "measure_files", "ExamRow", "ExamCollector"]
+__all__ = ["candidate_files", "Outcome", "FrameStatus", "FrameResult", "MeasuredFrame", "Pipeline", "cervix_spacing", "quality_limits", "iter_frame_results", "measure_files", "ExamRow", "ExamCollector"]
 
 FrameStatus = Literal["measured", "not_measurable", "uncalibrated", "failed"]
 
@@ -184,6 +184,12 @@ def _centre(labels: np.ndarray) -> tuple[float, float]:
     return y + m["m01"] / m["m00"], x + m["m10"] / m["m00"]
 
 
+def cervix_spacing(calibration: Calibration, labels: np.ndarray) -> tuple[float, float] | None:
+    """(row, col) mm per pixel of the ultrasound region the cervix's centre lies in (split screens
+    differ per region), from a frame's (rows, cols) uint8 label map; None for an uncalibrated frame."""
+    return calibration.spacing_at(*_centre(labels)) if calibration.calibrated else None
+
+
 class Pipeline:
     """Read, segment and measure files with one model instance.
 
@@ -209,9 +215,7 @@ class Pipeline:
                 bounds = None if region is None else (region.min_col, region.min_row, region.max_col, region.max_row)
                 fans["fan"] = sector_mask(frame.grey, bounds)
             fan, apex = fans["fan"]
-            spacing = None
-            if frame.calibration.calibrated:
-                spacing = frame.calibration.spacing_at(*_centre(seg.labels))
+            spacing = cervix_spacing(frame.calibration, seg.labels)
             m = measure_cervix(seg.labels, spacing, probabilities=seg.probabilities, grey=frame.grey, fan=fan, apex_px=apex, limits=self.limits)
             yield MeasuredFrame(_row(frame, m, self.model_info.sha256, notes), frame, seg, m)
 
