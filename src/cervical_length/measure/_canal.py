@@ -82,19 +82,31 @@ class FluidPixels:
         return cls(points, parts[fluid], ~cervix[fluid])
 
 
-def _fluid_tip(centreline: np.ndarray, points_px: np.ndarray, shape: tuple[int, int], spacing: Spacing) -> int:
-    """Index of the centreline point nearest to the fluid pixel (of the (K, 2) ``points_px``)
-    within 2 mm of the line that lies nearest the external os, never in the first 2 mm; the last
-    index when there is none."""
-    near = points_px[near_line(centreline, shape, 2.0 / min(spacing))[points_px[:, 0], points_px[:, 1]]]
-    if len(near) == 0:
-        return len(centreline) - 1
-    scale = np.asarray(spacing)
-    points = centreline * scale
-    distance, nearest = cKDTree(points).query(near * scale)
-    arc = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(points, axis=0).T))])
-    candidates = nearest[(distance <= 2.0) & (arc[nearest] >= 2.0)]
-    return int(candidates.min()) if len(candidates) else len(centreline) - 1
+class _FluidTip:
+    """Finds, along one centreline, the fluid nearest the external os (see :meth:`index`)."""
+
+    def __init__(self, centreline: np.ndarray, fluid: FluidPixels, shape: tuple[int, int], spacing: Spacing) -> None:
+        self.centreline, self.fluid, self.spacing = centreline, fluid, spacing
+        points = fluid.points_px
+        # Which fluid pixels lie within about 2 mm of the line: drawn once for every query.
+        self.near = near_line(centreline, shape, 2.0 / min(spacing))[points[:, 0], points[:, 1]]
+        self._tree: cKDTree | None = None
+
+    def index(self, selected: np.ndarray) -> int:
+        """Index of the centreline point nearest to the ``selected`` ((M,) bool over the fluid
+        pixels) pixel within 2 mm of the line that lies nearest the external os, never in the
+        first 2 mm; the last index when there is none."""
+        near = self.fluid.points_px[selected & self.near]
+        if len(near) == 0:
+            return len(self.centreline) - 1
+        scale = np.asarray(self.spacing)
+        points = self.centreline * scale
+        if self._tree is None:
+            self._tree = cKDTree(points)
+        distance, nearest = self._tree.query(near * scale)
+        arc = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(points, axis=0).T))])
+        candidates = nearest[(distance <= 2.0) & (arc[nearest] >= 2.0)]
+        return int(candidates.min()) if len(candidates) else len(self.centreline) - 1
 
 
 def cut_at_funnel(centreline: np.ndarray, fluid: FluidPixels, shape: tuple[int, int], spacing: Spacing) -> tuple[np.ndarray, np.ndarray]:
@@ -108,14 +120,15 @@ def cut_at_funnel(centreline: np.ndarray, fluid: FluidPixels, shape: tuple[int, 
     cuts the canal, nor does fluid in the first 2 mm from the external os. Returns (closed canal,
     the interface beyond the apex).
     """
-    gap = fluid.points_px[fluid.in_gap]
-    tip = _fluid_tip(centreline, gap, shape, spacing)
+    tips = _FluidTip(centreline, fluid, shape, spacing)
+    tip = tips.index(fluid.in_gap)
     # The fluid parts that reach the gap near the interface from the first cut on (at least two
     # points, so a canal that ends at the gap still has its 2 mm neighbourhood).
+    gap = fluid.points_px[fluid.in_gap]
     band = near_line(centreline[max(tip - 1, 0) :], shape, 2.0 / min(spacing))
     touching = np.unique(fluid.parts[fluid.in_gap][band[gap[:, 0], gap[:, 1]]])
     if len(touching):
-        tip = _fluid_tip(centreline, fluid.points_px[np.isin(fluid.parts, touching)], shape, spacing)
+        tip = tips.index(np.isin(fluid.parts, touching))
     return centreline[: tip + 1], centreline[tip:]
 
 
@@ -130,20 +143,21 @@ def lip_thicknesses_mm(lips: tuple[np.ndarray, np.ndarray], centreline: np.ndarr
     normal = np.stack([-tangent[:, 1], tangent[:, 0]], axis=1)
     normal /= np.maximum(np.hypot(normal[:, 0], normal[:, 1]), 1e-9)[:, None]
     step_mm = 0.25
-    offsets_px = normal[:, None, :] * (np.arange(step_mm, 40.0, step_mm)[:, None] / scale)  # (points, steps, 2)
+    steps_mm = np.arange(step_mm, 40.0, step_mm)
     which = lips[0].astype(np.uint8) + 2 * lips[1].astype(np.uint8)  # 1, 2: the lip at a pixel
-    found = []
-    for side in (1.0, -1.0):
-        # One probe per side serves both lips: each reads its own label along the same rays.
-        rc = np.rint(points[:, None, :] + side * offsets_px).astype(np.intp)
-        inside = (rc[..., 0] >= 0) & (rc[..., 0] < which.shape[0]) & (rc[..., 1] >= 0) & (rc[..., 1] < which.shape[1])
-        found.append(np.zeros(inside.shape, dtype=np.uint8))
-        found[-1][inside] = which[rc[..., 0][inside], rc[..., 1][inside]]
+    # One probe per side serves both lips: each reads its own label along the same rays. Probes
+    # past the window read its edge, which is background: the window has a margin around the lips.
+    sides = np.array([1.0, -1.0])[:, None, None]
+    index = np.zeros((2, len(points), len(steps_mm)), dtype=np.intp)
+    for axis in (0, 1):
+        along = np.rint(points[:, axis][None, :, None] + sides * (normal[:, axis][:, None] * (steps_mm / scale[axis]))).astype(np.intp)
+        index = index * which.shape[1] + np.clip(along, 0, which.shape[axis] - 1, out=along)
+    found = np.take(which, index)  # (side, points, steps)
     thickness = []
     for k in (1, 2):
+        hits = found == k
         # The side on which the lip touches the canal at most points (the first side on a tie).
-        hits = [f == k for f in found]
-        hit = hits[int(np.argmax([h[:, :4].any(axis=1).mean() for h in hits]))]
+        hit = hits[int(np.argmax(hits[:, :, :4].any(axis=2).sum(axis=1)))]
         # Per probe, the last step still inside the lip before it is left for good.
         reach = np.where(hit.any(axis=1), (hit.shape[1] - np.argmax(hit[:, ::-1], axis=1)) * step_mm, 0.0)
         thickness.append(float(np.median(reach)))

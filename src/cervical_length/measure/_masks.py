@@ -24,13 +24,13 @@ def convex_hull(mask: np.ndarray) -> np.ndarray:
     hull = np.zeros(mask.shape, dtype=np.uint8)
     if contours:
         cv2.fillConvexPoly(hull, cv2.convexHull(np.concatenate(contours)), 1)
-    return hull.astype(bool)
+    return hull.view(bool)
 
 
 def dilate(mask: np.ndarray, pixels: int) -> np.ndarray:
     """Dilation by a (2 pixels + 1) square."""
     kernel = np.ones((2 * pixels + 1, 2 * pixels + 1), np.uint8)
-    return cv2.dilate(mask.astype(np.uint8), kernel).astype(bool)
+    return cv2.dilate(np.asarray(mask, dtype=bool).view(np.uint8), kernel).view(bool)
 
 
 def close(mask: np.ndarray, radius_px: float) -> np.ndarray:
@@ -40,8 +40,8 @@ def close(mask: np.ndarray, radius_px: float) -> np.ndarray:
         return mask
     disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
     # Padded so that the array's edge is background, not the foreground OpenCV's erosion assumes.
-    padded = np.pad(mask.astype(np.uint8), r + 1)
-    return cv2.morphologyEx(padded, cv2.MORPH_CLOSE, disc)[r + 1 : -r - 1, r + 1 : -r - 1].astype(bool)
+    padded = np.pad(np.asarray(mask, dtype=bool).view(np.uint8), r + 1)
+    return cv2.morphologyEx(padded, cv2.MORPH_CLOSE, disc)[r + 1 : -r - 1, r + 1 : -r - 1].view(bool)
 
 
 def largest_component(mask: np.ndarray) -> np.ndarray:
@@ -74,7 +74,7 @@ def near_line(points_px: np.ndarray, shape: tuple[int, int], reach_px: float) ->
     points_px = np.vstack([points_px[:-1:4], points_px[-1:]])
     pts = np.rint(points_px[:, ::-1]).astype(np.int32)  # (col, row) for OpenCV
     cv2.polylines(band, [pts], False, 1, thickness=2 * int(np.ceil(reach_px)) + 1)
-    return band.astype(bool)
+    return band.view(bool)
 
 
 def select_labels(labels: np.ndarray, wanted: np.ndarray) -> np.ndarray:
