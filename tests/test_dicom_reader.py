@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 from pydicom import dcmread
 from pydicom.data import get_testdata_file
+from pydicom.dataset import Dataset
 from pydicom.encaps import encapsulate
+from pydicom.pixels import apply_color_lut
 from pydicom.uid import UID
 
 from cervical_length.dicom import iter_dicom_paths, read_frames, read_source, to_grey_and_rgb
@@ -84,6 +87,22 @@ class TestToGreyAndRgb:
         ds.BitsStored, ds.PixelRepresentation = 16, 1
         grey, _ = to_grey_and_rgb(np.array([[-32768, 32767]], dtype=np.int16), ds)
         np.testing.assert_array_equal(grey, [[0, 255]])
+
+    @pytest.mark.parametrize(("bits", "dtype"), [(8, np.uint8), (12, np.uint16)])
+    def test_palette_lookup_equals_pydicoms(self, bits, dtype):
+        # 8-bit indices take OpenCV's lookup, wider ones np.take: both must equal pydicom's LUT.
+        entries = 2**bits
+        ds = Dataset()
+        ds.PhotometricInterpretation, ds.BitsStored, ds.PixelRepresentation = "PALETTE COLOR", bits, 0
+        ramp = np.linspace(0, 65535, entries)
+        for colour, gain in (("Red", 1.0), ("Green", 0.6), ("Blue", 0.3)):
+            setattr(ds, f"{colour}PaletteColorLookupTableDescriptor", [entries % 65536, 0, 16])
+            setattr(ds, f"{colour}PaletteColorLookupTableData", np.rint(ramp * gain).astype("<u2").tobytes())
+        arr = np.random.default_rng(0).integers(0, entries, size=(7, 9), dtype=dtype)
+        grey, rgb = to_grey_and_rgb(arr, ds)
+        expected = np.rint(apply_color_lut(arr, ds) * (255.0 / 65535)).astype(np.uint8)
+        np.testing.assert_array_equal(rgb, expected)
+        np.testing.assert_array_equal(grey, cv2.cvtColor(expected, cv2.COLOR_RGB2GRAY))
 
     def test_input_not_modified(self, make_dicom):
         ds = dcmread(make_dicom(photometric="MONOCHROME1"))
