@@ -277,6 +277,22 @@ class TestLargestComponent:
         np.testing.assert_array_equal(largest_component(mask), mask)
 
 
+class TestLipThickness:
+    @pytest.mark.parametrize("rows", [60, 45])  # 45: the posterior lip reaches the image's last row
+    def test_rectangular_lips_with_anisotropic_pixels(self, rows):
+        from cervical_length.measure._canal import lip_thicknesses_mm
+
+        anterior, posterior = np.zeros((rows, 100), dtype=bool), np.zeros((rows, 100), dtype=bool)
+        anterior[10:30, 10:90] = True  # 20 rows of 0.2 mm: 4.0 mm
+        posterior[30:45, 10:90] = True  # 15 rows: 3.0 mm
+        canal = np.stack([np.full(161, 29.5), np.linspace(10.0, 90.0, 161)], axis=1)  # on the lips' interface
+        before = anterior.copy(), posterior.copy()
+        # Probes every 0.25 mm: the last one inside each lip lies at exactly 4.0 and 3.0 mm.
+        assert lip_thicknesses_mm((anterior, posterior), canal, (0.2, 0.1)) == (4.0, 3.0)
+        np.testing.assert_array_equal(anterior, before[0])
+        np.testing.assert_array_equal(posterior, before[1])
+
+
 class TestFunnelShape:
     @pytest.mark.parametrize("percent,ratio,letter", [(10, 0.5, "Y"), (24.9, 0.5, "Y"), (25, 0.5, "V"), (45, 0.6, "V"), (45, 0.65, "U"), (15, 0.8, "U")])
     def test_rule(self, percent, ratio, letter):

@@ -144,14 +144,14 @@ def lip_thicknesses_mm(lips: tuple[np.ndarray, np.ndarray], centreline: np.ndarr
     normal /= np.maximum(np.hypot(normal[:, 0], normal[:, 1]), 1e-9)[:, None]
     step_mm = 0.25
     steps_mm = np.arange(step_mm, 40.0, step_mm)
-    which = lips[0].astype(np.uint8) + 2 * lips[1].astype(np.uint8)  # 1, 2: the lip at a pixel
-    # One probe per side serves both lips: each reads its own label along the same rays. Probes
-    # past the window read its edge, which is background: the window has a margin around the lips.
+    # 1, 2: the lip at a pixel; a border of background, where every probe that leaves the image ends.
+    which = np.pad(lips[0].astype(np.uint8) + 2 * lips[1].astype(np.uint8), 1)
+    # One probe per side serves both lips: each reads its own label along the same rays.
     sides = np.array([1.0, -1.0])[:, None, None]
     index = np.zeros((2, len(points), len(steps_mm)), dtype=np.intp)
     for axis in (0, 1):
         along = np.rint(points[:, axis][None, :, None] + sides * (normal[:, axis][:, None] * (steps_mm / scale[axis]))).astype(np.intp)
-        index = index * which.shape[1] + np.clip(along, 0, which.shape[axis] - 1, out=along)
+        index = index * which.shape[1] + np.clip(along + 1, 0, which.shape[axis] - 1)
     found = np.take(which, index)  # (side, points, steps)
     thickness = []
     for k in (1, 2):
