@@ -7,7 +7,7 @@ import pytest
 
 from cervical_length.dicom import RegionSpec
 from cervical_length.engine import ExamCollector, iter_frame_results, measure_files
-from cervical_length.measure import Measurement
+from cervical_length.measure import Auca, Measurement
 
 from .conftest import gradient_rgb
 
@@ -62,11 +62,13 @@ def test_exam_rows_group_frames_by_study(make_dicom, pipeline):
     items = list(iter_frame_results(pipeline, [make_dicom(frames_rgb=gradient_rgb(frames=2), study_uid="1.2.3", accession_number="ACC1")]))
     # Known measurements in place of the untrained model's: the exam takes the shortest of the best three.
     collector = ExamCollector()
-    for item, (cl, conf) in zip(items, [(31.0, 0.95), (29.5, 0.9)]):
-        collector.add(item.result, Measurement(True, (), cl_mm=cl, cl_straight_mm=cl, confidence=conf))
+    for item, (cl, conf, angle) in zip(items, [(31.0, 0.95, 131.0), (29.5, 0.9, 112.0)]):
+        auca = Auca(angle, ((0.0, 0.0), (1.0, 1.0)))
+        collector.add(item.result, Measurement(True, (), cl_mm=cl, cl_straight_mm=cl, confidence=conf, auca=auca))
     (row,) = collector.rows()
     assert (row.study_instance_uid, row.accession_number, row.frames, row.valid_frames, row.cl_mm, row.spread_mm) == ("1.2.3", "ACC1", 2, 2, 29.5, 1.5)
     assert row.chosen_frame == 2 and row.frames_used.endswith(":1;" + row.chosen_sop_instance_uid + ":2")
+    assert row.auca_deg == 112.0  # the chosen frame's
 
 
 def test_worker_processes_give_the_same_rows_in_the_same_order(make_dicom, tmp_path, random_model):

@@ -7,8 +7,17 @@ import pytest
 from cervical_length.evaluate import PhantomOutcome, summarise
 
 
-def outcome(seed: int, truth_cl: float, cl: float | None, *, funnel: tuple[float, float, float, float] | None = None, truth_measurable: bool = True) -> PhantomOutcome:
-    """A measured frame; ``funnel`` = (truth length, length, truth width, width) in mm."""
+def outcome(
+    seed: int,
+    truth_cl: float,
+    cl: float | None,
+    *,
+    funnel: tuple[float, float, float, float] | None = None,
+    truth_measurable: bool = True,
+    auca: tuple[bool, float | None] = (False, None),
+) -> PhantomOutcome:
+    """A measured frame; ``funnel`` = (truth length, length, truth width, width) in mm; ``auca`` =
+    (whether the frame shows the wall, the measured angle) against a true angle of 120 degrees."""
     f = funnel or (0.0, 0.0, 0.0, 0.0)
     measured = cl is not None
     return PhantomOutcome(
@@ -32,6 +41,9 @@ def outcome(seed: int, truth_cl: float, cl: float | None, *, funnel: tuple[float
         measure_ms=2.0,
         confidence=0.95,
         reasons="" if measured else "canal not fully inside the ultrasound sector",
+        truth_auca_deg=120.0,
+        truth_auca_visible=auca[0],
+        auca_deg=auca[1],
     )
 
 
@@ -56,3 +68,19 @@ class TestSummarise:
         assert s["funnel_length_abs_error_mm_median"] == 0.75  # 1.0 and 0.5
         assert s["funnel_width_abs_error_mm_median"] == 2.0  # 3.0 and 1.0
         assert s["not_measurable_caught"] == 1.0 and s["measurable_wrongly_rejected"] == 0.0
+
+    def test_auca_figures_split_by_whether_the_wall_is_shown(self):
+        outcomes = [
+            outcome(1, 30.0, 30.0, auca=(True, 121.0)),
+            outcome(2, 30.0, 30.0, auca=(True, 117.0)),
+            outcome(3, 30.0, 30.0, auca=(True, None)),  # wall shown, not found
+            outcome(4, 30.0, 30.0, auca=(False, 150.0)),  # given where the wall is not shown
+            outcome(5, 30.0, 30.0, auca=(False, None)),
+            outcome(6, 30.0, None, auca=(True, None)),  # not measured: counts nowhere
+        ]
+        s = summarise(outcomes)
+        assert s["auca_given_where_wall_shown"] == round(2 / 3, 4)
+        assert s["auca_abs_error_deg_median"] == 2.0  # errors 1 and 3
+        assert s["auca_abs_error_deg_p95"] == 2.9
+        assert s["auca_given_where_wall_not_shown"] == 0.5
+        assert s["auca_abs_error_deg_max_where_wall_not_shown"] == 30.0

@@ -8,6 +8,7 @@ import pytest
 
 from cervical_length.measure import (
     Measurement,
+    anterior_uterocervical_angle,
     exam_result,
     funnel_shape,
     measure_cervix,
@@ -291,6 +292,79 @@ class TestLipThickness:
         assert lip_thicknesses_mm((anterior, posterior), canal, (0.2, 0.1)) == (4.0, 3.0)
         np.testing.assert_array_equal(anterior, before[0])
         np.testing.assert_array_equal(posterior, before[1])
+
+
+def wedge_image(auca_deg: float, spacing: tuple[float, float], *, fluid: bool = True) -> tuple[np.ndarray, dict]:
+    """A frame with amniotic fluid (grey 20) in tissue (grey 150) beyond an internal os at pixel
+    (300, 400): the fluid lies between the anterior wall, at ``auca_deg`` from the canal's line,
+    and a posterior wall at 110 degrees on the other side. Returns the image and the call's points."""
+    scale = np.asarray(spacing)
+    os_px = np.array([300.0, 400.0])
+    chord = np.array([-0.6, -0.8])  # (row, col) mm, toward the external os
+    normal = np.array([0.8, -0.6])  # the anterior side
+    rows, cols = np.mgrid[0:600, 0:800]
+    rel = (np.stack([rows, cols], axis=-1) - os_px) * scale
+    theta = np.degrees(np.arctan2(rel @ normal, rel @ chord)) % 360.0
+    grey = np.full((600, 800), 150, dtype=np.uint8)
+    if fluid:
+        grey[(theta > auca_deg) & (theta < 250.0)] = 20
+    points = {
+        "internal_os_px": tuple(os_px),
+        "external_os_px": tuple(os_px + 30.0 * chord / scale),
+        "wall_start_px": tuple(os_px),
+        "anterior_px": tuple(os_px + (5.0 * chord + 5.0 * normal) / scale),
+        "spacing_mm": spacing,
+        "lip_level": 150.0,
+    }
+    return grey, points
+
+
+class TestAuca:
+    @pytest.mark.parametrize("auca", [95.0, 120.0, 145.0])
+    @pytest.mark.parametrize("spacing", [(0.1, 0.1), (0.15, 0.1)])
+    def test_angle_of_a_known_wall(self, auca, spacing):
+        grey, points = wedge_image(auca, spacing)
+        before = grey.copy()
+        result = anterior_uterocervical_angle(grey, None, **points)
+        assert result is not None and result.angle_deg == pytest.approx(auca, abs=1.0)
+        # The wall's drawn line starts near the os (within the first radius looked at) and runs outward.
+        os_px = np.array(points["internal_os_px"])
+        near, far = (np.hypot(*((np.array(p) - os_px) * spacing)) for p in result.wall_px)
+        assert near <= 6.0 and far >= 20.0
+        np.testing.assert_array_equal(grey, before)
+
+    def test_a_sludge_echo_in_the_fluid_does_not_bend_the_wall(self):
+        grey, points = wedge_image(120.0, (0.1, 0.1))
+        cv2.circle(grey, (439, 392), 12, 150, -1)  # 2.4 mm across, in the fluid 10 mm out at 150 degrees: it stops the walk
+        result = anterior_uterocervical_angle(grey, None, **points)
+        assert result is not None and result.angle_deg == pytest.approx(120.0, abs=1.0)
+
+    def test_no_fluid_beyond_the_os_gives_no_angle(self):
+        grey, points = wedge_image(120.0, (0.1, 0.1), fluid=False)
+        assert anterior_uterocervical_angle(grey, None, **points) is None
+
+    def test_a_wall_that_leaves_the_sector_within_8_mm_gives_no_angle(self):
+        grey, points = wedge_image(120.0, (0.1, 0.1))
+        rows, cols = np.mgrid[0:600, 0:800]
+        fan = np.hypot(rows - 300, cols - 400) * 0.1 <= 9.0  # the sector ends 9 mm from the os
+        assert anterior_uterocervical_angle(grey, fan, **points) is None
+
+    @pytest.mark.parametrize(("case", "seed"), [("normal", 200), ("short", 203), ("funnel", 204)])
+    def test_phantoms_that_show_the_wall(self, case, seed):
+        phantom = generate(seed, case=case)
+        truth, sector = phantom.truth, phantom.scene.sector
+        assert truth.auca_visible
+        grey = cv2.cvtColor(phantom.rgb, cv2.COLOR_RGB2GRAY)
+        m = measure_cervix(phantom.labels, (truth.mm_per_pixel,) * 2, grey=grey, fan=np.asarray(sector.fan_mask), apex_px=(sector.apex_row, sector.apex_col))
+        assert m.auca is not None and m.auca.angle_deg == pytest.approx(truth.auca_deg, abs=2.5)
+
+    def test_phantom_whose_wall_leaves_the_sector(self):
+        phantom = generate(204, case="short")
+        truth, sector = phantom.truth, phantom.scene.sector
+        assert not truth.auca_visible
+        grey = cv2.cvtColor(phantom.rgb, cv2.COLOR_RGB2GRAY)
+        m = measure_cervix(phantom.labels, (truth.mm_per_pixel,) * 2, grey=grey, fan=np.asarray(sector.fan_mask), apex_px=(sector.apex_row, sector.apex_col))
+        assert m.measurable and m.auca is None
 
 
 class TestFunnelShape:

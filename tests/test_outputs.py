@@ -68,6 +68,23 @@ def test_overlay_drawn_and_written(tmp_path):
     np.testing.assert_array_equal(back, image)
 
 
+def test_overlay_draws_the_auca_wall(tmp_path):
+    from dataclasses import replace
+
+    from cervical_length.measure import Auca
+
+    labels = straight_lips()
+    grey = grey_for(labels)
+    m = measure_cervix(labels, (0.1, 0.1), grey=grey)
+    rgb = np.zeros((*labels.shape, 3), dtype=np.uint8)
+    plain = overlay_image(rgb, labels, m)
+    wall = ((5.0, 5.0), (5.0, 60.0))  # along row 5, clear of the lips and the text
+    image = overlay_image(rgb, labels, replace(m, auca=Auca(118.0, wall)))
+    assert not plain[3:8, 10:55].any()
+    # Anti-aliased: along the wall, the brightest of the rows around it carries the wall's colour.
+    assert np.abs(image[3:8, 10:55].astype(int).max(axis=0) - (255, 150, 40)).max() <= 40
+
+
 class TestEncodePng:
     @pytest.mark.parametrize("shape", [(1, 1), (7, 5), (48, 64), (1, 9, 3), (7, 5, 3), (48, 64, 3)])
     def test_decoders_read_back_the_exact_pixels(self, shape):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 
 import cv2
@@ -93,6 +94,22 @@ class TestGroundTruth:
     def test_measurable_with_no_reasons(self, seed, case):
         truth = generate(seed, case=case).truth
         assert truth.measurable and truth.reasons == ()
+
+
+class TestAucaVisible:
+    def test_wall_in_the_sector_with_fluid_beside_it(self):
+        assert generate(200, case="normal").truth.auca_visible
+
+    def test_wall_leaving_the_sector(self):
+        assert not generate(204, case="short").truth.auca_visible
+
+    def test_fetal_head_against_the_wall_hides_it(self):
+        from cervical_length.phantom._generate import _auca_visible
+
+        phantom = generate(1_000_026)
+        scene, anatomy = phantom.scene, phantom.scene.anatomy
+        assert anatomy.fetal_head is not None and not phantom.truth.auca_visible
+        assert _auca_visible(scene, dataclasses.replace(anatomy, fetal_head=None))
 
 
 class TestCases:

@@ -16,7 +16,7 @@ from cervical_length.report import render_report, thumbnail_data_uri
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-def _row(accession: str, cl: float | None, funnel: int | None = None) -> ExamRow:
+def _row(accession: str, cl: float | None, funnel: int | None = None, auca: float | None = None) -> ExamRow:
     return ExamRow(
         study_instance_uid=f"1.2.{len(accession)}",
         accession_number=accession,
@@ -31,10 +31,11 @@ def _row(accession: str, cl: float | None, funnel: int | None = None) -> ExamRow
         frames_used="1.2.3:2;1.2.3:1;1.2.3:3" if cl is not None else "",
         spread_mm=0.8 if cl is not None else None,
         funnel=funnel,
+        auca_deg=auca,
     )
 
 
-ROWS = [_row("A-LONG", 38.2), _row("<script>alert(1)</script>", 22.4, funnel=1), _row("A-NONE", None)]
+ROWS = [_row("A-LONG", 38.2, auca=104.0), _row("<script>alert(1)</script>", 22.4, funnel=1), _row("A-NONE", None)]
 PIXEL = "data:image/png;base64," + base64.b64encode(cv2.imencode(".png", np.full((8, 8, 3), 128, np.uint8))[1].tobytes()).decode()
 
 
@@ -71,6 +72,7 @@ def test_cards_escaped_and_self_contained():
     assert parser.scripts == 1 and parser.external == []  # only the report's own inline script
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "not a diagnosis" in html
+    assert html.count("anterior uterocervical angle") == 1 and "angle 104 degrees (chosen frame)" in html
 
 
 @pytest.mark.slow

@@ -86,3 +86,15 @@ def test_kill_minus_nine_then_resume_equals_an_uninterrupted_run(make_dicom, tmp
     assert table(tmp_path / "killed") == table(tmp_path / "whole")
     assert len(table(tmp_path / "whole")) == 16
     assert _rows(tmp_path / "killed" / "measurements.csv") == _rows(tmp_path / "whole" / "measurements.csv")
+
+
+def test_a_stored_row_gives_back_what_the_exam_needs():
+    from cervical_length.engine import FrameResult
+    from cervical_length.store import _measurement
+
+    row = FrameResult("a.dcm", "1.2", "1", "", 1, 0.1, 0.1, "regions", "measured", measurable=1, cl_mm=28.4, cl_straight_mm=27.9,
+                      funnel=1, funnel_length_mm=6.0, funnel_width_mm=7.5, funnel_percent=17.4, funnel_shape="Y", auca_deg=104.5, confidence=0.93)
+    m = _measurement(row)
+    assert (m.measurable, m.cl_mm, m.cl_straight_mm, m.confidence) == (True, 28.4, 27.9, 0.93)
+    assert (m.funnel.length_mm, m.funnel.width_mm, m.funnel.shape, m.auca.angle_deg) == (6.0, 7.5, "Y", 104.5)
+    assert _measurement(FrameResult("a.dcm", "1.2", "1", "", None, None, None, "", "failed")) is None

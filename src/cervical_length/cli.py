@@ -163,7 +163,8 @@ def build_parser() -> argparse.ArgumentParser:
             "Segment and measure generated phantoms the model never saw (training appearance, seeds "
             "from 3,000,000; shifted appearance, seeds from 4,000,000) and compare with their exact "
             "truth: Dice and HD95 of each lip, cervical-length error and limits of agreement in mm, "
-            "the <= 25 mm call, funnel detection and length, the quality gate. With --fugc, also the "
+            "the <= 25 mm call, funnel detection and length, the quality gate, the AUCA's error in "
+            "degrees where the frame shows the anterior uterine wall. With --fugc, also the "
             "Dice on a folder of labelled PNGs (images/X.png + labels/X.png). Writes the figures as "
             "JSON, one row per phantom frame as CSV (truth, result and the quality gate's reasons, "
             "to look into any error), and prints a table."
@@ -521,7 +522,8 @@ def _frame_line(r: FrameResult) -> str:
     where = f"{r.file} frame {r.frame}" if r.frame else r.file
     if r.status == "measured":
         funnel = f", funnel {r.funnel_length_mm:.1f} mm ({r.funnel_shape})" if r.funnel else ""
-        return f"measured       {where}: CL {r.cl_mm:.1f} mm (straight {r.cl_straight_mm:.1f}){funnel}, confidence {r.confidence:.2f}"
+        auca = f", AUCA {r.auca_deg:.0f} deg" if r.auca_deg is not None else ""
+        return f"measured       {where}: CL {r.cl_mm:.1f} mm (straight {r.cl_straight_mm:.1f}){funnel}{auca}, confidence {r.confidence:.2f}"
     return f"{r.status:<14} {where}: {r.error or r.reasons}"
 
 

@@ -72,6 +72,7 @@ class FrameResult:
     funnel_width_mm: float | None = None
     funnel_percent: float | None = None
     funnel_shape: str = ""
+    auca_deg: float | None = None  #: anterior uterocervical angle, degrees; None when the wall is not seen
     confidence: float | None = None
     reasons: str = ""
     external_os_row: float | None = None
@@ -124,6 +125,7 @@ def _row(frame: Frame, m: Measurement, model_sha256: str, notes: str) -> FrameRe
         funnel_width_mm=_mm(f.width_mm) if f else None,
         funnel_percent=round(f.percent, 1) if f else None,
         funnel_shape=(f.shape if f else "T") if m.measurable else "",
+        auca_deg=round(m.auca.angle_deg, 1) if m.auca else None,
         confidence=round(m.confidence, 3),
         reasons="; ".join(m.reasons),
         external_os_row=_mm(ext[0]) if ext else None,
@@ -428,6 +430,7 @@ class ExamRow:
     frames_used: str  #: 'SOP:frame' of the best frames, ';'-separated, best first
     spread_mm: float | None
     funnel: int | None = None  #: of the chosen frame
+    auca_deg: float | None = None  #: of the chosen frame, degrees
     clinical_context: str = ""  #: 'matched' when a clinical CSV row joined this study
     profile: str = ""
     rule_findings: str = ""  #: rule ids, ';'-separated
@@ -481,6 +484,7 @@ class ExamCollector:
                 frames_used=";".join(f"{sop}:{frame}" for sop, frame in exam.frames_used),
                 spread_mm=_mm(exam.spread_mm),
                 funnel=None if funnel is None else int(funnel),
+                auca_deg=round(chosen.auca.angle_deg, 1) if chosen is not None and chosen.auca else None,
                 clinical_context="matched" if context is not None else "",
                 profile=profile if context is not None else "",
                 assessment=assessment,

@@ -1,5 +1,6 @@
 """Accuracy against ground truth: segmentation (Dice, HD95 in mm) and measurement (CL error in mm,
-short-cervix call, funnel, quality gate) on phantom sets, and segmentation on labelled PNG folders.
+short-cervix call, funnel, quality gate, AUCA in degrees) on phantom sets, and segmentation on
+labelled PNG folders.
 
 Pure computation on arrays; the CLI writes the JSON and prints the table.
 """
@@ -68,6 +69,9 @@ class PhantomOutcome:
     measure_ms: float
     confidence: float  #: the measurement's mean winning-class probability over the cervix
     reasons: str  #: why the quality gate declined the frame, '; '-separated ('' when measured)
+    truth_auca_deg: float | None = None
+    truth_auca_visible: bool = False  #: the frame shows the anterior uterine wall beside fluid
+    auca_deg: float | None = None
 
 
 def _dice(a: np.ndarray, b: np.ndarray) -> float:
@@ -116,6 +120,9 @@ def evaluate_phantoms(
                 measure_ms=elapsed,
                 confidence=m.confidence,
                 reasons="; ".join(m.reasons),
+                truth_auca_deg=truth.auca_deg,
+                truth_auca_visible=truth.auca_visible,
+                auca_deg=m.auca.angle_deg if m.auca else None,
             )
         )
     return outcomes
@@ -153,7 +160,8 @@ def _rate(hits: int, total: int) -> float | None:
 
 def summarise(outcomes: list[PhantomOutcome]) -> dict[str, object]:
     """The figures of the targets: Dice, HD95, CL error and limits of agreement, short-cervix call,
-    funnel detection and length, quality gate, measurement time."""
+    funnel detection and length, quality gate, measurement time; and the AUCA's error (degrees) on
+    measured frames that show the wall, how often it is given there, and how often where they don't."""
     dice = np.array([(o.dice_anterior, o.dice_posterior) for o in outcomes])
     hd = np.array([(o.hd95_anterior_mm, o.hd95_posterior_mm) for o in outcomes])
     both = [o for o in outcomes if o.truth_measurable and o.measurable]
@@ -189,6 +197,19 @@ def summarise(outcomes: list[PhantomOutcome]) -> dict[str, object]:
                 "funnel_width_abs_error_mm_median": round(float(np.median(funnel_widths)), 2) if funnel_widths else None,
             }
         )
+    shown = [o for o in both if o.truth_auca_visible]
+    auca_errors = np.abs([o.auca_deg - o.truth_auca_deg for o in shown if o.auca_deg is not None])
+    hidden = [o for o in both if not o.truth_auca_visible]
+    hidden_errors = np.abs([o.auca_deg - o.truth_auca_deg for o in hidden if o.auca_deg is not None])
+    summary.update(
+        {
+            "auca_given_where_wall_shown": _rate(len(auca_errors), len(shown)),
+            "auca_abs_error_deg_median": round(float(np.median(auca_errors)), 2) if len(auca_errors) else None,
+            "auca_abs_error_deg_p95": round(float(np.percentile(auca_errors, 95)), 2) if len(auca_errors) else None,
+            "auca_given_where_wall_not_shown": _rate(len(hidden_errors), len(hidden)),
+            "auca_abs_error_deg_max_where_wall_not_shown": round(float(hidden_errors.max()), 2) if len(hidden_errors) else None,
+        }
+    )
     return summary
 
 

@@ -142,7 +142,7 @@ def overlay_name(sop_instance_uid: str, frame: int) -> str:
 
 
 _TINTS = np.array([[0, 0, 0], [70, 140, 255], [80, 220, 120], [0, 0, 0]], dtype=np.uint8)  # by label: anterior 1, posterior 2
-_CANAL, _CALIPER, _FUNNEL, _WARN = (255, 230, 0), (255, 255, 255), (255, 120, 200), (255, 80, 60)
+_CANAL, _CALIPER, _FUNNEL, _WARN, _WALL = (255, 230, 0), (255, 255, 255), (255, 120, 200), (255, 80, 60), (255, 150, 40)
 
 
 def _pt(p: tuple[float, float] | np.ndarray) -> tuple[int, int]:
@@ -151,7 +151,8 @@ def _pt(p: tuple[float, float] | np.ndarray) -> tuple[int, int]:
 
 def overlay_image(rgb: np.ndarray, labels: np.ndarray, m: Measurement) -> np.ndarray:
     """A caliper screen: the frame with the lips tinted, the traced canal, the os calipers, the
-    straight caliper line, the funnel and the values in mm, or the reasons it was not measured.
+    straight caliper line, the funnel, the anterior uterine wall of the AUCA and the values, or the
+    reasons it was not measured.
 
     rgb : (rows, cols, 3) uint8 frame; labels : (rows, cols) uint8. Returns a new array.
     """
@@ -183,6 +184,9 @@ def overlay_image(rgb: np.ndarray, labels: np.ndarray, m: Measurement) -> np.nda
             cv2.line(out, (int(c0), int(r0)), (int(c1), int(r1)), _FUNNEL, thick, cv2.LINE_AA)
             cv2.line(out, _pt(f.apex_px), (int((c0 + c1) / 2), int((r0 + r1) / 2)), _FUNNEL, 1, cv2.LINE_AA)
             lines.append(f"Funnel {f.length_mm:.1f} x {f.width_mm:.1f} mm, {f.percent:.0f} %, {f.shape}")
+        if m.auca is not None:
+            cv2.line(out, _pt(m.auca.wall_px[0]), _pt(m.auca.wall_px[1]), _WALL, thick, cv2.LINE_AA)
+            lines.append(f"AUCA {m.auca.angle_deg:.0f} deg")
         lines.append(f"confidence {m.confidence:.2f}")
         colour = _CANAL
     else:

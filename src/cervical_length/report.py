@@ -86,6 +86,8 @@ def _card(row: ExamRow, image_uri: str) -> str:
         if row.cl_mm is not None
         else f"no measurable frame among {row.frames}"
     )
+    if row.auca_deg is not None:
+        detail += f"; anterior uterocervical angle {row.auca_deg:.0f} degrees (chosen frame)"
     rules = ""
     if row.assessment is not None:
         applied = [*row.assessment.findings, *row.assessment.suggestions, *row.assessment.contraindications]

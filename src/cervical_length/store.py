@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .engine import FrameResult, Outcome
-from .measure import Funnel, Measurement
+from .measure import Auca, Funnel, Measurement
 
 __all__ = ["ResultsStore", "DATABASE_NAME"]
 
@@ -58,6 +58,7 @@ def _measurement(row: FrameResult) -> Measurement | None:
         cl_straight_mm=row.cl_straight_mm,
         funnel=funnel,
         confidence=row.confidence or 0.0,
+        auca=None if row.auca_deg is None else Auca(row.auca_deg, ((0.0, 0.0), (0.0, 0.0))),
     )
 
 

@@ -5,9 +5,11 @@ Pure functions on arrays and records: no file is read here. Points are (row, col
 0-based; lengths are in mm computed with the frame's (row, col) spacing, so anisotropic pixels are
 honoured. The canal is the interface between the anterior and posterior lips, found with
 sub-pixel precision as the zero level of (p_anterior - p_posterior) inside the cervix, then
-smoothed: a raw 8-connected skeleton would over-measure a curved canal by several per cent.
+smoothed: a raw 8-connected skeleton would over-measure a curved canal by several per cent. The
+anterior uterocervical angle is read where the anterior uterine wall is seen beside the fluid.
 """
 
+from ._auca import Auca, anterior_uterocervical_angle
 from ._canal import polyline_length_mm, smooth_polyline
 from ._cervix import Measurement, QualityLimits, measure_cervix
 from ._exam import ExamResult, FrameKey, exam_result
@@ -15,6 +17,8 @@ from ._funnel import Funnel, funnel_shape
 from ._sector import sector_mask
 
 __all__ = [
+    "Auca",
+    "anterior_uterocervical_angle",
     "QualityLimits",
     "Funnel",
     "Measurement",

@@ -8,6 +8,7 @@ from functools import partial
 import cv2
 import numpy as np
 
+from ._auca import Auca, anterior_uterocervical_angle
 from ._canal import (
     FluidPixels,
     Spacing,
@@ -52,6 +53,8 @@ class Measurement:
     cl_two_segment_mm : two straight segments through the canal's furthest point from that line;
         equals ``cl_straight_mm`` for a straight canal.
     confidence : mean winning-class probability over the cervix (0-1).
+    auca : the anterior uterocervical angle, when the frame is measured and shows the anterior
+        uterine wall (see :func:`anterior_uterocervical_angle`); None otherwise.
     """
 
     measurable: bool
@@ -64,6 +67,7 @@ class Measurement:
     external_os_px: tuple[float, float] | None = None
     internal_os_px: tuple[float, float] | None = None
     centreline_px: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
+    auca: Auca | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -148,6 +152,7 @@ def measure_cervix(
         return Measurement(False, ("os not found: the lips do not meet along a canal",), confidence=confidence)
     fluid = fluid_per_gap = None
     gaps_count, gaps = cv2.connectedComponents((hull & ~cervix).astype(np.uint8), connectivity=4)
+    frame_grey, frame_fan = grey, fan
     if grey is not None:
         grey = window(grey, box, 0)
         lip_level, bright_level = (float(v) + 1e-6 for v in quantiles_u8(grey, cervix, (0.5, 0.9)))  # bright: unshadowed tissue
@@ -205,6 +210,10 @@ def measure_cervix(
     centreline = centreline + offset
     external, internal = centreline[0], centreline[-1]
     ok = not reasons
+    auca = None
+    if ok and frame_grey is not None:
+        anterior = np.argwhere(lips[0]).mean(axis=0) + offset
+        auca = _auca(frame_grey, frame_fan, external, internal, funnel, cervix, box[:2], anterior, spacing, lip_level)
     return Measurement(
         measurable=ok,
         reasons=tuple(reasons),
@@ -216,4 +225,38 @@ def measure_cervix(
         external_os_px=(float(external[0]), float(external[1])),
         internal_os_px=(float(internal[0]), float(internal[1])),
         centreline_px=centreline,
+        auca=auca,
+    )
+
+
+def _auca(
+    grey: np.ndarray,
+    fan: np.ndarray | None,
+    external: np.ndarray,
+    internal: np.ndarray,
+    funnel: Funnel | None,
+    cervix: np.ndarray,
+    cervix_origin: tuple[int, int],
+    anterior: np.ndarray,
+    spacing: Spacing,
+    lip_level: float,
+) -> Auca | None:
+    """The AUCA against the canal's straight caliper line (internal to external os); the anterior
+    wall starts at the internal os, or at the funnel base's corner on the anterior lip's side.
+    Points are (row, col) in the frame; ``cervix`` is the lips' mask of the window at ``cervix_origin``."""
+    wall_start = internal
+    if funnel is not None:
+        corners = np.asarray(funnel.base_px)
+        wall_start = corners[int(np.argmin(np.hypot(*((corners - anterior) * np.asarray(spacing)).T)))]
+    return anterior_uterocervical_angle(
+        grey,
+        fan,
+        internal_os_px=tuple(internal),
+        external_os_px=tuple(external),
+        wall_start_px=tuple(wall_start),
+        anterior_px=tuple(anterior),
+        spacing_mm=spacing,
+        lip_level=lip_level,
+        lips=cervix,
+        lips_origin_px=cervix_origin,
     )

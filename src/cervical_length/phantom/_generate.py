@@ -340,6 +340,33 @@ def _reasons(scene: Scene, anatomy: Anatomy) -> tuple[str, ...]:
     return tuple(reasons)
 
 
+#: Stretch of the anterior uterine wall (mm from where it leaves the os) that must be in the sector,
+#: with anechoic fluid beside it, for the frame to show the AUCA.
+AUCA_WALL_MM = (2.0, 20.0)
+#: Largest backscatter amplitude that counts as anechoic fluid (amniotic fluid is 0.015).
+_ANECHOIC = 0.02
+
+
+def _auca_visible(scene: Scene, anatomy: Anatomy) -> bool:
+    """Whether the anterior wall's inner surface lies inside the sector (1 mm in from its edges)
+    along :data:`AUCA_WALL_MM` with anechoic fluid 2 mm beside it all the way: no fetal head, no
+    lip and no sludge against the wall there, so an image shows the wall's edge."""
+    canal = anatomy.canal
+    n_ant = anatomy.anterior_sign * canal.normal(canal.length_mm)
+    half = 0.5 * anatomy.funnel_width_mm if anatomy.funnel else 0.0
+    start = anatomy.anatomical_os_mm + half * n_ant
+    direction = anatomy.wall_directions()[0]
+    into_fluid = np.array([-direction[1], direction[0]])
+    if into_fluid @ n_ant > 0:
+        into_fluid = -into_fluid  # the fluid lies on the wall's side away from the anterior lip
+    r = np.arange(AUCA_WALL_MM[0], AUCA_WALL_MM[1] + 0.25, 0.5)[:, None]
+    wall, beside = start + r * direction, start + r * direction + 2.0 * into_fluid
+    points = np.vstack([wall, beside])
+    if not scene.sector.inside(points[:, 0], points[:, 1], margin_mm=1.0).all():
+        return False
+    return bool((tissue_maps(anatomy, beside[:, 0], beside[:, 1]).amplitude <= _ANECHOIC).all())
+
+
 def _truth(scene: Scene, anatomy: Anatomy, seed: int, frame: int) -> PhantomTruth:
     sector, canal = scene.sector, anatomy.canal
     closed = anatomy.closed_length_mm
@@ -369,6 +396,7 @@ def _truth(scene: Scene, anatomy: Anatomy, seed: int, frame: int) -> PhantomTrut
         funnel_percent=100.0 * funnel_length / (funnel_length + closed) if anatomy.funnel else 0.0,
         funnel_shape=scene.funnel_shape,
         auca_deg=float(anatomy.auca_deg),
+        auca_visible=_auca_visible(scene, anatomy),
         measurable=not reasons,
         reasons=reasons,
         centreline_px=sector.to_pixel(centreline),

@@ -19,7 +19,9 @@ class PhantomTruth:
     ``cl_mm`` is the closed canal's arc length from the external os to the functional internal os
     (the funnel apex when funnelling), exact from the geometry; ``cl_straight_mm`` the chord between
     them. ``funnel_length_mm`` runs from the funnel apex to the middle of the funnel base (the
-    anatomical internal os); ``funnel_width_mm`` is the base width.
+    anatomical internal os); ``funnel_width_mm`` is the base width. ``auca_deg`` is the angle between
+    the line from the anatomical internal os to the external os and the anterior uterine wall;
+    ``auca_visible`` says whether an image of the frame can show it.
     """
 
     case: str
@@ -35,6 +37,7 @@ class PhantomTruth:
     funnel_percent: float
     funnel_shape: FunnelShape
     auca_deg: float
+    auca_visible: bool  #: the anterior uterine wall and the fluid beside it in the sector, 2-20 mm from the os
     measurable: bool
     reasons: tuple[str, ...]
     centreline_px: np.ndarray  #: (N, 2) from the external os to the functional internal os

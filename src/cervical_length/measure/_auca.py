@@ -1,0 +1,188 @@
+"""The anterior uterocervical angle (AUCA): at the internal os, between the cervical canal's line and
+the anterior wall of the lower uterine segment.
+
+The wall is read from the image, without a model class of its own: beyond the internal os lies the
+amniotic fluid, and the anterior wall is the tissue that bounds it on the anterior side. Seen from
+the os, every radius from :data:`RADII_MM` crosses from that fluid into the wall at one angle; a line
+is fitted through those crossings by consensus (the line that most of them lie on), so a sludge
+echo or a fetal part in the fluid does not bend it. No angle is given when the wall is not followed
+from near the os far enough inside the sector, when the line found does not start at the os, or when
+its echo is brighter than soft tissue (a fetal skull against the fluid).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ._canal import Spacing
+
+__all__ = ["Auca", "anterior_uterocervical_angle"]
+
+#: Distances from the os (mm) at which the wall is looked for: past the os's own rounding, within
+#: the lower uterine segment.
+RADII_MM = np.arange(5.0, 25.01, 0.5)
+#: The fitted wall must run this far (mm), pass this close to the os (mm) and be followed from this
+#: close to it (mm): a radial edge far out (a fetal part's, the fan's) points at the os too.
+MIN_WALL_MM, MAX_OS_OFFSET_MM, MAX_FIRST_MM = 8.0, 2.0, 8.0
+#: The wall is soft tissue: its echo no brighter than this share of the lips' median. A fetal skull
+#: (bone) that bounds the fluid is far brighter.
+MAX_WALL_ECHO = 1.3
+#: Crossings within this distance (mm) of a candidate line count for it.
+INLIER_MM = 0.5
+#: A stretch of tissue in the fluid shorter than this (mm of arc) is sludge or speckle, not the wall.
+GAP_MM = 1.5
+#: Fluid beyond the os reads up to this share of the lips' median echo (far from the probe, noise and
+#: gain lift it above the funnel's darkness); Otsu's split of the samples is used where it is lower.
+FLUID_FRACTION = 0.75
+_STEP_DEG = 0.5
+
+
+@dataclass(frozen=True)
+class Auca:
+    """The anterior uterocervical angle of one frame.
+
+    angle_deg : between the canal's straight caliper line (internal to external os) and the
+        anterior uterine wall, in degrees, 0-180.
+    wall_px : ((row, col), (row, col)) the fitted wall's ends in pixels, the os end first.
+    """
+
+    angle_deg: float
+    wall_px: tuple[tuple[float, float], tuple[float, float]]
+
+
+def _crossings(fluid: np.ndarray, wall_possible: np.ndarray) -> np.ndarray:
+    """Per radius (row), the first angle index where the fluid straight ahead of the os (index 0)
+    gives way to tissue for at least :data:`GAP_MM` of arc; -1 where there is no fluid straight
+    ahead, where it is narrower than :data:`GAP_MM` (a dark line, not the amniotic fluid), or
+    where what ends it cannot be the wall (the sector's edge, a lip).
+
+    fluid, wall_possible : (radii, angles) bool, angle index 0 looking away from the canal, rising
+    by :data:`_STEP_DEG` toward the canal's anterior side.
+    """
+    out = np.full(len(fluid), -1)
+    for j, (row, possible) in enumerate(zip(fluid, wall_possible)):
+        if not row[0]:
+            continue
+        gap = max(1, int(np.ceil(np.rad2deg(GAP_MM / RADII_MM[j]) / _STEP_DEG)))
+        tissue = np.flatnonzero(~row)
+        if len(tissue) == 0:
+            continue
+        breaks = np.flatnonzero(np.diff(tissue) != 1)
+        starts, ends = tissue[np.r_[0, breaks + 1]], tissue[np.r_[breaks, len(tissue) - 1]]
+        for start, end in zip(starts, ends):
+            if end - start + 1 >= gap or end == len(row) - 1:
+                if possible[start] and start >= gap:
+                    out[j] = start
+                break
+    return out
+
+
+def _consensus_line(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The (mean, unit direction) of the line through most of the (N, 2) ``points`` (mm): every
+    pair proposes a line, the one with most points within :data:`INLIER_MM` is refitted to them
+    (mean and principal direction, returned with the inlier mask)."""
+    i, j = np.triu_indices(len(points), 1)
+    d = points[j] - points[i]
+    length = np.hypot(d[:, 0], d[:, 1])
+    keep = length > 0
+    normals = np.stack([-d[keep, 1], d[keep, 0]], axis=1) / length[keep, None]
+    distance = np.abs(normals @ points.T - np.einsum("pk,pk->p", normals, points[i[keep]])[:, None])
+    inliers = distance[int(np.argmax((distance <= INLIER_MM).sum(axis=1)))] <= INLIER_MM
+    chosen = points[inliers]
+    mean = chosen.mean(axis=0)
+    direction = np.linalg.svd(chosen - mean)[2][0]
+    return mean, direction, inliers
+
+
+def anterior_uterocervical_angle(
+    grey: np.ndarray,
+    fan: np.ndarray | None,
+    *,
+    internal_os_px: tuple[float, float],
+    external_os_px: tuple[float, float],
+    wall_start_px: tuple[float, float],
+    anterior_px: tuple[float, float],
+    spacing_mm: Spacing,
+    lip_level: float,
+    lips: np.ndarray | None = None,
+    lips_origin_px: tuple[int, int] = (0, 0),
+) -> Auca | None:
+    """The AUCA of one frame, or None when the anterior uterine wall is not seen well enough.
+
+    grey : (rows, cols) uint8 image; fan : (rows, cols) bool imaged sector (None: all of it).
+    internal_os_px, external_os_px : (row, col) ends of the canal's straight caliper line (the
+        functional internal os: a funnel's apex). Measured from a funnel's base instead, the line
+        would inherit the base's errors (a dent read as a funnel tilts it by up to 20 degrees).
+    wall_start_px : (row, col) where the anterior wall starts: the internal os, or the anterior
+        corner of a funnel's base.
+    anterior_px : (row, col) of any point of the anterior lip (gives the anterior side).
+    spacing_mm : (row, col) mm per pixel. lip_level : the lips' median grey level (0-255).
+    lips : bool mask of the cervix's lips, its pixel (0, 0) at ``lips_origin_px`` of the frame
+        (a window around the cervix will do): the fluid's edge on a lip is not the uterine wall.
+    """
+    scale = np.asarray(spacing_mm, dtype=np.float64)
+    origin = np.asarray(wall_start_px, dtype=np.float64)
+    chord = (np.asarray(external_os_px) - np.asarray(internal_os_px)) * scale
+    if np.hypot(*chord) == 0:
+        return None
+    chord /= np.hypot(*chord)
+    normal = np.array([-chord[1], chord[0]])
+    if (np.asarray(anterior_px) - np.asarray(internal_os_px)) * scale @ normal < 0:
+        normal = -normal
+    # Angles from the canal's line toward the anterior side, from straight ahead (180) down to 30.
+    angles = np.deg2rad(np.arange(30.0, 180.0 + _STEP_DEG / 2, _STEP_DEG))
+    directions = np.cos(angles)[:, None] * chord + np.sin(angles)[:, None] * normal  # (A, 2) mm
+    samples_mm = RADII_MM[:, None, None] * directions[None]  # (R, A, 2)
+    rc = np.rint(origin + samples_mm / scale).astype(np.intp)
+    rows, cols = grey.shape
+    valid = (rc[..., 0] >= 0) & (rc[..., 0] < rows) & (rc[..., 1] >= 0) & (rc[..., 1] < cols)
+    rc = np.clip(rc, 0, [rows - 1, cols - 1])
+    if fan is not None:
+        valid &= fan[rc[..., 0], rc[..., 1]]
+    # The 1 mm neighbourhood's mean, on the window that the samples reach only.
+    r0, c0 = rc[..., 0].min(), rc[..., 1].min()
+    r1, c1 = rc[..., 0].max() + 1, rc[..., 1].max() + 1
+    k = 2 * max(1, int(round(0.5 / min(spacing_mm)))) + 1
+    pad = k // 2
+    wr0, wc0 = max(r0 - pad, 0), max(c0 - pad, 0)
+    smooth = cv2.blur(grey[wr0 : min(r1 + pad, rows), wc0 : min(c1 + pad, cols)].astype(np.float32), (k, k))
+    values = smooth[rc[..., 0] - wr0, rc[..., 1] - wc0]
+    if not valid.any():
+        return None
+    otsu, _ = cv2.threshold(values[valid].astype(np.uint8)[None], 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    fluid = (values < min(otsu, FLUID_FRACTION * lip_level)) & valid
+    # Index 0 looks straight ahead: reversed so that the walk goes from the fluid toward the canal.
+    wall_possible = valid
+    if lips is not None:
+        at = rc - np.asarray(lips_origin_px)
+        in_window = (at[..., 0] >= 0) & (at[..., 0] < lips.shape[0]) & (at[..., 1] >= 0) & (at[..., 1] < lips.shape[1])
+        on_lip = np.zeros(valid.shape, dtype=bool)
+        on_lip[in_window] = lips[at[..., 0][in_window], at[..., 1][in_window]]
+        wall_possible = valid & ~on_lip
+    values, fluid, wall_possible = values[:, ::-1], fluid[:, ::-1], wall_possible[:, ::-1]
+    crossing = _crossings(fluid, wall_possible)
+    found = crossing >= 0
+    if found.sum() < 3:
+        return None
+    wall_angles = angles[::-1][crossing[found]]
+    points = RADII_MM[found, None] * (np.cos(wall_angles)[:, None] * chord + np.sin(wall_angles)[:, None] * normal)
+    mean, direction, inliers = _consensus_line(points)
+    if RADII_MM[found][inliers].min() > MAX_FIRST_MM:
+        return None
+    # The echo of the first GAP_MM of tissue past each crossing on the line.
+    wall = [values[j, c : c + max(1, int(np.ceil(np.rad2deg(GAP_MM / RADII_MM[j]) / _STEP_DEG)))] for j, c in zip(np.flatnonzero(found)[inliers], crossing[found][inliers])]
+    if np.median(np.concatenate(wall)) > MAX_WALL_ECHO * lip_level:
+        return None
+    if abs(mean @ np.array([-direction[1], direction[0]])) > MAX_OS_OFFSET_MM:
+        return None  # the line found does not start at the os: another edge in the fluid
+    if direction @ mean < 0:
+        direction = -direction  # pointing away from the os
+    along = (points[inliers] - mean) @ direction
+    if np.ptp(along) < MIN_WALL_MM:
+        return None
+    angle = float(np.degrees(np.arccos(np.clip(direction @ chord, -1.0, 1.0))))
+    ends = origin + np.stack([mean + along.min() * direction, mean + along.max() * direction]) / scale
+    return Auca(angle, ((float(ends[0][0]), float(ends[0][1])), (float(ends[1][0]), float(ends[1][1]))))
