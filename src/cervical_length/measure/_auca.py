@@ -13,6 +13,7 @@ its echo is brighter than soft tissue (a fetal skull against the fluid).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 import cv2
 import numpy as np
@@ -62,29 +63,31 @@ def _crossings(fluid: np.ndarray, wall_possible: np.ndarray) -> np.ndarray:
     fluid, wall_possible : (radii, angles) bool, angle index 0 looking away from the canal, rising
     by :data:`_STEP_DEG` toward the canal's anterior side.
     """
-    out = np.full(len(fluid), -1)
-    for j, (row, possible) in enumerate(zip(fluid, wall_possible)):
-        if not row[0]:
-            continue
-        gap = max(1, int(np.ceil(np.rad2deg(GAP_MM / RADII_MM[j]) / _STEP_DEG)))
-        tissue = np.flatnonzero(~row)
-        if len(tissue) == 0:
-            continue
-        breaks = np.flatnonzero(np.diff(tissue) != 1)
-        starts, ends = tissue[np.r_[0, breaks + 1]], tissue[np.r_[breaks, len(tissue) - 1]]
-        for start, end in zip(starts, ends):
-            if end - start + 1 >= gap or end == len(row) - 1:
-                if possible[start] and start >= gap:
-                    out[j] = start
-                break
-    return out
+    count = fluid.shape[1]
+    gap = np.maximum(1, np.ceil(np.rad2deg(GAP_MM / RADII_MM[: len(fluid)]) / _STEP_DEG)).astype(int)[:, None]
+    index = np.arange(count)
+    # The next fluid sample at or after each sample (``count`` when none): a tissue run starting at i
+    # is next_fluid[i] - i samples long.
+    next_fluid = np.minimum.accumulate(np.where(fluid, index, count)[:, ::-1], axis=1)[:, ::-1]
+    starts = ~fluid & np.concatenate([np.ones((len(fluid), 1), dtype=bool), fluid[:, :-1]], axis=1)
+    ends_wall = starts & ((next_fluid - index >= gap) | (next_fluid == count))
+    first = np.argmax(ends_wall, axis=1)
+    rows = np.arange(len(fluid))
+    ok = fluid[:, 0] & ends_wall[rows, first] & wall_possible[rows, first] & (first >= gap[:, 0])
+    return np.where(ok, first, -1)
+
+
+@cache
+def _pairs(count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every pair (i < j) of ``count`` points, as two index arrays."""
+    return np.triu_indices(count, 1)
 
 
 def _consensus_line(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The (mean, unit direction) of the line through most of the (N, 2) ``points`` (mm): every
     pair proposes a line, the one with most points within :data:`INLIER_MM` is refitted to them
     (mean and principal direction, returned with the inlier mask)."""
-    i, j = np.triu_indices(len(points), 1)
+    i, j = _pairs(len(points))
     d = points[j] - points[i]
     length = np.hypot(d[:, 0], d[:, 1])
     keep = length > 0
@@ -93,8 +96,10 @@ def _consensus_line(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
     inliers = distance[int(np.argmax((distance <= INLIER_MM).sum(axis=1)))] <= INLIER_MM
     chosen = points[inliers]
     mean = chosen.mean(axis=0)
-    direction = np.linalg.svd(chosen - mean)[2][0]
-    return mean, direction, inliers
+    # The principal axis of the inliers' 2 x 2 scatter, in closed form.
+    (sxx, sxy), (_, syy) = np.cov(chosen.T, bias=True)
+    angle = 0.5 * np.arctan2(2.0 * sxy, sxx - syy)
+    return mean, np.array([np.cos(angle), np.sin(angle)]), inliers
 
 
 def anterior_uterocervical_angle(
@@ -139,7 +144,7 @@ def anterior_uterocervical_angle(
     rc = np.rint(origin + samples_mm / scale).astype(np.intp)
     rows, cols = grey.shape
     valid = (rc[..., 0] >= 0) & (rc[..., 0] < rows) & (rc[..., 1] >= 0) & (rc[..., 1] < cols)
-    rc = np.clip(rc, 0, [rows - 1, cols - 1])
+    np.clip(rc, 0, [rows - 1, cols - 1], out=rc)
     if fan is not None:
         valid &= fan[rc[..., 0], rc[..., 1]]
     # The 1 mm neighbourhood's mean, on the window that the samples reach only.
