@@ -54,6 +54,11 @@ class Auca:
     wall_px: tuple[tuple[float, float], tuple[float, float]]
 
 
+def _gap_samples(radii_mm: np.ndarray) -> np.ndarray:
+    """:data:`GAP_MM` of arc in angle samples, at each radius (at least one)."""
+    return np.maximum(1, np.ceil(np.rad2deg(GAP_MM / radii_mm) / _STEP_DEG)).astype(int)
+
+
 def _crossings(fluid: np.ndarray, wall_possible: np.ndarray) -> np.ndarray:
     """Per radius (row), the first angle index where the fluid straight ahead of the os (index 0)
     gives way to tissue for at least :data:`GAP_MM` of arc; -1 where there is no fluid straight
@@ -64,7 +69,7 @@ def _crossings(fluid: np.ndarray, wall_possible: np.ndarray) -> np.ndarray:
     by :data:`_STEP_DEG` toward the canal's anterior side.
     """
     count = fluid.shape[1]
-    gap = np.maximum(1, np.ceil(np.rad2deg(GAP_MM / RADII_MM[: len(fluid)]) / _STEP_DEG)).astype(int)[:, None]
+    gap = _gap_samples(RADII_MM[: len(fluid)])[:, None]
     index = np.arange(count)
     # The next fluid sample at or after each sample (``count`` when none): a tissue run starting at i
     # is next_fluid[i] - i samples long.
@@ -100,6 +105,33 @@ def _consensus_line(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
     (sxx, sxy), (_, syy) = np.cov(chosen.T, bias=True)
     angle = 0.5 * np.arctan2(2.0 * sxy, sxx - syy)
     return mean, np.array([np.cos(angle), np.sin(angle)]), inliers
+
+
+def _polar_samples(
+    grey: np.ndarray, fan: np.ndarray | None, points_px: np.ndarray, spacing_mm: Spacing
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """At (..., 2) float (row, col) ``points_px``: the nearest pixels (clipped into the image), whether
+    each lies in the image and the fan, and the image's mean over a 1 mm neighbourhood there."""
+    rc = np.rint(points_px).astype(np.intp)
+    rows, cols = grey.shape
+    valid = (rc[..., 0] >= 0) & (rc[..., 0] < rows) & (rc[..., 1] >= 0) & (rc[..., 1] < cols)
+    np.clip(rc, 0, [rows - 1, cols - 1], out=rc)
+    if fan is not None:
+        valid &= fan[rc[..., 0], rc[..., 1]]
+    # Smoothed on the window that the samples reach only.
+    k = 2 * max(1, int(round(0.5 / min(spacing_mm)))) + 1
+    r0, c0 = max(rc[..., 0].min() - k // 2, 0), max(rc[..., 1].min() - k // 2, 0)
+    r1, c1 = min(rc[..., 0].max() + 1 + k // 2, rows), min(rc[..., 1].max() + 1 + k // 2, cols)
+    smooth = cv2.blur(grey[r0:r1, c0:c1].astype(np.float32), (k, k))
+    return rc, valid, smooth[rc[..., 0] - r0, rc[..., 1] - c0]
+
+
+def _lookup(mask: np.ndarray, rc: np.ndarray) -> np.ndarray:
+    """``mask`` at the (..., 2) int (row, col) ``rc``; False outside it."""
+    inside = (rc[..., 0] >= 0) & (rc[..., 0] < mask.shape[0]) & (rc[..., 1] >= 0) & (rc[..., 1] < mask.shape[1])
+    out = np.zeros(rc.shape[:-1], dtype=bool)
+    out[inside] = mask[rc[..., 0][inside], rc[..., 1][inside]]
+    return out
 
 
 def anterior_uterocervical_angle(
@@ -141,32 +173,13 @@ def anterior_uterocervical_angle(
     angles = np.deg2rad(np.arange(30.0, 180.0 + _STEP_DEG / 2, _STEP_DEG))
     directions = np.cos(angles)[:, None] * chord + np.sin(angles)[:, None] * normal  # (A, 2) mm
     samples_mm = RADII_MM[:, None, None] * directions[None]  # (R, A, 2)
-    rc = np.rint(origin + samples_mm / scale).astype(np.intp)
-    rows, cols = grey.shape
-    valid = (rc[..., 0] >= 0) & (rc[..., 0] < rows) & (rc[..., 1] >= 0) & (rc[..., 1] < cols)
-    np.clip(rc, 0, [rows - 1, cols - 1], out=rc)
-    if fan is not None:
-        valid &= fan[rc[..., 0], rc[..., 1]]
-    # The 1 mm neighbourhood's mean, on the window that the samples reach only.
-    r0, c0 = rc[..., 0].min(), rc[..., 1].min()
-    r1, c1 = rc[..., 0].max() + 1, rc[..., 1].max() + 1
-    k = 2 * max(1, int(round(0.5 / min(spacing_mm)))) + 1
-    pad = k // 2
-    wr0, wc0 = max(r0 - pad, 0), max(c0 - pad, 0)
-    smooth = cv2.blur(grey[wr0 : min(r1 + pad, rows), wc0 : min(c1 + pad, cols)].astype(np.float32), (k, k))
-    values = smooth[rc[..., 0] - wr0, rc[..., 1] - wc0]
+    rc, valid, values = _polar_samples(grey, fan, origin + samples_mm / scale, spacing_mm)
     if not valid.any():
         return None
     otsu, _ = cv2.threshold(values[valid].astype(np.uint8)[None], 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     fluid = (values < min(otsu, FLUID_FRACTION * lip_level)) & valid
+    wall_possible = valid if lips is None else valid & ~_lookup(lips, rc - np.asarray(lips_origin_px))
     # Index 0 looks straight ahead: reversed so that the walk goes from the fluid toward the canal.
-    wall_possible = valid
-    if lips is not None:
-        at = rc - np.asarray(lips_origin_px)
-        in_window = (at[..., 0] >= 0) & (at[..., 0] < lips.shape[0]) & (at[..., 1] >= 0) & (at[..., 1] < lips.shape[1])
-        on_lip = np.zeros(valid.shape, dtype=bool)
-        on_lip[in_window] = lips[at[..., 0][in_window], at[..., 1][in_window]]
-        wall_possible = valid & ~on_lip
     values, fluid, wall_possible = values[:, ::-1], fluid[:, ::-1], wall_possible[:, ::-1]
     crossing = _crossings(fluid, wall_possible)
     found = crossing >= 0
@@ -178,7 +191,8 @@ def anterior_uterocervical_angle(
     if RADII_MM[found][inliers].min() > MAX_FIRST_MM:
         return None
     # The echo of the first GAP_MM of tissue past each crossing on the line.
-    wall = [values[j, c : c + max(1, int(np.ceil(np.rad2deg(GAP_MM / RADII_MM[j]) / _STEP_DEG)))] for j, c in zip(np.flatnonzero(found)[inliers], crossing[found][inliers])]
+    on_line = np.flatnonzero(found)[inliers]
+    wall = [values[j, c : c + n] for j, c, n in zip(on_line, crossing[on_line], _gap_samples(RADII_MM[on_line]))]
     if np.median(np.concatenate(wall)) > MAX_WALL_ECHO * lip_level:
         return None
     if abs(mean @ np.array([-direction[1], direction[0]])) > MAX_OS_OFFSET_MM:
