@@ -101,6 +101,20 @@ class Anatomy:
         # Lips thicken slightly toward the internal os, as the cervix widens into the uterus.
         return base * (0.9 + 0.2 * np.clip(s / self.canal.length_mm, 0.0, 1.0))
 
+    def wall_surfaces(self) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], ...]:
+        """The inner surfaces of the anterior and posterior uterine walls: for each, (start, unit
+        direction, unit normal pointing into the wall, away from the amniotic fluid), in mm. A
+        wall starts at the internal os, or at the corner of a funnel's base on its side."""
+        n_ant = self.anterior_sign * self.canal.normal(self.canal.length_mm)
+        half = 0.5 * self.funnel_width_mm if self.funnel else 0.0
+        out = []
+        for direction, side in zip(self.wall_directions(), (1.0, -1.0)):
+            normal = np.array([-direction[1], direction[0]])
+            if normal @ (side * n_ant) < 0:
+                normal = -normal
+            out.append((self.anatomical_os_mm + side * half * n_ant, direction, normal))
+        return tuple(out)
+
     def wall_directions(self) -> tuple[np.ndarray, np.ndarray]:
         """Unit directions of the anterior and posterior uterine walls from the internal os."""
         os_point = self.anatomical_os_mm
@@ -156,16 +170,10 @@ def _cavity_and_walls(anatomy: Anatomy, x: np.ndarray, z: np.ndarray) -> tuple[n
     """Amniotic cavity beyond the internal os, and the uterine walls around it."""
     os_point = anatomy.anatomical_os_mm
     t_end = anatomy.canal.tangent(anatomy.canal.length_mm)
-    n_ant = anatomy.anterior_sign * anatomy.canal.normal(anatomy.canal.length_mm)
-    half = 0.5 * anatomy.funnel_width_mm if anatomy.funnel else 0.0
     walls = np.zeros(x.shape, dtype=bool)
     cavity = (x - os_point[0]) * t_end[0] + (z - os_point[1]) * t_end[1] > -0.5
-    for direction, side in zip(anatomy.wall_directions(), (1.0, -1.0)):
-        start = os_point + side * half * n_ant
+    for start, direction, normal in anatomy.wall_surfaces():
         # Signed distance from the wall's inner surface, positive toward the wall (away from fluid).
-        normal = np.array([-direction[1], direction[0]])
-        if normal @ (side * n_ant) < 0:
-            normal = -normal
         offset = (x - start[0]) * normal[0] + (z - start[1]) * normal[1]
         along = (x - start[0]) * direction[0] + (z - start[1]) * direction[1]
         cavity &= offset < 0

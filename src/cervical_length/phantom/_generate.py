@@ -351,16 +351,9 @@ def _auca_visible(scene: Scene, anatomy: Anatomy) -> bool:
     """Whether the anterior wall's inner surface lies inside the sector (1 mm in from its edges)
     along :data:`AUCA_WALL_MM` with anechoic fluid 2 mm beside it all the way: no fetal head, no
     lip and no sludge against the wall there, so an image shows the wall's edge."""
-    canal = anatomy.canal
-    n_ant = anatomy.anterior_sign * canal.normal(canal.length_mm)
-    half = 0.5 * anatomy.funnel_width_mm if anatomy.funnel else 0.0
-    start = anatomy.anatomical_os_mm + half * n_ant
-    direction = anatomy.wall_directions()[0]
-    into_fluid = np.array([-direction[1], direction[0]])
-    if into_fluid @ n_ant > 0:
-        into_fluid = -into_fluid  # the fluid lies on the wall's side away from the anterior lip
+    start, direction, into_wall = anatomy.wall_surfaces()[0]
     r = np.arange(AUCA_WALL_MM[0], AUCA_WALL_MM[1] + 0.25, 0.5)[:, None]
-    wall, beside = start + r * direction, start + r * direction + 2.0 * into_fluid
+    wall, beside = start + r * direction, start + r * direction - 2.0 * into_wall
     points = np.vstack([wall, beside])
     if not scene.sector.inside(points[:, 0], points[:, 1], margin_mm=1.0).all():
         return False
