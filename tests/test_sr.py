@@ -27,7 +27,7 @@ def _row(**changes) -> FrameResult:
     base = dict(
         file="x.dcm", sop_instance_uid="1.2", study_instance_uid="1.2.3", accession_number="", frame=3,
         mm_per_pixel_x=0.1, mm_per_pixel_y=0.1, calibration_source="us_region", status="measured", measurable=1,
-        cl_mm=27.35, cl_straight_mm=27.1, funnel=1, funnel_length_mm=8.5, funnel_width_mm=6.25, funnel_shape="V",
+        cl_mm=27.35, cl_straight_mm=27.1, funnel=1, funnel_length_mm=8.5, funnel_width_mm=6.25, funnel_shape="V", auca_deg=112.4,
         model_sha256="ab" * 32, canal_px=((10.0, 20.0), (30.5, 40.25), (50.0, 60.0)),
     )
     return FrameResult(**{**base, **changes})
@@ -42,6 +42,8 @@ def test_values_and_polyline_on_the_source_frame():
     assert numbers["Cervix Length"].MeasurementUnitsCodeSequence[0].CodeValue == "mm"
     assert float(numbers["Cervical funnel length"].NumericValue) == 8.5
     assert float(numbers["Cervical funnel width"].NumericValue) == 6.25
+    assert float(numbers["Anterior uterocervical angle"].NumericValue) == 112.4
+    assert numbers["Anterior uterocervical angle"].MeasurementUnitsCodeSequence[0].CodeValue == "deg"
     (scoord,) = [i for i in items if i.ValueType == "SCOORD"]
     assert scoord.GraphicType == "POLYLINE"
     assert [float(v) for v in scoord.GraphicData] == [20.0, 10.0, 40.25, 30.5, 60.0, 50.0]  # (column, row)
@@ -68,4 +70,11 @@ def test_measure_writes_an_sr_equal_to_the_csv(tmp_path):
     values = {i.ConceptNameCodeSequence[0].CodeValue: float(i.MeasuredValueSequence[0].NumericValue) for i in _items(sr) if i.ValueType == "NUM"}
     assert values["11961-0"] == float(row["cl_mm"])
     assert values["FUNNEL-LENGTH"] == float(row["funnel_length_mm"])
+    assert values["AUCA"] == float(row["auca_deg"])
     assert sr.SOPClassUID == "1.2.840.10008.5.1.4.1.1.88.34"  # Comprehensive 3D SR
+
+
+def test_no_angle_item_without_an_angle():
+    source = dcmread(SAMPLES / "01_rgb_normal.dcm", stop_before_pixels=True)
+    sr = cervical_length_report(source, _row(auca_deg=None), tool_version="0.1.0")
+    assert not [i for i in _items(sr) if i.ValueType == "NUM" and i.ConceptNameCodeSequence[0].CodeValue == "AUCA"]

@@ -2,8 +2,9 @@
 
 The cervical length is LOINC 11961-0 "Cervix Length" (DICOM CID 12011) in mm (UCUM), finding site
 SNOMED CT 71252005 "Cervix", INFERRED FROM the traced canal as an SCOORD POLYLINE in (column, row)
-order on the source image and frame; the funnel's length and width follow when there is one, and
-the algorithm is identified by name, version and model checksum. The SR joins the source study
+order on the source image and frame; the funnel's length and width follow when there is one, then
+the anterior uterocervical angle in degrees when the frame shows the wall, and the algorithm is
+identified by name, version and model checksum. The SR joins the source study
 (its Study Instance UID and patient module come from the source image, as a PACS needs).
 """
 
@@ -19,11 +20,12 @@ from pydicom.uid import generate_uid
 
 from .engine import FrameResult
 
-__all__ = ["cervical_length_report", "write_report_sr", "FUNNEL_LENGTH", "FUNNEL_WIDTH"]
+__all__ = ["cervical_length_report", "write_report_sr", "FUNNEL_LENGTH", "FUNNEL_WIDTH", "AUCA"]
 
 #: No standard code names the funnel's dimensions: a private coding scheme, declared as such.
 FUNNEL_LENGTH = hd.sr.CodedConcept("FUNNEL-LENGTH", "99CERVLEN", "Cervical funnel length")
 FUNNEL_WIDTH = hd.sr.CodedConcept("FUNNEL-WIDTH", "99CERVLEN", "Cervical funnel width")
+AUCA = hd.sr.CodedConcept("AUCA", "99CERVLEN", "Anterior uterocervical angle")
 _DEVICE_UID = generate_uid(entropy_srcs=["cervical-length", "observer device"])
 
 
@@ -53,6 +55,8 @@ def cervical_length_report(source: Dataset, row: FrameResult, *, tool_version: s
     if row.funnel:
         for name, value in ((FUNNEL_LENGTH, row.funnel_length_mm), (FUNNEL_WIDTH, row.funnel_width_mm)):
             measurements.append(hd.sr.Measurement(name=name, value=float(value), unit=codes.UCUM.Millimeter, algorithm_id=algorithm, finding_sites=site))
+    if row.auca_deg is not None:
+        measurements.append(hd.sr.Measurement(name=AUCA, value=float(row.auca_deg), unit=codes.UCUM.Degree, algorithm_id=algorithm, finding_sites=site))
     group = hd.sr.MeasurementsAndQualitativeEvaluations(
         tracking_identifier=hd.sr.TrackingIdentifier(uid=generate_uid(), identifier="Cervical length"),
         finding_type=codes.SCT.Cervix,
