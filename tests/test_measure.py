@@ -358,8 +358,9 @@ class TestAuca:
         m = measure_cervix(phantom.labels, (truth.mm_per_pixel,) * 2, grey=grey, fan=np.asarray(sector.fan_mask), apex_px=(sector.apex_row, sector.apex_col))
         assert m.auca is not None and m.auca.angle_deg == pytest.approx(truth.auca_deg, abs=2.5)
 
-    def test_phantom_whose_wall_leaves_the_sector(self):
-        phantom = generate(204, case="short")
+    @pytest.mark.parametrize(("case", "seed"), [("normal", 203), ("short", 204)])  # the wall leaves the sector; a fetal head against it
+    def test_phantoms_that_do_not_show_the_wall(self, case, seed):
+        phantom = generate(seed, case=case)
         truth, sector = phantom.truth, phantom.scene.sector
         assert not truth.auca_visible
         grey = cv2.cvtColor(phantom.rgb, cv2.COLOR_RGB2GRAY)

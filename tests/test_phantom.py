@@ -101,7 +101,13 @@ class TestAucaVisible:
         assert generate(200, case="normal").truth.auca_visible
 
     def test_wall_leaving_the_sector(self):
-        assert not generate(204, case="short").truth.auca_visible
+        from cervical_length.phantom._generate import AUCA_WALL_MM
+
+        phantom = generate(203, case="normal")
+        start, direction, _ = phantom.scene.anatomy.wall_surfaces()[0]
+        far = start + AUCA_WALL_MM[1] * direction
+        assert not phantom.scene.sector.inside(far[:1], far[1:], margin_mm=1.0).all()
+        assert not phantom.truth.auca_visible
 
     def test_fetal_head_against_the_wall_hides_it(self):
         from cervical_length.phantom._generate import _auca_visible
