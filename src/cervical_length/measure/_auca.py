@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 
 from ._canal import Spacing
+from ._masks import box_side_1mm_px, mean_1mm
 
 __all__ = ["Auca", "anterior_uterocervical_angle"]
 
@@ -119,10 +120,10 @@ def _polar_samples(
     if fan is not None:
         valid &= fan[rc[..., 0], rc[..., 1]]
     # Smoothed on the window that the samples reach only.
-    k = 2 * max(1, int(round(0.5 / min(spacing_mm)))) + 1
-    r0, c0 = max(rc[..., 0].min() - k // 2, 0), max(rc[..., 1].min() - k // 2, 0)
-    r1, c1 = min(rc[..., 0].max() + 1 + k // 2, rows), min(rc[..., 1].max() + 1 + k // 2, cols)
-    smooth = cv2.blur(grey[r0:r1, c0:c1].astype(np.float32), (k, k))
+    pad = box_side_1mm_px(spacing_mm) // 2
+    r0, c0 = max(rc[..., 0].min() - pad, 0), max(rc[..., 1].min() - pad, 0)
+    r1, c1 = min(rc[..., 0].max() + 1 + pad, rows), min(rc[..., 1].max() + 1 + pad, cols)
+    smooth = mean_1mm(grey[r0:r1, c0:c1], spacing_mm)
     return rc, valid, smooth[rc[..., 0] - r0, rc[..., 1] - c0]
 
 

@@ -20,7 +20,7 @@ from ._canal import (
     smooth_polyline,
 )
 from ._funnel import Funnel, find_funnel
-from ._masks import close, convex_hull, dilate, largest_component, mean_along, near_line, quantiles_u8, window
+from ._masks import close, convex_hull, dilate, largest_component, mean_1mm, mean_along, near_line, quantiles_u8, window
 
 __all__ = ["QualityLimits", "Measurement", "measure_cervix"]
 
@@ -158,8 +158,7 @@ def measure_cervix(
         lip_level, bright_level = (float(v) + 1e-6 for v in quantiles_u8(grey, cervix, (0.5, 0.9)))  # bright: unshadowed tissue
         # Anechoic fluid inside the lips' hull (a funnel lies there): a 1 mm neighbourhood darker
         # than a share of the lips median echo. Masked once here, not on every trace of the canal.
-        k = 2 * max(1, int(round(0.5 / min(spacing)))) + 1
-        anechoic = (cv2.blur(grey.astype(np.float32), (k, k)) < limits.fluid_fraction * lip_level) & hull
+        anechoic = (mean_1mm(grey, spacing) < limits.fluid_fraction * lip_level) & hull
         fluid = FluidPixels.of(anechoic, cervix)
         fluid_per_gap = np.bincount(gaps[anechoic], minlength=gaps_count)
     apex = np.asarray(apex_px, dtype=np.float64) - offset

@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-__all__ = ["window", "convex_hull", "dilate", "largest_component", "mean_along", "quantiles_u8", "near_line", "close", "select_labels"]
+__all__ = ["window", "convex_hull", "dilate", "largest_component", "mean_along", "quantiles_u8", "near_line", "close", "select_labels", "box_side_1mm_px", "mean_1mm"]
 
 
 def window(array: np.ndarray, box: tuple[int, int, int, int], fill: object) -> np.ndarray:
@@ -84,3 +84,14 @@ def select_labels(labels: np.ndarray, wanted: np.ndarray) -> np.ndarray:
     lut = np.zeros(int(wanted.max(initial=0)) + 2, dtype=bool)  # its last entry, False, serves every larger label
     lut[wanted] = True
     return np.take(lut, labels, mode="clip")
+
+
+def box_side_1mm_px(spacing_mm: tuple[float, float]) -> int:
+    """Side (pixels, odd, at least 3) of the square about 1 mm across over which fluid is judged."""
+    return 2 * max(1, int(round(0.5 / min(spacing_mm)))) + 1
+
+
+def mean_1mm(grey: np.ndarray, spacing_mm: tuple[float, float]) -> np.ndarray:
+    """(rows, cols) float32 mean of a uint8 image over the :func:`box_side_1mm_px` square."""
+    side = box_side_1mm_px(spacing_mm)
+    return cv2.blur(grey.astype(np.float32), (side, side))
