@@ -7,8 +7,10 @@ file) after its SHA-256 is checked against the model card's metadata file.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +20,7 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from .errors import ModelError
 
-__all__ = ["UNet", "ModelInfo", "CLASSES", "DEFAULT_MODEL", "DEFAULT_WIDTHS", "WORKING_SIZE", "amend_metadata", "file_sha256", "load_model", "save_model"]
+__all__ = ["UNet", "ModelInfo", "CLASSES", "DEFAULT_MODEL", "DEFAULT_WIDTHS", "WORKING_SIZE", "amend_metadata", "file_sha256", "load_model", "onnx_graph", "save_model"]
 
 #: Output classes, in channel order (FUGC 2025 label values).
 CLASSES = ("background", "anterior_lip", "posterior_lip")
@@ -83,6 +85,33 @@ class UNet(nn.Module):
             x = nn.functional.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
             x = block(torch.cat([x, skip], dim=1))
         return self.head(x)
+
+
+def onnx_graph(model: UNet, working_size: int) -> bytes:
+    """``model`` for inference as a serialised ONNX graph (opset 17), built in memory.
+
+    Input ``grey``: (N, 1, working_size, working_size) float32 in [0, 1], N free; output
+    ``probabilities``: (N, classes, working_size, working_size) float32, the softmax over the classes.
+    Batch norm is folded into the convolutions first. Nothing is written: the checked ``.pt`` weights
+    stay the model's one artefact.
+    """
+    network = nn.Sequential(model.fused(), nn.Softmax(dim=1))
+    graph = io.BytesIO()
+    with warnings.catch_warnings():
+        # torch==2.13.0 is pinned; its TorchScript exporter (deprecated in favour of torch.export,
+        # which needs onnxscript and takes seconds) gives this static graph in a quarter of a second.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.onnx.export(
+            network,
+            (torch.zeros(1, 1, working_size, working_size),),
+            graph,
+            input_names=["grey"],
+            output_names=["probabilities"],
+            dynamic_axes={"grey": {0: "n"}, "probabilities": {0: "n"}},
+            opset_version=17,
+            dynamo=False,
+        )
+    return graph.getvalue()
 
 
 @dataclass(frozen=True)
