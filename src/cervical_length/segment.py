@@ -171,7 +171,8 @@ class Segmenter:
 
     def probabilities(self, working: np.ndarray) -> np.ndarray:
         """(N, size, size) uint8 working squares to (N, C, size, size) float32 probabilities."""
-        return self._session.run(None, {"grey": (working.astype(np.float32) / 255.0)[:, None]})[0]
+        logits = self._session.run(None, {"grey": (working.astype(np.float32) / 255.0)[:, None]})[0]
+        return torch.softmax(torch.from_numpy(logits), dim=1).numpy()
 
     def segment(self, images: Sequence[np.ndarray], crops: Sequence[Crop | None]) -> list[Segmentation]:
         """Segment (rows, cols) uint8 grey images, each cropped to its sector (None: whole image)."""
