@@ -7,10 +7,8 @@ file) after its SHA-256 is checked against the model card's metadata file.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +18,7 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from .errors import ModelError
 
-__all__ = ["UNet", "ModelInfo", "CLASSES", "DEFAULT_MODEL", "DEFAULT_WIDTHS", "WORKING_SIZE", "amend_metadata", "file_sha256", "load_model", "onnx_graph", "save_model"]
+__all__ = ["UNet", "ModelInfo", "CLASSES", "DEFAULT_MODEL", "DEFAULT_WIDTHS", "WORKING_SIZE", "amend_metadata", "file_sha256", "load_model", "save_model"]
 
 #: Output classes, in channel order (FUGC 2025 label values).
 CLASSES = ("background", "anterior_lip", "posterior_lip")
@@ -85,32 +83,6 @@ class UNet(nn.Module):
             x = nn.functional.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
             x = block(torch.cat([x, skip], dim=1))
         return self.head(x)
-
-
-def onnx_graph(model: UNet, working_size: int) -> bytes:
-    """``model`` for inference as a serialised ONNX graph (opset 17), built in memory.
-
-    Input ``grey``: (N, 1, working_size, working_size) float32 in [0, 1], N free; output ``logits``:
-    (N, classes, working_size, working_size) float32. The softmax is left to the caller: ONNX
-    Runtime's over the channel axis costs a quarter of the network's time. Batch norm is folded into
-    the convolutions first. Nothing is written: the checked ``.pt`` weights stay the model's one artefact.
-    """
-    graph = io.BytesIO()
-    with warnings.catch_warnings():
-        # torch==2.13.0 is pinned; its TorchScript exporter (deprecated in favour of torch.export,
-        # which needs onnxscript and takes seconds) gives this static graph in a quarter of a second.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        torch.onnx.export(
-            model.fused(),
-            (torch.zeros(1, 1, working_size, working_size),),
-            graph,
-            input_names=["grey"],
-            output_names=["logits"],
-            dynamic_axes={"grey": {0: "n"}, "logits": {0: "n"}},
-            opset_version=17,
-            dynamo=False,
-        )
-    return graph.getvalue()
 
 
 @dataclass(frozen=True)
