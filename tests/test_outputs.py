@@ -68,6 +68,17 @@ def test_overlay_drawn_and_written(tmp_path):
     np.testing.assert_array_equal(back, image)
 
 
+def test_overlay_tints_each_lip_toward_its_colour():
+    labels = straight_lips()  # anterior rows 90-149, posterior rows 150-209, columns 100-299
+    m = measure_cervix(labels, (0.1, 0.1))
+    image = overlay_image(np.full((*labels.shape, 3), 100, dtype=np.uint8), labels, m)
+    # 0.72 x 100 + 0.28 x the lip's colour, rounded: anterior (70, 140, 255), posterior (80, 220, 120).
+    assert image[110, 200].tolist() == [92, 111, 143]
+    assert image[190, 200].tolist() == [94, 134, 106]
+    assert image[20, 200].tolist() == [100, 100, 100]  # outside the lips
+    assert image[110, 90].tolist() == [100, 100, 100]  # beside them, inside the tinted box's rows
+
+
 def test_overlay_draws_the_auca_wall(tmp_path):
     from dataclasses import replace
 
