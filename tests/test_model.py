@@ -103,6 +103,10 @@ class TestInference:
         x = torch.rand(2, 1, 64, 64)
         with torch.inference_mode():
             torch.testing.assert_close(model.fused()(x), model(x), atol=1e-5, rtol=1e-4)
+            # As the segmenter feeds it: channels-last in, class planes out contiguous (NCHW).
+            out = model.fused()(x.contiguous(memory_format=torch.channels_last))
+            assert out.is_contiguous()
+            torch.testing.assert_close(out, model(x), atol=1e-5, rtol=1e-4)
 
     def test_letterbox_round_trip_keeps_geometry(self):
         labels = np.zeros((300, 500), dtype=np.uint8)

@@ -156,8 +156,7 @@ class Segmenter:
         cv2.setNumThreads(threads)
         self.working_size = working_size
         self.model_sha256 = model_sha256
-        # Batch norm folded into the convolutions, channels-last memory: the fastest eager CPU path here.
-        self._network = model.fused().to(memory_format=torch.channels_last)
+        self._network = model.fused()  # batch norm folded, each layer in its fastest memory layout
 
     def probabilities(self, working: np.ndarray) -> np.ndarray:
         """(N, size, size) uint8 working squares to (N, C, size, size) float32 probabilities."""
