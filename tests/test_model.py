@@ -108,6 +108,14 @@ class TestInference:
             assert out.is_contiguous()
             torch.testing.assert_close(out, model(x), atol=1e-5, rtol=1e-4)
 
+    @pytest.mark.parametrize("shape", [(1, 4, 8, 8), (2, 3, 7, 9), (1, 8, 6, 5)])
+    def test_inference_max_pool_equals_torchs(self, shape):
+        from cervical_length.model import _MaxPool2x2
+
+        # Ties included (ReLU zeros), odd sizes dropping their last row or column, channels-last memory.
+        x = torch.relu(torch.randn(shape, generator=torch.Generator().manual_seed(sum(shape)))).contiguous(memory_format=torch.channels_last)
+        torch.testing.assert_close(_MaxPool2x2()(x), torch.nn.MaxPool2d(2)(x), rtol=0, atol=0)
+
     def test_letterbox_round_trip_keeps_geometry(self):
         labels = np.zeros((300, 500), dtype=np.uint8)
         labels[100:180, 150:400] = 1

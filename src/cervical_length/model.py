@@ -44,6 +44,16 @@ class _Block(nn.Sequential):
         )
 
 
+class _MaxPool2x2(nn.Module):
+    """2 x 2 max pooling, stride 2, as the largest of four strided views: the same values as
+    ``nn.MaxPool2d(2)`` (odd trailing rows and columns dropped likewise) without its index
+    bookkeeping, a quarter of its time at full resolution on channels-last CPU tensors. Inference only."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x[..., : x.shape[-2] // 2 * 2, : x.shape[-1] // 2 * 2]
+        return torch.maximum(torch.maximum(x[..., ::2, ::2], x[..., 1::2, ::2]), torch.maximum(x[..., ::2, 1::2], x[..., 1::2, 1::2]))
+
+
 class UNet(nn.Module):
     """U-Net: input (N, 1, S, S) float32 grey in [0, 1], output (N, classes, S, S) logits.
 
@@ -68,7 +78,8 @@ class UNet(nn.Module):
 
         Each batch norm is folded into its convolution (~15 % faster); the 3x3 convolutions take
         channels-last memory and the 1x1 head contiguous (NCHW) memory, the faster layout of each on
-        CPU (the head alone: 0.13 against 2.5 ms at 256 x 256, one thread; README, "Benchmarks")."""
+        CPU (the head alone: 0.13 against 2.5 ms at 256 x 256, one thread); max pooling takes the
+        largest of four strided views (1.0 -> 0.3 ms a frame, the same values)."""
         copy = UNet(self.widths, self.head.out_channels)
         copy.load_state_dict(self.state_dict())
         copy.eval()
@@ -76,6 +87,7 @@ class UNet(nn.Module):
             for k in (0, 3):
                 block[k] = fuse_conv_bn_eval(block[k], block[k + 1])
                 block[k + 1] = nn.Identity()
+        copy.pool = _MaxPool2x2()
         copy.to(memory_format=torch.channels_last)
         copy.head.to(memory_format=torch.contiguous_format)
         return copy
