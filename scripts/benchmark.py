@@ -24,6 +24,7 @@ import numpy as np
 from pydicom import dcmread
 from pydicom.pixels import pixel_array
 from pydicom.pixels.decoders.base import get_decoder
+from pydicom.uid import generate_uid
 
 from cervical_length.cli import main as cli_main
 from cervical_length.dicom import read_frames, write_us_dicom
@@ -229,6 +230,47 @@ def archive_by_kind(target_frames: int = 2000, small_frames: int = 24) -> dict[s
     return figures
 
 
+def _distinct_studies(root: Path, sample: Path, count: int) -> None:
+    """``count`` copies of ``sample`` under ``root``, each a study of its own (new Study, Series and
+    SOP Instance UIDs, derived from the copy's number), as an archive of many patients is."""
+    ds = dcmread(sample)
+    root.mkdir(parents=True)
+    for k in range(count):
+        for keyword in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID"):
+            setattr(ds, keyword, generate_uid(entropy_srcs=[keyword, str(k)]))
+        ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+        ds.AccessionNumber = f"B{k:06d}"
+        ds.save_as(root / f"{k:06d}.dcm")
+
+
+def exports(studies: int = 400) -> dict[str, float]:
+    """The outputs of an archive of many studies (one measured frame each): a DICOM SR and a report
+    card per exam make the export grow with the number of studies, not of frames. Times
+    ``measure`` (with its export), then ``export`` with every report current, then ``export`` after
+    the reports were deleted (each written again)."""
+    cores = os.cpu_count() or 1
+    with tempfile.TemporaryDirectory() as tmp:
+        archive, out = Path(tmp) / "archive", Path(tmp) / "out"
+        _distinct_studies(archive, ROOT / "sample_dicoms" / "03_mono_funnel.dcm", studies)
+        measure = _measure_seconds(archive, out, cores, overlays=True)
+        start = time.perf_counter()
+        cli_main(["export", str(out), "-q"])
+        current = time.perf_counter() - start
+        shutil.rmtree(out / "sr")
+        start = time.perf_counter()
+        cli_main(["export", str(out), "-q"])
+        rewritten = time.perf_counter() - start
+        reports = len(list((out / "sr").glob("*.dcm")))
+    return {
+        "studies": studies,
+        "reports": reports,
+        f"measure_frames_per_s_{cores}_workers_with_exports": _rate(studies, measure),
+        "export_seconds_reports_current": round(current, 1),
+        "export_seconds_reports_written": round(rewritten, 1),
+        "ms_per_report_written": round((rewritten - current) / max(reports, 1) * 1000, 1),
+    }
+
+
 def _tree_rss_mib(root_pid: int) -> dict[int, float]:
     """Resident memory (MiB) of a process and all its descendants, from /proc (Linux)."""
     parents: dict[int, int] = {}
@@ -305,6 +347,7 @@ SECTIONS = {
     "stages": stage_breakdown,
     "archive": archive_speed,
     "archive_by_kind": archive_by_kind,
+    "exports": exports,
     "memory": memory_over_run,
 }
 

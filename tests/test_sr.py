@@ -78,3 +78,28 @@ def test_no_angle_item_without_an_angle():
     source = dcmread(SAMPLES / "01_rgb_normal.dcm", stop_before_pixels=True)
     sr = cervical_length_report(source, _row(auca_deg=None), tool_version="0.1.0")
     assert not [i for i in _items(sr) if i.ValueType == "NUM" and i.ConceptNameCodeSequence[0].CodeValue == "AUCA"]
+
+
+@pytest.mark.slow
+def test_an_unchanged_report_is_not_written_again(tmp_path):
+    args = ["--out", str(tmp_path), "--workers", "1", "-q"]
+    assert main(["measure", str(SAMPLES / "03_mono_funnel.dcm"), *args]) == 0
+    (path,) = list((tmp_path / "sr").glob("*.dcm"))
+    first, stat = dcmread(path).SOPInstanceUID, path.stat()
+    assert main(["export", str(tmp_path), "-q"]) == 0
+    assert dcmread(path).SOPInstanceUID == first and path.stat().st_mtime_ns == stat.st_mtime_ns  # kept: a PACS has it already
+    path.unlink()
+    assert main(["export", str(tmp_path), "-q"]) == 0
+    again = hd.sr.srread(path)  # written anew, under a new UID
+    assert again.SOPInstanceUID != first
+    assert [i for i in _items(again) if i.ValueType == "NUM"]
+
+
+@pytest.mark.slow
+def test_no_sr_writes_none_until_an_export_without_the_flag(tmp_path, capsys):
+    assert main(["measure", str(SAMPLES / "03_mono_funnel.dcm"), "--out", str(tmp_path), "--workers", "1", "-q", "--no-sr"]) == 0
+    assert not (tmp_path / "sr").exists()
+    assert "DICOM SR" not in capsys.readouterr().out
+    assert main(["export", str(tmp_path), "-q"]) == 0
+    assert len(list((tmp_path / "sr").glob("*.dcm"))) == 1
+    assert "1 DICOM SR in sr/" in capsys.readouterr().out

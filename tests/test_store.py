@@ -98,3 +98,35 @@ def test_a_stored_row_gives_back_what_the_exam_needs():
     assert (m.measurable, m.cl_mm, m.cl_straight_mm, m.confidence) == (True, 28.4, 27.9, 0.93)
     assert (m.funnel.length_mm, m.funnel.width_mm, m.funnel.shape, m.auca.angle_deg) == (6.0, 7.5, "Y", 104.5)
     assert _measurement(FrameResult("a.dcm", "1.2", "1", "", None, None, None, "", "failed")) is None
+
+
+def test_a_report_is_current_until_its_row_source_or_file_changes(tmp_path):
+    from contextlib import closing
+    from dataclasses import replace
+
+    from cervical_length.engine import FrameResult
+    from cervical_length.store import ResultsStore
+
+    source = tmp_path / "a.dcm"
+    source.write_bytes(b"image")
+    row = FrameResult(str(source), "1.2", "1", "", 1, 0.1, 0.1, "us_region", "measured", measurable=1, cl_mm=28.4, canal_px=((1.0, 2.0), (3.0, 4.0)))
+    report = tmp_path / "r.dcm"
+    report.write_bytes(b"report")
+    with closing(ResultsStore(tmp_path / "results.sqlite", model_sha256="ab" * 32, tool_version="0.1.0")) as store:
+        assert not store.report_is_current(report, row)  # never recorded
+        store.add_reports([(report, row)])
+        assert store.report_is_current(report, row)
+        assert not store.report_is_current(report, replace(row, cl_mm=28.5))  # another value
+        os.utime(source, ns=(1, 10**18))
+        assert not store.report_is_current(report, row)  # the source file changed (its header may have)
+        store.add_reports([(report, row)])
+        report.write_bytes(b"edited by hand")
+        assert not store.report_is_current(report, row)  # the report is not the one written
+        store.add_reports([(report, row)])
+        report.unlink()
+        assert not store.report_is_current(report, row)
+    report.write_bytes(b"report")
+    with closing(ResultsStore(tmp_path / "results.sqlite", model_sha256="ab" * 32, tool_version="0.1.0")) as store:
+        store.add_reports([(report, row)])
+    with closing(ResultsStore(tmp_path / "results.sqlite", model_sha256="ab" * 32, tool_version="0.2.0")) as other:
+        assert not other.report_is_current(report, row)  # recorded for another tool version only

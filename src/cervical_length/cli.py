@@ -36,6 +36,10 @@ from .train import TrainConfig, fugc_squares, train
 __all__ = ["main", "build_parser"]
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
+_NO_SR_HELP = (
+    "write no DICOM SR (each costs about 50-80 ms a study on a 2-core machine, more than measuring a "
+    "single-image study; written once, then only when its exam changes)"
+)
 
 
 class _UsageError(Exception):
@@ -82,8 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     measure.add_argument("--retry-failed", action="store_true", help="measure again the files that failed before")
     measure.add_argument(
         "--no-overlays", action="store_true",
-        help="write no overlay PNGs (PNG encoding is the slowest step after the network; report.html then has no images)",
+        help="write no overlay PNGs (about 5 ms a frame; report.html then has no images)",
     )
+    measure.add_argument("--no-sr", action="store_true", help=_NO_SR_HELP)
     measure.add_argument(
         "--dicom-seg", action="store_true",
         help="also write OUT/seg/<SOP Instance UID>_lips_seg.dcm, a DICOM Segmentation of the lips on each file's "
@@ -154,6 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--clinical", type=Path, metavar="CSV", help="clinical context to join, as for measure")
     export.add_argument("--profile", choices=sorted(PROFILES), default="smfm-acog")
     export.add_argument("--model", type=Path, default=DEFAULT_MODEL, metavar="JSON", help="the model whose results to export")
+    export.add_argument("--no-sr", action="store_true", help=_NO_SR_HELP)
     export.add_argument("-q", "--quiet", action="store_true")
 
     evaluate = commands.add_parser(
@@ -409,14 +415,15 @@ def _measure(args: argparse.Namespace) -> int:
         )
         for failure in failures:
             print(f"  failed: {failure.file}: {failure.error}", file=sys.stderr)
-        _export(store, args.out, contexts, args.profile, quiet=args.quiet)
+        _export(store, args.out, contexts, args.profile, quiet=args.quiet, sr=not args.no_sr)
     finally:
         store.close()
     return EXIT_SOME_FAILED if failures else EXIT_OK
 
 
-def _export(store: ResultsStore, out: Path, contexts: dict | None, profile: str, *, quiet: bool) -> None:
-    """Write the CSV and JSON-lines outputs from the results database."""
+def _export(store: ResultsStore, out: Path, contexts: dict | None, profile: str, *, quiet: bool, sr: bool) -> None:
+    """Write the CSV and JSON-lines outputs, the report and (with ``sr``) the DICOM SRs from the
+    results database."""
     exams = ExamCollector()
     rows, first_frames, by_frame = 0, {}, {}
     with CsvWriter(out / "measurements.csv", FrameResult) as table, JsonLinesWriter(out / "measurements.jsonl") as lines:
@@ -444,33 +451,38 @@ def _export(store: ResultsStore, out: Path, contexts: dict | None, profile: str,
         for row in exam_rows:
             if not row.clinical_context:
                 print(f"  study has no clinical row: {row.accession_number or row.study_instance_uid}", file=sys.stderr)
-    reports = _write_srs(out / "sr", exam_rows, by_frame)
+    reports = _write_srs(out / "sr", exam_rows, by_frame, store) if sr else 0
     images = [report_image(out / "overlays", row, first_frames) for row in exam_rows]
     (out / "report.html").write_text(render_report(exam_rows, images), encoding="utf-8")
     segs = f", {sum(1 for _ in (out / 'seg').glob('*_lips_seg.dcm'))} DICOM SEG in seg/" if (out / "seg").is_dir() else ""
     overlays = ", overlays/" if (out / "overlays").is_dir() else ""
     print(
         f"Results in {out}: {rows} rows in measurements.csv, {len(exam_rows)} exams in exams.csv (and .jsonl), "
-        f"report.html, {reports} DICOM SR in sr/{segs}{overlays}, {DATABASE_NAME}"
+        f"report.html{f', {reports} DICOM SR in sr/' if sr else ''}{segs}{overlays}, {DATABASE_NAME}"
     )
 
 
-def _write_srs(folder: Path, exam_rows: list[ExamRow], by_frame: dict[tuple[str, int], FrameResult]) -> int:
-    """One DICOM SR per measured exam, named by its study's UID; returns how many were written."""
+def _write_srs(folder: Path, exam_rows: list[ExamRow], by_frame: dict[tuple[str, int], FrameResult], store: ResultsStore) -> int:
+    """One DICOM SR per measured exam, named by its study's UID, written unless the store's ledger
+    says the one there is current; returns how many there are."""
     folder.mkdir(exist_ok=True)
-    written = 0
+    reports, written = 0, []
     for exam in exam_rows:
         row = by_frame.get((exam.chosen_sop_instance_uid, exam.chosen_frame)) if exam.chosen_frame else None
         if row is None:
             continue
-        try:
-            source = dcmread(row.file, stop_before_pixels=True)
-        except (OSError, InvalidDicomError) as err:
-            print(f"  no SR for {exam.accession_number or exam.study_instance_uid}: {row.file} cannot be read ({err})", file=sys.stderr)
-            continue
-        write_report_sr(folder / f"{uid_stem(exam.study_instance_uid)}_cervical_length_sr.dcm", source, row, tool_version=__version__)
-        written += 1
-    return written
+        path = folder / f"{uid_stem(exam.study_instance_uid)}_cervical_length_sr.dcm"
+        if not store.report_is_current(path, row):
+            try:
+                source = dcmread(row.file, stop_before_pixels=True)
+            except (OSError, InvalidDicomError) as err:
+                print(f"  no SR for {exam.accession_number or exam.study_instance_uid}: {row.file} cannot be read ({err})", file=sys.stderr)
+                continue
+            write_report_sr(path, source, row, tool_version=__version__)
+            written.append((path, row))
+        reports += 1
+    store.add_reports(written)
+    return reports
 
 
 def _clinical_and_model(args: argparse.Namespace) -> tuple[dict | None, ModelInfo]:
@@ -489,7 +501,7 @@ def _export_command(args: argparse.Namespace) -> int:
     contexts, info = _clinical_and_model(args)
     store = ResultsStore(database, model_sha256=info.sha256, tool_version=__version__)
     try:
-        _export(store, args.dir, contexts, args.profile, quiet=args.quiet)
+        _export(store, args.dir, contexts, args.profile, quiet=args.quiet, sr=not args.no_sr)
     finally:
         store.close()
     return EXIT_OK

@@ -4,11 +4,17 @@ One transaction a file: a run killed at any moment (Ctrl-C, kill -9, power loss)
 it finished and none it did not, so a resumed run measures each file exactly once. Results are keyed
 by (SOP Instance UID, frame, model checksum, tool version); files by (path, model checksum, tool
 version) with their size and modification time, so a changed file is measured again.
+
+It also keeps a ledger of the DICOM SR files written: a report whose exam row and source file are
+unchanged since it was written, and whose file is still there as written, is not written again,
+so an export of a large archive (about 50 ms a report) redoes only what changed and a PACS that
+received a report does not get a second copy under a new UID.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 import sqlite3
@@ -36,6 +42,11 @@ CREATE TABLE IF NOT EXISTS results (
     row_json TEXT NOT NULL,
     UNIQUE (path, sop_instance_uid, frame, model_sha256, tool_version)
 );
+CREATE TABLE IF NOT EXISTS reports (
+    report TEXT NOT NULL, model_sha256 TEXT NOT NULL, tool_version TEXT NOT NULL,
+    digest TEXT NOT NULL, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
+    PRIMARY KEY (report, model_sha256, tool_version)
+);
 """
 
 
@@ -60,6 +71,15 @@ def _measurement(row: FrameResult) -> Measurement | None:
         confidence=row.confidence or 0.0,
         auca=None if row.auca_deg is None else Auca(row.auca_deg, ((0.0, 0.0), (0.0, 0.0))),
     )
+
+
+def _report_digest(row: FrameResult) -> str:
+    """What a report is made from: the reported frame's row and its source file as it is now."""
+    try:
+        _, size, mtime = _identity(Path(row.file))
+    except OSError:
+        size = mtime = -1  # gone: the report cannot be rebuilt, nor is it checked against the file
+    return hashlib.sha256(f"{_row_json(row)}|{size}|{mtime}".encode()).hexdigest()
 
 
 def _row_json(row: FrameResult) -> str:
@@ -119,6 +139,31 @@ class ResultsStore:
             fields["canal_px"] = tuple(tuple(p) for p in fields["canal_px"])
             row = FrameResult(**fields)
             yield row, _measurement(row)
+
+    def report_is_current(self, report: Path, row: FrameResult) -> bool:
+        """True when ``report`` was written from ``row`` (same values, same source file) and is on
+        disk with the size and modification time it had then."""
+        found = self._db.execute(
+            "SELECT digest, size, mtime_ns FROM reports WHERE report=? AND model_sha256=? AND tool_version=?",
+            (str(report.resolve()), self.model_sha256, self.tool_version),
+        ).fetchone()
+        if found is None or found[0] != _report_digest(row):
+            return False
+        try:
+            return _identity(report)[1:] == found[1:]
+        except OSError:
+            return False
+
+    def add_reports(self, written: list[tuple[Path, FrameResult]]) -> None:
+        """Record reports just written, each from its row, in one transaction (a report whose
+        record a crash loses is only written again)."""
+        records = []
+        for report, row in written:
+            key, size, mtime = _identity(report)
+            records.append((key, self.model_sha256, self.tool_version, _report_digest(row), size, mtime))
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.executemany("INSERT OR REPLACE INTO reports VALUES (?, ?, ?, ?, ?, ?)", records)
 
     def close(self) -> None:
         self._db.close()
