@@ -96,10 +96,17 @@ def test_an_unchanged_report_is_not_written_again(tmp_path):
 
 
 @pytest.mark.slow
-def test_no_sr_writes_none_until_an_export_without_the_flag(tmp_path, capsys):
+def test_no_sr_writes_none_until_an_export_without_the_flag(tmp_path, capsys, monkeypatch):
+    import cervical_length.cli
+
     assert main(["measure", str(SAMPLES / "03_mono_funnel.dcm"), "--out", str(tmp_path), "--workers", "1", "-q", "--no-sr"]) == 0
     assert not (tmp_path / "sr").exists()
     assert "DICOM SR" not in capsys.readouterr().out
+    monkeypatch.setattr(cervical_length.cli, "EXPORT_POOL_MIN", 1)  # written by a forked process, as for a large archive
     assert main(["export", str(tmp_path), "-q"]) == 0
-    assert len(list((tmp_path / "sr").glob("*.dcm"))) == 1
     assert "1 DICOM SR in sr/" in capsys.readouterr().out
+    (path,) = list((tmp_path / "sr").glob("*.dcm"))
+    with open(tmp_path / "measurements.csv", newline="") as handle:
+        (row,) = list(csv.DictReader(handle))
+    values = {i.ConceptNameCodeSequence[0].CodeValue: float(i.MeasuredValueSequence[0].NumericValue) for i in _items(hd.sr.srread(path)) if i.ValueType == "NUM"}
+    assert values["11961-0"] == float(row["cl_mm"])

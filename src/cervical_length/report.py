@@ -58,10 +58,10 @@ refresh();
 """
 
 
-def thumbnail_data_uri(image_path: str | os.PathLike[str], *, width: int = 520) -> str:
-    """A JPEG data URI of an overlay PNG, scaled to ``width`` pixels; '' when the file is missing."""
+def thumbnail_data_uri(image_path: str | os.PathLike[str] | None, *, width: int = 520) -> str:
+    """A JPEG data URI of an overlay PNG, scaled to ``width`` pixels; '' when there is no such file."""
     # Checked first: OpenCV logs a warning to stderr for every missing file (runs with --no-overlays).
-    image = cv2.imread(str(image_path)) if os.path.isfile(image_path) else None
+    image = cv2.imread(str(image_path)) if image_path is not None and os.path.isfile(image_path) else None
     if image is None:
         return ""
     scale = width / image.shape[1]
@@ -126,12 +126,13 @@ def render_report(rows: Sequence[ExamRow], images: Sequence[str]) -> str:
 """
 
 
-def report_image(overlays: Path, row: ExamRow, first_frames: dict[str, tuple[str, int]]) -> str:
-    """The data URI of an exam's chosen frame (or, when none was measurable, its first frame)."""
+def report_image(overlays: Path, row: ExamRow, first_frames: dict[str, tuple[str, int]]) -> Path | None:
+    """The overlay of an exam's card: its chosen frame's (or, when none was measurable, its first
+    frame's); None when the exam has no frame. Pass it to :func:`thumbnail_data_uri`."""
     if row.chosen_sop_instance_uid and row.chosen_frame:
         sop, frame = row.chosen_sop_instance_uid, row.chosen_frame
     elif row.study_instance_uid in first_frames:
         sop, frame = first_frames[row.study_instance_uid]
     else:
-        return ""
-    return thumbnail_data_uri(overlays / overlay_name(sop, frame))
+        return None
+    return overlays / overlay_name(sop, frame)
