@@ -176,10 +176,11 @@ def _archive(root: Path, target_frames: int, samples: list[Path] | None = None) 
     return copies * per_copy
 
 
-def _measure_seconds(archive: Path, out: Path, workers: int, *, overlays: bool) -> float:
+def _measure_seconds(archive: Path, out: Path, workers: int, *, overlays: bool, sr: bool = True) -> float:
     """Seconds of ``cervical-length measure ARCHIVE --out OUT`` with ``workers`` processes."""
     start = time.perf_counter()
-    cli_main(["measure", str(archive), "--out", str(out), "--workers", str(workers), "-q", *([] if overlays else ["--no-overlays"])])
+    options = [*([] if overlays else ["--no-overlays"]), *([] if sr else ["--no-sr"])]
+    cli_main(["measure", str(archive), "--out", str(out), "--workers", str(workers), "-q", *options])
     return time.perf_counter() - start
 
 
@@ -246,12 +247,13 @@ def _distinct_studies(root: Path, sample: Path, count: int) -> None:
 def exports(studies: int = 400) -> dict[str, float]:
     """The outputs of an archive of many studies (one measured frame each): a DICOM SR and a report
     card per exam make the export grow with the number of studies, not of frames. Times
-    ``measure`` (with its export), then ``export`` with every report current, then ``export`` after
-    the reports were deleted (each written again)."""
+    ``measure`` (with its export; and with ``--no-sr``), then ``export`` with every report current,
+    then ``export`` after the reports were deleted (each written again)."""
     cores = os.cpu_count() or 1
     with tempfile.TemporaryDirectory() as tmp:
         archive, out = Path(tmp) / "archive", Path(tmp) / "out"
         _distinct_studies(archive, ROOT / "sample_dicoms" / "03_mono_funnel.dcm", studies)
+        without_sr = _measure_seconds(archive, Path(tmp) / "out-no-sr", cores, overlays=True, sr=False)
         measure = _measure_seconds(archive, out, cores, overlays=True)
         start = time.perf_counter()
         cli_main(["export", str(out), "-q"])
@@ -265,6 +267,7 @@ def exports(studies: int = 400) -> dict[str, float]:
         "studies": studies,
         "reports": reports,
         f"measure_frames_per_s_{cores}_workers_with_exports": _rate(studies, measure),
+        f"measure_frames_per_s_{cores}_workers_with_exports_no_sr": _rate(studies, without_sr),
         "export_seconds_reports_current": round(current, 1),
         "export_seconds_reports_written": round(rewritten, 1),
         "ms_per_report_written": round((rewritten - current) / max(reports, 1) * 1000, 1),
