@@ -7,7 +7,7 @@ version) with their size and modification time, so a changed file is measured ag
 
 It also keeps a ledger of the DICOM SR files written: a report whose exam row and source file are
 unchanged since it was written, and whose file is still there as written, is not written again,
-so an export of a large archive (about 50 ms a report) redoes only what changed and a PACS that
+so an export of a large archive (50-80 ms a report) redoes only what changed and a PACS that
 received a report does not get a second copy under a new UID.
 """
 
