@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from cervical_length.engine import ExamRow
-from cervical_length.report import render_report, thumbnail_data_uri
+from cervical_length.report import cards_with_images, render_report, thumbnail_data_uri
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -73,6 +73,21 @@ def test_cards_escaped_and_self_contained():
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "not a diagnosis" in html
     assert html.count("anterior uterocervical angle") == 1 and "angle 104 degrees (chosen frame)" in html
+
+
+def test_images_go_to_the_shortest_cervixes_first_then_the_unmeasured():
+    rows = [_row("A", 38.2), _row("B", None), _row("C", 22.4), _row("D", 30.0), _row("E", None)]
+    assert cards_with_images(rows, limit=2) == [2, 3]  # 22.4 and 30.0 mm, in row order
+    assert cards_with_images(rows, limit=4) == [0, 1, 2, 3]  # then the first unmeasured exam
+    assert cards_with_images(rows) == [0, 1, 2, 3, 4]
+
+
+def test_a_card_left_without_its_image_says_so():
+    html = render_report(ROWS, [PIXEL, None, ""])
+    assert html.count("<img ") == 1
+    assert "image left out of this report" in html and "(no overlay)" in html
+    assert "Images are embedded for the 2 exams with the shortest cervical length (then those not measured); the images of the other 1 are in overlays/." in html
+    assert "Images are embedded" not in render_report(ROWS, [PIXEL, PIXEL, ""])
 
 
 @pytest.mark.slow

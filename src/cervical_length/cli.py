@@ -29,7 +29,7 @@ from .evaluate import PhantomOutcome, confidence_floor, evaluate_fugc, evaluate_
 from .model import DEFAULT_MODEL, WORKING_SIZE, ModelInfo, amend_metadata, load_model
 from .outputs import CsvWriter, JsonLinesWriter, uid_stem, write_png
 from .phantom import APPEARANCES, CASES, generate, montage, phantom_stem, write_ground_truth_csv, write_phantom
-from .report import render_report, report_image, thumbnail_data_uri
+from .report import cards_with_images, render_report, report_image, thumbnail_data_uri
 from .rules import DISCLAIMER, GUIDELINES, PROFILES, ClinicalContext, assess, ga_from_edd, ga_from_lmp, parse_gestational_age
 from .sr import write_report_sr
 from .store import DATABASE_NAME, ResultsStore
@@ -455,7 +455,10 @@ def _export(store: ResultsStore, out: Path, contexts: dict | None, profile: str,
             if not row.clinical_context:
                 print(f"  study has no clinical row: {row.accession_number or row.study_instance_uid}", file=sys.stderr)
     reports = _write_srs(out / "sr", exam_rows, by_frame, store) if sr else 0
-    images = _map_exams(thumbnail_data_uri, [report_image(out / "overlays", row, first_frames) for row in exam_rows])
+    shown = cards_with_images(exam_rows)
+    images: list[str | None] = [None] * len(exam_rows)
+    for k, uri in zip(shown, _map_exams(thumbnail_data_uri, [report_image(out / "overlays", exam_rows[k], first_frames) for k in shown])):
+        images[k] = uri
     (out / "report.html").write_text(render_report(exam_rows, images), encoding="utf-8")
     segs = f", {sum(1 for _ in (out / 'seg').glob('*_lips_seg.dcm'))} DICOM SEG in seg/" if (out / "seg").is_dir() else ""
     overlays = ", overlays/" if (out / "overlays").is_dir() else ""

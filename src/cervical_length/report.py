@@ -19,9 +19,12 @@ from .engine import ExamRow
 from .outputs import overlay_name
 from .rules import DISCLAIMER
 
-__all__ = ["render_report", "report_image", "thumbnail_data_uri"]
+__all__ = ["MAX_IMAGES", "cards_with_images", "render_report", "report_image", "thumbnail_data_uri"]
 
 SHORT_CERVIX_MM = 25.0
+#: Images embedded in one report: about 45 KB each, so a report of a large archive stays a page a
+#: browser opens (a 10,000-exam report with every image would be some 450 MB).
+MAX_IMAGES = 1000
 
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:1.5rem;background:#f4f5f7;color:#1d232a}
@@ -70,7 +73,7 @@ def thumbnail_data_uri(image_path: str | os.PathLike[str] | None, *, width: int 
     return "data:image/jpeg;base64," + base64.b64encode(np.asarray(data).tobytes()).decode() if ok else ""
 
 
-def _card(row: ExamRow, image_uri: str) -> str:
+def _card(row: ExamRow, image_uri: str | None) -> str:
     short = row.cl_mm is not None and row.cl_mm <= SHORT_CERVIX_MM
     badges = []
     if row.cl_mm is None:
@@ -93,7 +96,10 @@ def _card(row: ExamRow, image_uri: str) -> str:
         applied = [*row.assessment.findings, *row.assessment.suggestions, *row.assessment.contraindications]
         items = "".join(f"<li><b>{escape(r.id)}</b>: {escape(r.statement)} <i>({escape(r.citation)})</i></li>" for r in applied)
         rules = f'<ul class="rules">{items or "<li>no rule applies</li>"}</ul>'
-    image = f'<img alt="overlay of the chosen frame" src="{image_uri}">' if image_uri else "<p>(no overlay)</p>"
+    if image_uri is None:
+        image = "<p>(image left out of this report, which embeds the shortest cervixes' first: see overlays/)</p>"
+    else:
+        image = f'<img alt="overlay of the chosen frame" src="{image_uri}">' if image_uri else "<p>(no overlay)</p>"
     label = row.accession_number or row.study_instance_uid
     return (
         f'<article class="card" data-id="{escape(label)}" data-cl="{"" if row.cl_mm is None else f"{row.cl_mm:.2f}"}" '
@@ -103,16 +109,29 @@ def _card(row: ExamRow, image_uri: str) -> str:
     )
 
 
-def render_report(rows: Sequence[ExamRow], images: Sequence[str]) -> str:
-    """The report's HTML: one card per exam row with its (data URI) image, ``images[i]`` for ``rows[i]``."""
+def cards_with_images(rows: Sequence[ExamRow], limit: int = MAX_IMAGES) -> list[int]:
+    """Indices of the ``limit`` exams whose cards get an image: the shortest cervical lengths first,
+    then the exams not measured (their images say why), in row order on ties."""
+    order = sorted(range(len(rows)), key=lambda i: (rows[i].cl_mm is None, rows[i].cl_mm or 0.0))
+    return sorted(order[:limit])
+
+
+def render_report(rows: Sequence[ExamRow], images: Sequence[str | None]) -> str:
+    """The report's HTML: one card per exam row with its image, ``images[i]`` for ``rows[i]``: a
+    data URI, '' when the exam has no overlay, None when it was left out (:func:`cards_with_images`)."""
     cards = "\n".join(_card(row, uri) for row, uri in zip(rows, images, strict=True))
+    left_out = sum(uri is None for uri in images)
+    note = (
+        f" Images are embedded for the {len(rows) - left_out} exams with the shortest cervical length (then those "
+        f"not measured); the images of the other {left_out} are in overlays/." if left_out else ""
+    )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Cervical length report</title>
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'">
 <style>{_STYLE}</style></head>
 <body><header><h1>Cervical length report</h1>
 <p class="disclaimer">{escape(DISCLAIMER)}</p>
-<p>{len(rows)} exams. Each card shows the frame the exam's cervical length comes from.</p></header>
+<p>{len(rows)} exams. Each card shows the frame the exam's cervical length comes from.{note}</p></header>
 <div class="controls">
 <label>Sort <select id="sort"><option value="cl-asc">CL, shortest first</option><option value="cl-desc">CL, longest first</option><option value="id">exam</option></select></label>
 <label><input type="checkbox" id="f-short"> short cervix only</label>
