@@ -130,3 +130,26 @@ def test_a_report_is_current_until_its_row_source_or_file_changes(tmp_path):
         store.add_reports([(report, row)])
     with closing(ResultsStore(tmp_path / "results.sqlite", model_sha256="ab" * 32, tool_version="0.2.0")) as other:
         assert not other.report_is_current(report, row)  # recorded for another tool version only
+
+
+def test_one_frames_row_is_looked_up_without_reading_every_row(tmp_path):
+    from contextlib import closing
+
+    from cervical_length.engine import FrameResult
+    from cervical_length.store import ResultsStore
+
+    paths = [tmp_path / "a.dcm", tmp_path / "copy" / "a.dcm"]
+    paths[1].parent.mkdir()
+
+    def row(path, cl_mm):
+        return FrameResult(str(path), "1.2", "1", "", 1, 0.1, 0.1, "us_region", "measured", measurable=1, cl_mm=cl_mm, canal_px=((1.0, 2.0), (3.0, 4.5)))
+
+    with closing(ResultsStore(tmp_path / "results.sqlite", model_sha256="ab" * 32, tool_version="0.1.0")) as store:
+        for path, cl_mm in zip(paths, (30.0, 31.0)):  # the same image stored twice, at two paths
+            path.write_bytes(b"x")
+            store.add_file(path, [(row(path, cl_mm), None)])
+        found = store.frame_row("1.2", 1)
+        assert (found.file, found.cl_mm, found.canal_px) == (str(paths[1]), 31.0, ((1.0, 2.0), (3.0, 4.5)))  # the last stored
+        assert store.frame_row("1.2", 2) is None and store.frame_row("9.9", 1) is None
+    with closing(ResultsStore(tmp_path / "results.sqlite", model_sha256="ab" * 32, tool_version="0.2.0")) as other:
+        assert other.frame_row("1.2", 1) is None  # stored by another tool version

@@ -428,7 +428,7 @@ def _export(store: ResultsStore, out: Path, contexts: dict | None, profile: str,
     """Write the CSV and JSON-lines outputs, the report and (with ``sr``) the DICOM SRs from the
     results database."""
     exams = ExamCollector()
-    rows, first_frames, by_frame = 0, {}, {}
+    rows, first_frames = 0, {}
     with CsvWriter(out / "measurements.csv", FrameResult) as table, JsonLinesWriter(out / "measurements.jsonl") as lines:
         for r, measurement in store.outcomes():
             table.write(r)
@@ -437,7 +437,6 @@ def _export(store: ResultsStore, out: Path, contexts: dict | None, profile: str,
             rows += 1
             if r.frame is not None:
                 first_frames.setdefault(r.study_instance_uid or r.sop_instance_uid, (r.sop_instance_uid, r.frame))
-                by_frame[(r.sop_instance_uid, r.frame)] = r
     exam_rows = list(exams.rows(contexts, profile=profile))
     with CsvWriter(out / "exams.csv", ExamRow) as table, JsonLinesWriter(out / "exams.jsonl") as lines:
         for row in exam_rows:
@@ -454,7 +453,7 @@ def _export(store: ResultsStore, out: Path, contexts: dict | None, profile: str,
         for row in exam_rows:
             if not row.clinical_context:
                 print(f"  study has no clinical row: {row.accession_number or row.study_instance_uid}", file=sys.stderr)
-    reports = _write_srs(out / "sr", exam_rows, by_frame, store) if sr else 0
+    reports = _write_srs(out / "sr", exam_rows, store) if sr else 0
     shown = cards_with_images(exam_rows)
     images: list[str | None] = [None] * len(exam_rows)
     for k, uri in zip(shown, _map_exams(thumbnail_data_uri, [report_image(out / "overlays", exam_rows[k], first_frames) for k in shown])):
@@ -493,13 +492,13 @@ def _write_sr(job: tuple[Path, FrameResult]) -> str | None:
     return None
 
 
-def _write_srs(folder: Path, exam_rows: list[ExamRow], by_frame: dict[tuple[str, int], FrameResult], store: ResultsStore) -> int:
+def _write_srs(folder: Path, exam_rows: list[ExamRow], store: ResultsStore) -> int:
     """One DICOM SR per measured exam, named by its study's UID, written unless the store's ledger
     says the one there is current; returns how many there are."""
     folder.mkdir(exist_ok=True)
     reports, jobs, exams = 0, [], []
     for exam in exam_rows:
-        row = by_frame.get((exam.chosen_sop_instance_uid, exam.chosen_frame)) if exam.chosen_frame else None
+        row = store.frame_row(exam.chosen_sop_instance_uid, exam.chosen_frame) if exam.chosen_frame else None
         if row is None:
             continue
         path = folder / f"{uid_stem(exam.study_instance_uid)}_cervical_length_sr.dcm"

@@ -42,6 +42,7 @@ CREATE TABLE IF NOT EXISTS results (
     row_json TEXT NOT NULL,
     UNIQUE (path, sop_instance_uid, frame, model_sha256, tool_version)
 );
+CREATE INDEX IF NOT EXISTS results_by_frame ON results (sop_instance_uid, frame, model_sha256, tool_version);
 CREATE TABLE IF NOT EXISTS reports (
     report TEXT NOT NULL, model_sha256 TEXT NOT NULL, tool_version TEXT NOT NULL,
     digest TEXT NOT NULL, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
@@ -80,6 +81,12 @@ def _report_digest(row: FrameResult) -> str:
     except OSError:
         size = mtime = -1  # gone: the report cannot be rebuilt, nor is it checked against the file
     return hashlib.sha256(f"{_row_json(row)}|{size}|{mtime}".encode()).hexdigest()
+
+
+def _row_from_json(text: str) -> FrameResult:
+    fields = json.loads(text)
+    fields["canal_px"] = tuple(tuple(p) for p in fields["canal_px"])
+    return FrameResult(**fields)
 
 
 def _row_json(row: FrameResult) -> str:
@@ -135,10 +142,17 @@ class ResultsStore:
             "SELECT row_json FROM results WHERE model_sha256=? AND tool_version=? ORDER BY seq", (self.model_sha256, self.tool_version)
         )
         for (text,) in rows:
-            fields = json.loads(text)
-            fields["canal_px"] = tuple(tuple(p) for p in fields["canal_px"])
-            row = FrameResult(**fields)
+            row = _row_from_json(text)
             yield row, _measurement(row)
+
+    def frame_row(self, sop_instance_uid: str, frame: int) -> FrameResult | None:
+        """The stored row of one frame (the last stored, when copies of an image lie at several
+        paths), looked up by index: an export need not hold every row to find its exams' frames."""
+        found = self._db.execute(
+            "SELECT row_json FROM results WHERE sop_instance_uid=? AND frame=? AND model_sha256=? AND tool_version=? ORDER BY seq DESC LIMIT 1",
+            (sop_instance_uid, frame, self.model_sha256, self.tool_version),
+        ).fetchone()
+        return None if found is None else _row_from_json(found[0])
 
     def report_is_current(self, report: Path, row: FrameResult) -> bool:
         """True when ``report`` was written from ``row`` (same values, same source file) and is on
