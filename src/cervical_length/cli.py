@@ -469,13 +469,14 @@ def _export(store: ResultsStore, out: Path, contexts: dict | None, profile: str,
 
 #: From this many exams, their report cards' images and SRs are made by one forked process per core
 #: (nothing to import again): 10-15 ms an image and 50-80 ms an SR would otherwise wait on one core.
+#: Linux only: forking a process that has loaded OpenCV and PyTorch is not safe on macOS.
 EXPORT_POOL_MIN = 32
 
 
 def _map_exams(function: Callable[[_T], _R], items: list[_T]) -> list[_R]:
     """``[function(item) for item in items]``, in forked processes from EXPORT_POOL_MIN items."""
     cores = os.cpu_count() or 1
-    if len(items) < EXPORT_POOL_MIN or cores < 2 or "fork" not in multiprocessing.get_all_start_methods():
+    if len(items) < EXPORT_POOL_MIN or cores < 2 or not sys.platform.startswith("linux"):
         return [function(item) for item in items]
     with ProcessPoolExecutor(cores, mp_context=multiprocessing.get_context("fork")) as pool:
         return list(pool.map(function, items, chunksize=8))
