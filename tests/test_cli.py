@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import subprocess
 import sys
 
@@ -116,21 +115,6 @@ def test_list_file_of_paths(make_dicom, tmp_path, random_model, capsys):
     assert "progress: 2/2 files, 2 frames" in capsys.readouterr().err  # not a terminal: plain log lines
     assert main(["measure", "--out", str(tmp_path / "o2"), "--model", str(random_model)]) == 2
     assert "give PATH arguments or --list FILE" in capsys.readouterr().err
-
-
-def _square_and_pid(x: int) -> tuple[int, int]:
-    return x * x, os.getpid()
-
-
-@pytest.mark.parametrize("count", [3, 40])
-def test_export_work_maps_in_order_in_forked_processes_from_the_threshold(count):
-    from cervical_length.cli import EXPORT_POOL_MIN, _map_exams
-
-    results = _map_exams(_square_and_pid, list(range(count)))
-    assert [r for r, _ in results] == [k * k for k in range(count)]
-    pids = {pid for _, pid in results}
-    in_process = count < EXPORT_POOL_MIN or (os.cpu_count() or 1) < 2 or not sys.platform.startswith("linux")
-    assert (os.getpid() in pids) == in_process
 
 
 class TestTrainWidths:

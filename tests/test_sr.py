@@ -102,12 +102,12 @@ def test_an_unchanged_report_is_not_written_again(tmp_path):
 
 @pytest.mark.slow
 def test_no_sr_writes_none_until_an_export_without_the_flag(tmp_path, capsys, monkeypatch):
-    import cervical_length.cli
+    import cervical_length.export
 
     assert main(["measure", str(SAMPLES / "03_mono_funnel.dcm"), "--out", str(tmp_path), "--workers", "1", "-q", "--no-sr"]) == 0
     assert not (tmp_path / "sr").exists()
     assert "DICOM SR" not in capsys.readouterr().out
-    monkeypatch.setattr(cervical_length.cli, "EXPORT_POOL_MIN", 1)  # written by a forked process, as for a large archive
+    monkeypatch.setattr(cervical_length.export, "POOL_MIN", 1)  # written by a forked process, as for a large archive
     assert main(["export", str(tmp_path), "-q"]) == 0
     assert "1 DICOM SR in sr/" in capsys.readouterr().out
     (path,) = list((tmp_path / "sr").glob("*.dcm"))

@@ -10,35 +10,29 @@ import os
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TypeVar
 
 import numpy as np
 import torch
-from pydicom import dcmread
-from pydicom.errors import InvalidDicomError
 
 from . import __version__
 from .clinical import read_clinical_csv
 from .dicom import user_spacing
-from .engine import POOL_MIN_FRAMES, ExamCollector, ExamRow, FrameResult, Pipeline, candidate_files, measure_files
+from .engine import POOL_MIN_FRAMES, FrameResult, Pipeline, candidate_files, measure_files
 from .errors import CalibrationError, ClinicalDataError, ModelError
 from .evaluate import PhantomOutcome, confidence_floor, evaluate_fugc, evaluate_looks, summarise
+from .export import export_results
 from .model import DEFAULT_MODEL, WORKING_SIZE, ModelInfo, amend_metadata, load_model
-from .outputs import CsvWriter, JsonLinesWriter, uid_stem, write_png
+from .outputs import CsvWriter, write_png
 from .phantom import APPEARANCES, CASES, generate, montage, phantom_stem, write_ground_truth_csv, write_phantom
-from .report import cards_with_images, render_report, report_image, thumbnail_data_uri
 from .rules import DISCLAIMER, GUIDELINES, PROFILES, ClinicalContext, assess, ga_from_edd, ga_from_lmp, parse_gestational_age
-from .sr import write_report_sr
 from .store import DATABASE_NAME, ResultsStore
 from .train import TrainConfig, fugc_squares, train
 
 __all__ = ["main", "build_parser"]
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
-_T, _R = TypeVar("_T"), TypeVar("_R")
 _NO_SR_HELP = (
     "write no DICOM SR (each costs about 50-80 ms a study on a 2-core machine, more than measuring a "
     "single-image study; written once, then only when its exam changes)"
@@ -425,95 +419,22 @@ def _measure(args: argparse.Namespace) -> int:
 
 
 def _export(store: ResultsStore, out: Path, contexts: dict | None, profile: str, *, quiet: bool, sr: bool) -> None:
-    """Write the CSV and JSON-lines outputs, the report and (with ``sr``) the DICOM SRs from the
-    results database."""
-    exams = ExamCollector()
-    rows, first_frames = 0, {}
-    with CsvWriter(out / "measurements.csv", FrameResult) as table, JsonLinesWriter(out / "measurements.jsonl") as lines:
-        for r, measurement in store.outcomes():
-            table.write(r)
-            lines.write(r)
-            exams.add(r, measurement)
-            rows += 1
-            if r.frame is not None:
-                first_frames.setdefault(r.study_instance_uid or r.sop_instance_uid, (r.sop_instance_uid, r.frame))
-    exam_rows = list(exams.rows(contexts, profile=profile))
-    with CsvWriter(out / "exams.csv", ExamRow) as table, JsonLinesWriter(out / "exams.jsonl") as lines:
-        for row in exam_rows:
-            table.write(row)
-            lines.write(row)
-            if not quiet:
-                cl = f"CL {row.cl_mm:.1f} mm from {row.valid_frames} valid of {row.frames} frames (spread {row.spread_mm:.1f} mm)" if row.cl_mm is not None else f"not measurable ({row.frames} frames)"
-                rules = f"; rules: {', '.join(filter(None, (row.rule_findings, row.rule_suggestions, row.rule_contraindications))) or 'none apply'}" if row.assessment else ""
-                print(f"exam  {row.accession_number or row.study_instance_uid}: {cl}{rules}")
-    if contexts is not None:
-        matched = {("study_instance_uid", r.study_instance_uid) for r in exam_rows} | {("accession_number", r.accession_number) for r in exam_rows}
-        for kind, value in sorted(set(contexts) - matched):
-            print(f"  clinical row matches no study: {kind} {value}", file=sys.stderr)
-        for row in exam_rows:
-            if not row.clinical_context:
-                print(f"  study has no clinical row: {row.accession_number or row.study_instance_uid}", file=sys.stderr)
-    reports = _write_srs(out / "sr", exam_rows, store) if sr else 0
-    shown = cards_with_images(exam_rows)
-    images: list[str | None] = [None] * len(exam_rows)
-    for k, uri in zip(shown, _map_exams(thumbnail_data_uri, [report_image(out / "overlays", exam_rows[k], first_frames) for k in shown])):
-        images[k] = uri
-    (out / "report.html").write_text(render_report(exam_rows, images), encoding="utf-8")
+    """Write every output from the results database and say what was written."""
+    exported = export_results(store, out, contexts, profile=profile, sr=sr)
+    if not quiet:
+        for row in exported.exams:
+            cl = f"CL {row.cl_mm:.1f} mm from {row.valid_frames} valid of {row.frames} frames (spread {row.spread_mm:.1f} mm)" if row.cl_mm is not None else f"not measurable ({row.frames} frames)"
+            rules = f"; rules: {', '.join(filter(None, (row.rule_findings, row.rule_suggestions, row.rule_contraindications))) or 'none apply'}" if row.assessment else ""
+            print(f"exam  {row.accession_number or row.study_instance_uid}: {cl}{rules}")
+    for problem in exported.problems:
+        print(f"  {problem}", file=sys.stderr)
+    reports = "" if exported.reports is None else f", {exported.reports} DICOM SR in sr/"
     segs = f", {sum(1 for _ in (out / 'seg').glob('*_lips_seg.dcm'))} DICOM SEG in seg/" if (out / "seg").is_dir() else ""
     overlays = ", overlays/" if (out / "overlays").is_dir() else ""
     print(
-        f"Results in {out}: {rows} rows in measurements.csv, {len(exam_rows)} exams in exams.csv (and .jsonl), "
-        f"report.html{f', {reports} DICOM SR in sr/' if sr else ''}{segs}{overlays}, {DATABASE_NAME}"
+        f"Results in {out}: {exported.rows} rows in measurements.csv, {len(exported.exams)} exams in exams.csv (and .jsonl), "
+        f"report.html{reports}{segs}{overlays}, {DATABASE_NAME}"
     )
-
-
-#: From this many exams, their report cards' images and SRs are made by one forked process per core
-#: (nothing to import again): 10-15 ms an image and 50-80 ms an SR would otherwise wait on one core.
-#: Linux only: forking a process that has loaded OpenCV and PyTorch is not safe on macOS.
-EXPORT_POOL_MIN = 32
-
-
-def _map_exams(function: Callable[[_T], _R], items: list[_T]) -> list[_R]:
-    """``[function(item) for item in items]``, in forked processes from EXPORT_POOL_MIN items."""
-    cores = os.cpu_count() or 1
-    if len(items) < EXPORT_POOL_MIN or cores < 2 or not sys.platform.startswith("linux"):
-        return [function(item) for item in items]
-    with ProcessPoolExecutor(cores, mp_context=multiprocessing.get_context("fork")) as pool:
-        return list(pool.map(function, items, chunksize=8))
-
-
-def _write_sr(job: tuple[Path, FrameResult]) -> str | None:
-    """Write one exam's SR from its chosen frame's row; the reason when the source cannot be read."""
-    path, row = job
-    try:
-        source = dcmread(row.file, stop_before_pixels=True)
-    except (OSError, InvalidDicomError) as err:
-        return f"{row.file} cannot be read ({err})"
-    write_report_sr(path, source, row, tool_version=__version__)
-    return None
-
-
-def _write_srs(folder: Path, exam_rows: list[ExamRow], store: ResultsStore) -> int:
-    """One DICOM SR per measured exam, named by its study's UID, written unless the store's ledger
-    says the one there is current; returns how many there are."""
-    folder.mkdir(exist_ok=True)
-    reports, jobs, exams = 0, [], []
-    for exam in exam_rows:
-        row = store.frame_row(exam.chosen_sop_instance_uid, exam.chosen_frame) if exam.chosen_frame else None
-        if row is None:
-            continue
-        path = folder / f"{uid_stem(exam.study_instance_uid)}_cervical_length_sr.dcm"
-        if store.report_is_current(path, row):
-            reports += 1
-        else:
-            jobs.append((path, row))
-            exams.append(exam)
-    failures = _map_exams(_write_sr, jobs)
-    for exam, failure in zip(exams, failures):
-        if failure is not None:
-            print(f"  no SR for {exam.accession_number or exam.study_instance_uid}: {failure}", file=sys.stderr)
-    store.add_reports([job for job, failure in zip(jobs, failures) if failure is None])
-    return reports + failures.count(None)
 
 
 def _clinical_and_model(args: argparse.Namespace) -> tuple[dict | None, ModelInfo]:

@@ -1,0 +1,138 @@
+"""The outputs made from the results database after a run, or by ``cervical-length export``:
+``measurements.csv``/``.jsonl``, ``exams.csv``/``.jsonl``, ``report.html`` and one DICOM SR per
+measured exam.
+
+They grow with the number of studies, not of frames: each exam's SR takes 50-80 ms (highdicom and
+pydicom) and its report thumbnail 10-15 ms. So an SR is kept while the store's ledger says it is
+current, from :data:`POOL_MIN` exams on the SRs and thumbnails are made by one forked process per
+core, the report embeds at most :data:`~cervical_length.report.MAX_IMAGES` images, and the rows
+are streamed (an exam's chosen frame is fetched by index), so memory does not grow with the archive.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+from pydicom import dcmread
+from pydicom.errors import InvalidDicomError
+
+from . import __version__
+from .engine import ExamCollector, ExamRow, FrameResult
+from .outputs import CsvWriter, JsonLinesWriter, uid_stem
+from .report import cards_with_images, render_report, report_image, thumbnail_data_uri
+from .rules import ClinicalContext
+from .sr import write_report_sr
+from .store import ResultsStore
+
+__all__ = ["POOL_MIN", "Exported", "export_results"]
+
+_T, _R = TypeVar("_T"), TypeVar("_R")
+
+#: From this many exams, their SRs and report thumbnails are made by one forked process per core
+#: (forked: a spawned process would import PyTorch again, 3 s). Linux only: forking a process that
+#: has loaded OpenCV and PyTorch is not safe on macOS.
+POOL_MIN = 32
+
+
+@dataclass(frozen=True)
+class Exported:
+    """What an export wrote. ``reports``: DICOM SRs now in ``sr/`` (None when none were asked for);
+    ``problems``: one line each for what the user should know (clinical rows matching no study,
+    studies without one, SRs that could not be written)."""
+
+    rows: int
+    exams: list[ExamRow]
+    reports: int | None
+    problems: list[str] = field(default_factory=list)
+
+
+def _map(function: Callable[[_T], _R], items: list[_T]) -> list[_R]:
+    """``[function(item) for item in items]``, in forked processes from :data:`POOL_MIN` items."""
+    cores = os.cpu_count() or 1
+    if len(items) < POOL_MIN or cores < 2 or not sys.platform.startswith("linux"):
+        return [function(item) for item in items]
+    with ProcessPoolExecutor(cores, mp_context=multiprocessing.get_context("fork")) as pool:
+        return list(pool.map(function, items, chunksize=8))
+
+
+def _write_sr(job: tuple[Path, FrameResult]) -> str | None:
+    """Write one exam's SR from its chosen frame's row; the reason when the source cannot be read."""
+    path, row = job
+    try:
+        source = dcmread(row.file, stop_before_pixels=True)
+    except (OSError, InvalidDicomError) as err:
+        return f"{row.file} cannot be read ({err})"
+    write_report_sr(path, source, row, tool_version=__version__)
+    return None
+
+
+def _write_srs(folder: Path, exams: list[ExamRow], store: ResultsStore, problems: list[str]) -> int:
+    """One DICOM SR per measured exam, named by its study's UID, written unless the store's ledger
+    says the one there is current; returns how many there are."""
+    folder.mkdir(exist_ok=True)
+    current, jobs, owners = 0, [], []
+    for exam in exams:
+        row = store.frame_row(exam.chosen_sop_instance_uid, exam.chosen_frame) if exam.chosen_frame else None
+        if row is None:
+            continue
+        path = folder / f"{uid_stem(exam.study_instance_uid)}_cervical_length_sr.dcm"
+        if store.report_is_current(path, row):
+            current += 1
+        else:
+            jobs.append((path, row))
+            owners.append(exam)
+    failures = _map(_write_sr, jobs)
+    problems.extend(f"no SR for {exam.accession_number or exam.study_instance_uid}: {why}" for exam, why in zip(owners, failures) if why)
+    store.add_reports([job for job, why in zip(jobs, failures) if why is None])
+    return current + failures.count(None)
+
+
+def _clinical_problems(contexts: dict[tuple[str, str], ClinicalContext], exams: list[ExamRow]) -> list[str]:
+    matched = {("study_instance_uid", r.study_instance_uid) for r in exams} | {("accession_number", r.accession_number) for r in exams}
+    unmatched = [f"clinical row matches no study: {kind} {value}" for kind, value in sorted(set(contexts) - matched)]
+    return unmatched + [f"study has no clinical row: {r.accession_number or r.study_instance_uid}" for r in exams if not r.clinical_context]
+
+
+def export_results(
+    store: ResultsStore,
+    out: Path,
+    contexts: dict[tuple[str, str], ClinicalContext] | None = None,
+    *,
+    profile: str = "smfm-acog",
+    sr: bool = True,
+) -> Exported:
+    """Write every output of ``store`` into ``out`` (overlays are read from ``out/overlays``).
+
+    contexts : clinical contexts keyed as :func:`~cervical_length.clinical.read_clinical_csv` keys
+        them; the rules of ``profile`` are applied to each matching exam. sr : write the DICOM SRs.
+    """
+    collector = ExamCollector()
+    rows, first_frames = 0, {}
+    with CsvWriter(out / "measurements.csv", FrameResult) as table, JsonLinesWriter(out / "measurements.jsonl") as lines:
+        for r, measurement in store.outcomes():
+            table.write(r)
+            lines.write(r)
+            collector.add(r, measurement)
+            rows += 1
+            if r.frame is not None:
+                first_frames.setdefault(r.study_instance_uid or r.sop_instance_uid, (r.sop_instance_uid, r.frame))
+    exams = list(collector.rows(contexts, profile=profile))
+    with CsvWriter(out / "exams.csv", ExamRow) as table, JsonLinesWriter(out / "exams.jsonl") as lines:
+        for exam in exams:
+            table.write(exam)
+            lines.write(exam)
+    problems = _clinical_problems(contexts, exams) if contexts is not None else []
+    reports = _write_srs(out / "sr", exams, store, problems) if sr else None
+    shown = cards_with_images(exams)
+    images: list[str | None] = [None] * len(exams)
+    for k, uri in zip(shown, _map(thumbnail_data_uri, [report_image(out / "overlays", exams[k], first_frames) for k in shown])):
+        images[k] = uri
+    (out / "report.html").write_text(render_report(exams, images), encoding="utf-8")
+    return Exported(rows, exams, reports, problems)

@@ -1,0 +1,45 @@
+"""The export from the results database: the work shared among forked processes for large archives."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+from cervical_length.export import POOL_MIN, _map
+
+
+def _square_and_pid(x: int) -> tuple[int, int]:
+    return x * x, os.getpid()
+
+
+@pytest.mark.parametrize("count", [3, 40])
+def test_work_maps_in_order_in_forked_processes_from_the_threshold(count):
+    results = _map(_square_and_pid, list(range(count)))
+    assert [r for r, _ in results] == [k * k for k in range(count)]
+    pids = {pid for _, pid in results}
+    in_process = count < POOL_MIN or (os.cpu_count() or 1) < 2 or not sys.platform.startswith("linux")
+    assert (os.getpid() in pids) == in_process
+
+
+def test_an_sr_whose_source_is_gone_is_reported_not_raised(tmp_path):
+    from contextlib import closing
+
+    from cervical_length.engine import FrameResult
+    from cervical_length.export import export_results
+    from cervical_length.store import ResultsStore
+
+    source = tmp_path / "gone.dcm"
+    source.write_bytes(b"x")
+    row = FrameResult(str(source), "1.2", "1.2.3", "ACC1", 1, 0.1, 0.1, "us_region", "measured", measurable=1, cl_mm=31.0,
+                      cl_straight_mm=30.5, confidence=0.95, canal_px=((10.0, 20.0), (30.0, 40.0)))
+    with closing(ResultsStore(tmp_path / "results.sqlite", model_sha256="ab" * 32, tool_version="0.1.0")) as store:
+        store.add_file(source, [(row, None)])
+        source.unlink()  # moved away after the run
+        exported = export_results(store, tmp_path)
+    assert (exported.rows, [e.cl_mm for e in exported.exams], exported.reports) == (1, [31.0], 0)
+    (problem,) = exported.problems
+    assert problem.startswith(f"no SR for ACC1: {source} cannot be read")
+    assert not list((tmp_path / "sr").iterdir())
+    assert "ACC1" in (tmp_path / "report.html").read_text(encoding="utf-8")
