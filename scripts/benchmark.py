@@ -1,6 +1,6 @@
 """Benchmarks of cervical-length on this machine: the measurement's accuracy targets on the test
-phantoms, phantom generation, DICOM decoding, the model's forward pass, the measurement, and the whole
-pipeline from DICOM file to cervical length.
+phantoms, phantom generation, DICOM decoding, the model's forward pass, the measurement, the whole
+pipeline from DICOM file to cervical length, and the outputs of an archive of many studies.
 
 Run through ``scripts/benchmark [SECTION ...]`` (default: every section). Figures are measured, not
 asserted; the machine is recorded; sections run later replace their figures in benchmarks/latest.json.
