@@ -101,6 +101,20 @@ def test_an_unchanged_report_is_not_written_again(tmp_path):
 
 
 @pytest.mark.slow
+def test_an_export_from_another_folder_finds_the_sources_of_a_run_given_relative_paths(tmp_path, monkeypatch):
+    import shutil
+
+    (tmp_path / "run").mkdir()
+    shutil.copy(SAMPLES / "03_mono_funnel.dcm", tmp_path / "run" / "study.dcm")
+    monkeypatch.chdir(tmp_path / "run")
+    assert main(["measure", "study.dcm", "--out", "out", "--workers", "1", "-q", "--no-sr"]) == 0
+    monkeypatch.chdir(tmp_path)  # the rows say "study.dcm", which does not resolve from here
+    assert main(["export", "run/out", "-q"]) == 0
+    (path,) = list((tmp_path / "run" / "out" / "sr").glob("*.dcm"))
+    assert _numbers(hd.sr.srread(path))["11961-0"] > 0
+
+
+@pytest.mark.slow
 def test_no_sr_writes_none_until_an_export_without_the_flag(tmp_path, capsys, monkeypatch):
     import cervical_length.export
 

@@ -105,18 +105,18 @@ def test_a_report_is_current_until_its_row_source_or_file_changes(tmp_path):
     from dataclasses import replace
 
     from cervical_length.engine import FrameResult
-    from cervical_length.store import ResultsStore
+    from cervical_length.store import ResultsStore, StoredFrame
 
     source = tmp_path / "a.dcm"
     source.write_bytes(b"image")
-    row = FrameResult(str(source), "1.2", "1", "", 1, 0.1, 0.1, "us_region", "measured", measurable=1, cl_mm=28.4, canal_px=((1.0, 2.0), (3.0, 4.0)))
+    row = StoredFrame(source, FrameResult("a.dcm", "1.2", "1", "", 1, 0.1, 0.1, "us_region", "measured", measurable=1, cl_mm=28.4, canal_px=((1.0, 2.0), (3.0, 4.0))))
     report = tmp_path / "r.dcm"
     report.write_bytes(b"report")
     with closing(ResultsStore(tmp_path / "results.sqlite", model_sha256="ab" * 32, tool_version="0.1.0")) as store:
         assert not store.report_is_current(report, row)  # never recorded
         store.add_reports([(report, row)])
         assert store.report_is_current(report, row)
-        assert not store.report_is_current(report, replace(row, cl_mm=28.5))  # another value
+        assert not store.report_is_current(report, replace(row, row=replace(row.row, cl_mm=28.5)))  # another value
         os.utime(source, ns=(1, 10**18))
         assert not store.report_is_current(report, row)  # the source file changed (its header may have)
         store.add_reports([(report, row)])
@@ -148,8 +148,8 @@ def test_one_frames_row_is_looked_up_without_reading_every_row(tmp_path):
         for path, cl_mm in zip(paths, (30.0, 31.0)):  # the same image stored twice, at two paths
             path.write_bytes(b"x")
             store.add_file(path, [(row(path, cl_mm), None)])
-        found = store.frame_row("1.2", 1)
-        assert (found.file, found.cl_mm, found.canal_px) == (str(paths[1]), 31.0, ((1.0, 2.0), (3.0, 4.5)))  # the last stored
-        assert store.frame_row("1.2", 2) is None and store.frame_row("9.9", 1) is None
+        found = store.stored_frame("1.2", 1)
+        assert (found.source, found.row.cl_mm, found.row.canal_px) == (paths[1].resolve(), 31.0, ((1.0, 2.0), (3.0, 4.5)))  # the last stored
+        assert store.stored_frame("1.2", 2) is None and store.stored_frame("9.9", 1) is None
     with closing(ResultsStore(tmp_path / "results.sqlite", model_sha256="ab" * 32, tool_version="0.2.0")) as other:
-        assert other.frame_row("1.2", 1) is None  # stored by another tool version
+        assert other.stored_frame("1.2", 1) is None  # stored by another tool version

@@ -28,7 +28,7 @@ from .engine import ExamCollector, ExamRow, FrameResult
 from .outputs import CsvWriter, JsonLinesWriter, uid_stem
 from .report import cards_with_images, render_report, report_image, thumbnail_data_uri
 from .rules import ClinicalContext
-from .store import ResultsStore
+from .store import ResultsStore, StoredFrame
 
 __all__ = ["POOL_MIN", "Exported", "export_results"]
 
@@ -61,16 +61,16 @@ def _map(function: Callable[[_T], _R], items: list[_T]) -> list[_R]:
         return list(pool.map(function, items, chunksize=8))
 
 
-def _write_sr(job: tuple[Path, FrameResult]) -> str | None:
-    """Write one exam's SR from its chosen frame's row; the reason when the source cannot be read."""
+def _write_sr(job: tuple[Path, StoredFrame]) -> str | None:
+    """Write one exam's SR from its chosen frame; the reason when the source cannot be read."""
     from .sr import write_report_sr  # highdicom: imported by an export that writes SRs, not by every worker (0.3-0.5 s)
 
-    path, row = job
+    path, frame = job
     try:
-        source = dcmread(row.file, stop_before_pixels=True)
+        source = dcmread(frame.source, stop_before_pixels=True)
     except (OSError, InvalidDicomError) as err:
-        return f"{row.file} cannot be read ({err})"
-    write_report_sr(path, source, row, tool_version=__version__)
+        return f"{frame.source} cannot be read ({err})"
+    write_report_sr(path, source, frame.row, tool_version=__version__)
     return None
 
 
@@ -80,14 +80,14 @@ def _write_srs(folder: Path, exams: list[ExamRow], store: ResultsStore, problems
     folder.mkdir(exist_ok=True)
     current, jobs, owners = 0, [], []
     for exam in exams:
-        row = store.frame_row(exam.chosen_sop_instance_uid, exam.chosen_frame) if exam.chosen_frame else None
-        if row is None:
+        frame = store.stored_frame(exam.chosen_sop_instance_uid, exam.chosen_frame) if exam.chosen_frame else None
+        if frame is None:
             continue
         path = folder / f"{uid_stem(exam.study_instance_uid)}_cervical_length_sr.dcm"
-        if store.report_is_current(path, row):
+        if store.report_is_current(path, frame):
             current += 1
         else:
-            jobs.append((path, row))
+            jobs.append((path, frame))
             owners.append(exam)
     failures = _map(_write_sr, jobs)
     problems.extend(f"no SR for {exam.accession_number or exam.study_instance_uid}: {why}" for exam, why in zip(owners, failures) if why)

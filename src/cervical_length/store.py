@@ -24,7 +24,7 @@ from pathlib import Path
 from .engine import FrameResult, Outcome
 from .measure import Auca, Funnel, Measurement
 
-__all__ = ["ResultsStore", "DATABASE_NAME"]
+__all__ = ["ResultsStore", "StoredFrame", "DATABASE_NAME"]
 
 DATABASE_NAME = "results.sqlite"
 
@@ -74,13 +74,22 @@ def _measurement(row: FrameResult) -> Measurement | None:
     )
 
 
-def _report_digest(row: FrameResult) -> str:
+@dataclasses.dataclass(frozen=True)
+class StoredFrame:
+    """A frame's stored row and the absolute path of the file it was read from (the row's ``file``
+    is the path as the user gave it, perhaps relative to where that run started)."""
+
+    source: Path
+    row: FrameResult
+
+
+def _report_digest(frame: StoredFrame) -> str:
     """What a report is made from: the reported frame's row and its source file as it is now."""
     try:
-        _, size, mtime = _identity(Path(row.file))
+        _, size, mtime = _identity(frame.source)
     except OSError:
         size = mtime = -1  # gone: the report cannot be rebuilt, nor is it checked against the file
-    return hashlib.sha256(f"{_row_json(row)}|{size}|{mtime}".encode()).hexdigest()
+    return hashlib.sha256(f"{_row_json(frame.row)}|{size}|{mtime}".encode()).hexdigest()
 
 
 def _row_from_json(text: str) -> FrameResult:
@@ -145,36 +154,36 @@ class ResultsStore:
             row = _row_from_json(text)
             yield row, _measurement(row)
 
-    def frame_row(self, sop_instance_uid: str, frame: int) -> FrameResult | None:
-        """The stored row of one frame (the last stored, when copies of an image lie at several
-        paths), looked up by index: an export need not hold every row to find its exams' frames."""
+    def stored_frame(self, sop_instance_uid: str, frame: int) -> StoredFrame | None:
+        """One frame's stored row and source (the last stored, when copies of an image lie at
+        several paths), looked up by index: an export need not hold every row to find its exams'."""
         found = self._db.execute(
-            "SELECT row_json FROM results WHERE sop_instance_uid=? AND frame=? AND model_sha256=? AND tool_version=? ORDER BY seq DESC LIMIT 1",
+            "SELECT path, row_json FROM results WHERE sop_instance_uid=? AND frame=? AND model_sha256=? AND tool_version=? ORDER BY seq DESC LIMIT 1",
             (sop_instance_uid, frame, self.model_sha256, self.tool_version),
         ).fetchone()
-        return None if found is None else _row_from_json(found[0])
+        return None if found is None else StoredFrame(Path(found[0]), _row_from_json(found[1]))
 
-    def report_is_current(self, report: Path, row: FrameResult) -> bool:
-        """True when ``report`` was written from ``row`` (same values, same source file) and is on
-        disk with the size and modification time it had then."""
+    def report_is_current(self, report: Path, frame: StoredFrame) -> bool:
+        """True when ``report`` was written from ``frame`` (same values, same source file) and is
+        on disk with the size and modification time it had then."""
         found = self._db.execute(
             "SELECT digest, size, mtime_ns FROM reports WHERE report=? AND model_sha256=? AND tool_version=?",
             (str(report.resolve()), self.model_sha256, self.tool_version),
         ).fetchone()
-        if found is None or found[0] != _report_digest(row):
+        if found is None or found[0] != _report_digest(frame):
             return False
         try:
             return _identity(report)[1:] == found[1:]
         except OSError:
             return False
 
-    def add_reports(self, written: list[tuple[Path, FrameResult]]) -> None:
-        """Record reports just written, each from its row, in one transaction (a report whose
+    def add_reports(self, written: list[tuple[Path, StoredFrame]]) -> None:
+        """Record reports just written, each from its frame, in one transaction (a report whose
         record a crash loses is only written again)."""
         records = []
-        for report, row in written:
+        for report, frame in written:
             key, size, mtime = _identity(report)
-            records.append((key, self.model_sha256, self.tool_version, _report_digest(row), size, mtime))
+            records.append((key, self.model_sha256, self.tool_version, _report_digest(frame), size, mtime))
         with self._db:
             self._db.execute("BEGIN")
             self._db.executemany("INSERT OR REPLACE INTO reports VALUES (?, ?, ?, ?, ?, ?)", records)
