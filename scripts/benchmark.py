@@ -178,10 +178,8 @@ def _archive(root: Path, target_frames: int, samples: list[Path] | None = None) 
 
 def _measure_seconds(archive: Path, out: Path, workers: int, *, overlays: bool, sr: bool = True) -> float:
     """Seconds of ``cervical-length measure ARCHIVE --out OUT`` with ``workers`` processes."""
-    start = time.perf_counter()
     options = [*([] if overlays else ["--no-overlays"]), *([] if sr else ["--no-sr"])]
-    cli_main(["measure", str(archive), "--out", str(out), "--workers", str(workers), "-q", *options])
-    return time.perf_counter() - start
+    return _timed(lambda: cli_main(["measure", str(archive), "--out", str(out), "--workers", str(workers), "-q", *options]))
 
 
 def archive_speed(target_frames: int = 2000) -> dict[str, float]:
@@ -255,13 +253,9 @@ def exports(studies: int = 400) -> dict[str, float]:
         _distinct_studies(archive, ROOT / "sample_dicoms" / "03_mono_funnel.dcm", studies)
         without_sr = _measure_seconds(archive, Path(tmp) / "out-no-sr", cores, overlays=True, sr=False)
         measure = _measure_seconds(archive, out, cores, overlays=True)
-        start = time.perf_counter()
-        cli_main(["export", str(out), "-q"])
-        current = time.perf_counter() - start
+        current = _timed(lambda: cli_main(["export", str(out), "-q"]))
         shutil.rmtree(out / "sr")
-        start = time.perf_counter()
-        cli_main(["export", str(out), "-q"])
-        rewritten = time.perf_counter() - start
+        rewritten = _timed(lambda: cli_main(["export", str(out), "-q"]))
         reports = len(list((out / "sr").glob("*.dcm")))
     return {
         "studies": studies,
