@@ -98,8 +98,10 @@ def _card(row: ExamRow, image_uri: str | None) -> str:
         rules = f'<ul class="rules">{items or "<li>no rule applies</li>"}</ul>'
     if image_uri is None:
         image = "<p>(image left out of this report, which embeds the shortest cervixes' first: see overlays/)</p>"
+    elif image_uri:
+        image = f'<img alt="overlay of the chosen frame" src="{image_uri}">'
     else:
-        image = f'<img alt="overlay of the chosen frame" src="{image_uri}">' if image_uri else "<p>(no overlay)</p>"
+        image = "<p>(no overlay)</p>"
     label = row.accession_number or row.study_instance_uid
     return (
         f'<article class="card" data-id="{escape(label)}" data-cl="{"" if row.cl_mm is None else f"{row.cl_mm:.2f}"}" '
