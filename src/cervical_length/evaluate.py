@@ -197,10 +197,12 @@ def summarise(outcomes: list[PhantomOutcome]) -> dict[str, object]:
                 "funnel_width_abs_error_mm_median": round(float(np.median(funnel_widths)), 2) if funnel_widths else None,
             }
         )
-    shown = [o for o in both if o.truth_auca_visible]
-    auca_errors = np.abs([o.auca_deg - o.truth_auca_deg for o in shown if o.auca_deg is not None])
-    hidden = [o for o in both if not o.truth_auca_visible]
-    hidden_errors = np.abs([o.auca_deg - o.truth_auca_deg for o in hidden if o.auca_deg is not None])
+    def auca_errors_deg(visible: bool) -> tuple[list[PhantomOutcome], np.ndarray]:
+        frames = [o for o in both if o.truth_auca_visible == visible]
+        return frames, np.abs([o.auca_deg - o.truth_auca_deg for o in frames if o.auca_deg is not None])
+
+    shown, auca_errors = auca_errors_deg(True)
+    hidden, hidden_errors = auca_errors_deg(False)
     summary.update(
         {
             "auca_given_where_wall_shown": _rate(len(auca_errors), len(shown)),
