@@ -82,11 +82,20 @@ class TestLengths:
         assert left.external_os_px[1] < left.internal_os_px[1]
         assert right.external_os_px[1] > right.internal_os_px[1]
 
-    def test_input_not_modified(self):
-        labels = straight_lips()
-        before = labels.copy()
-        measure_cervix(labels, (0.1, 0.1), grey=grey_for(labels))
-        np.testing.assert_array_equal(labels, before)
+    # The cervix's window inside the frame (read through views), and past its edge (padded copies:
+    # the lips touch the frame's edge, which is outside the sector).
+    @pytest.mark.parametrize("shape,cl_mm", [((300, 400), 20.0), ((122, 400), None)])
+    def test_inputs_not_modified(self, shape, cl_mm):
+        labels = straight_lips(thickness_px=60, shape=shape)
+        probabilities = np.stack([labels == k for k in range(3)]).astype(np.float32)
+        grey, fan = grey_for(labels), np.ones(labels.shape, dtype=bool)
+        inputs = (labels, probabilities, grey, fan)
+        before = [a.copy() for a in inputs]
+        m = measure_cervix(labels, (0.1, 0.1), probabilities=probabilities, grey=grey, fan=fan)
+        assert m.cl_mm == (None if cl_mm is None else pytest.approx(cl_mm, abs=0.1))
+        assert m.measurable or m.reasons == ("canal not fully inside the ultrasound sector",)
+        for array, original in zip(inputs, before):
+            np.testing.assert_array_equal(array, original)
 
     def test_polyline_and_smoothing(self):
         assert polyline_length_mm(np.array([[0, 0], [3, 4]]), (1.0, 1.0)) == 5.0
@@ -253,6 +262,19 @@ class TestBridging:
         slot[12:14, 10:20] = True  # a notch 2 pixels wide, open to the right
         closed = close(mask & ~slot, 3)
         np.testing.assert_array_equal(closed, mask)  # the notch filled, nothing grown at the edges
+
+
+class TestWindow:
+    def test_a_view_inside_and_a_padded_copy_past_the_edge(self):
+        from cervical_length.measure._masks import window
+
+        array = np.arange(2 * 4 * 5).reshape(2, 4, 5)
+        inside = window(array, (1, 1, 3, 4), -1)
+        np.testing.assert_array_equal(inside, array[:, 1:3, 1:4])
+        assert np.shares_memory(inside, array)
+        past = window(array, (-1, 3, 2, 7), -1)
+        assert past.shape == (2, 3, 4) and not np.shares_memory(past, array)
+        np.testing.assert_array_equal(past[0], [[-1, -1, -1, -1], [3, 4, -1, -1], [8, 9, -1, -1]])
 
 
 class TestLargestComponent:

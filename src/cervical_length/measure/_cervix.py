@@ -211,7 +211,8 @@ def measure_cervix(
     ok = not reasons
     auca = None
     if ok and frame_grey is not None:
-        anterior = np.argwhere(lips[0]).mean(axis=0) + offset
+        m = cv2.moments(lips[0].view(np.uint8), binaryImage=True)  # the centroid without listing the pixels
+        anterior = np.array([m["m01"], m["m10"]]) / m["m00"] + offset
         auca = _auca(frame_grey, frame_fan, external, internal, funnel, cervix, box[:2], anterior, spacing, lip_level)
     return Measurement(
         measurable=ok,

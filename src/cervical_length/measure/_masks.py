@@ -9,9 +9,12 @@ __all__ = ["window", "convex_hull", "dilate", "largest_component", "mean_along",
 
 
 def window(array: np.ndarray, box: tuple[int, int, int, int], fill: object) -> np.ndarray:
-    """array[r0:r1, c0:c1] (last two axes), with ``fill`` where the box runs past the array."""
+    """array[r0:r1, c0:c1] (last two axes), with ``fill`` where the box runs past the array: a view
+    of ``array`` when the box lies inside it (not to be written to), else a padded copy."""
     r0, c0, r1, c1 = box
     rows, cols = array.shape[-2:]
+    if r0 >= 0 and c0 >= 0 and r1 <= rows and c1 <= cols:
+        return array[..., r0:r1, c0:c1]
     out = np.full((*array.shape[:-2], r1 - r0, c1 - c0), fill, dtype=array.dtype)
     sr0, sc0, sr1, sc1 = max(r0, 0), max(c0, 0), min(r1, rows), min(c1, cols)
     out[..., sr0 - r0 : sr1 - r0, sc0 - c0 : sc1 - c0] = array[..., sr0:sr1, sc0:sc1]
