@@ -92,11 +92,24 @@ def decode_speed() -> dict[str, float]:
     return figures
 
 
-def _forward_worker(batches: int) -> tuple[int, float]:
-    """In a worker process: frames and seconds of ``batches`` forward passes of 8 on one thread."""
+def _squares(kind: str, size: int) -> np.ndarray:
+    """Eight (size, size) uint8 working squares: "noise" fills the whole square (the network runs on
+    all of it); "sector" is a sample export's letterboxed sector (600 x 800, the network's content
+    window 192 of 256 rows), as a batch run sees."""
+    if kind == "noise":
+        return np.random.default_rng(0).integers(0, 255, size=(8, size, size), dtype=np.uint8)
+    frame = next(read_frames(ROOT / "sample_dicoms" / "03_mono_funnel.dcm"))
+    r = frame.calibration.region
+    square, _ = letterbox(frame.grey, (r.min_row, r.min_col, r.max_row + 1, r.max_col + 1), size)
+    return np.repeat(square[None], 8, axis=0)
+
+
+def _forward_worker(batches: int, kind: str = "noise") -> tuple[int, float]:
+    """In a worker process: frames and seconds of ``batches`` forward passes of 8 :func:`_squares`
+    on one thread."""
     model, info = load_model(DEFAULT_MODEL)
     segmenter = Segmenter(model, model_sha256=info.sha256, working_size=info.working_size, threads=1)
-    squares = np.random.default_rng(0).integers(0, 255, size=(8, info.working_size, info.working_size), dtype=np.uint8)
+    squares = _squares(kind, info.working_size)
     segmenter.probabilities(squares)
     start = time.perf_counter()
     for _ in range(batches):
@@ -105,26 +118,28 @@ def _forward_worker(batches: int) -> tuple[int, float]:
 
 
 def _reference_forward() -> float:
-    """Frames/s of the forward pass on one thread, measured now: the machine's speed drifts, so each
-    end-to-end figure carries the network speed it was measured beside."""
+    """Frames/s of the forward pass on one thread over the whole square, measured now: the machine's
+    speed drifts, so each end-to-end figure carries the network speed it was measured beside."""
     frames, seconds = _forward_worker(20)
     return _rate(frames, seconds)
 
 
 def model_speed() -> dict[str, float]:
-    """Forward pass of the shipped model at its working size, batches of 8: one process on 1 and on
-    all threads, and one single-threaded process per core (how ``measure --workers`` runs it)."""
+    """Forward pass of the shipped model, batches of 8: on the whole working square (noise) on one
+    thread, and on a sample's sector (its content window) in one process on 1 and on all threads and
+    in one single-threaded process per core (how ``measure --workers`` runs it)."""
     model, info = load_model(DEFAULT_MODEL)
-    squares = np.random.default_rng(0).integers(0, 255, size=(8, info.working_size, info.working_size), dtype=np.uint8)
     figures = {"working_size": info.working_size, "parameters": sum(p.numel() for p in model.parameters())}
-    for threads in (1, os.cpu_count() or 1):
+    runs = [("noise", 1, "_whole_square")] + [("sector", threads, "") for threads in (1, os.cpu_count() or 1)]
+    for kind, threads, suffix in runs:
+        squares = _squares(kind, info.working_size)
         segmenter = Segmenter(model, model_sha256=info.sha256, working_size=info.working_size, threads=threads)
         segmenter.probabilities(squares)
-        best = min(_timed(lambda s=segmenter: s.probabilities(squares)) for _ in range(5))
-        figures[f"forward_frames_per_s_{threads}_threads"] = _rate(len(squares), best)
+        best = min(_timed(lambda s=segmenter, x=squares: s.probabilities(x)) for _ in range(5))
+        figures[f"forward_frames_per_s_{threads}_threads{suffix}"] = _rate(len(squares), best)
     cores = os.cpu_count() or 1
     with multiprocessing.get_context("spawn").Pool(cores) as pool:
-        results = pool.map(_forward_worker, [40] * cores)
+        results = pool.starmap(_forward_worker, [(40, "sector")] * cores)
     figures[f"forward_frames_per_s_{cores}_processes_1_thread_each"] = round(sum(f / s for f, s in results), 1)
     return figures
 

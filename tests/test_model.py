@@ -14,7 +14,16 @@ from cervical_length.errors import ModelError
 from cervical_length.evaluate import VALIDATION_SEEDS, confidence_floor, evaluate_phantoms
 from cervical_length.measure import QualityLimits
 from cervical_length.model import DEFAULT_MODEL, UNet, amend_metadata, file_sha256, load_model, save_model
-from cervical_length.segment import Segmenter, back_to_frame, labels_of, letterbox, letterbox_labels, to_original
+from cervical_length.segment import (
+    Segmenter,
+    back_to_frame,
+    content_window,
+    labels_of,
+    letterbox,
+    letterbox_labels,
+    run_network,
+    to_original,
+)
 from cervical_length.train import (
     SEPARATION_SIGMA_PX,
     TrainConfig,
@@ -163,6 +172,34 @@ class TestInference:
         near[rows.min() - 20 : rows.max() + 21, cols.min() - 20 : cols.max() + 21] = True
         np.testing.assert_allclose(full[:, near], reference[:, near], atol=1e-5)  # float32 rounding
         np.testing.assert_allclose(full.sum(axis=0), 1.0, atol=1e-5)
+
+    def test_content_window_covers_every_image_on_the_network_grid(self):
+        squares = np.zeros((2, 256, 256), dtype=np.uint8)
+        squares[0, 36:219, 5:250] = 1  # a typical sector's letterbox: rows 36-218 hold the image
+        squares[1, 40:100, 0:3] = 7
+        assert content_window(squares, 16) == (slice(32, 224), slice(0, 256))
+        assert content_window(squares[1:], 16) == (slice(32, 112), slice(0, 16))
+        assert content_window(squares[1:], 4) == (slice(40, 100), slice(0, 4))
+        assert content_window(np.zeros((1, 64, 64), dtype=np.uint8), 16) == (slice(0, 0), slice(0, 0))
+
+    def test_network_runs_on_the_content_window_only(self):
+        torch.manual_seed(0)
+        network = UNet((4, 8, 16)).eval()
+        seen = []
+        network.register_forward_pre_hook(lambda _, args: seen.append(tuple(args[0].shape)))
+        squares = np.zeros((1, 64, 64), dtype=np.uint8)
+        squares[0, 10:30] = np.random.default_rng(0).integers(1, 255, size=(20, 64))
+        original = squares.copy()
+        out = run_network(network, squares)
+        assert seen == [(1, 1, 24, 64)]  # rows 8-31: the grid of a 3-level net is 4 pixels
+        with torch.inference_mode():
+            expected = torch.softmax(network(torch.from_numpy(squares[:, 8:32] / 255.0).float()[:, None]), dim=1).numpy()
+        np.testing.assert_allclose(out[:, :, 8:32], expected, atol=1e-6)
+        assert (out[:, 0, :8] == 1).all() and (out[:, 0, 32:] == 1).all() and (out[:, 1:, 32:] == 0).all()
+        np.testing.assert_array_equal(squares, original)
+        seen.clear()
+        blank = run_network(network, np.zeros((2, 64, 64), dtype=np.uint8))
+        assert seen == [] and (blank[:, 0] == 1).all() and blank.shape == (2, 3, 64, 64)
 
     def test_segmenter_returns_original_geometry(self, random_model):
         model, info = load_model(random_model)

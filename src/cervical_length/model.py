@@ -55,9 +55,9 @@ class _MaxPool2x2(nn.Module):
 
 
 class UNet(nn.Module):
-    """U-Net: input (N, 1, S, S) float32 grey in [0, 1], output (N, classes, S, S) logits.
+    """U-Net: input (N, 1, H, W) float32 grey in [0, 1], output (N, classes, H, W) logits.
 
-    S must be divisible by 2 ** (len(widths) - 1).
+    H and W must be divisible by :attr:`grid_px`.
     """
 
     def __init__(self, widths: tuple[int, ...] = DEFAULT_WIDTHS, classes: int = len(CLASSES)) -> None:
@@ -71,6 +71,11 @@ class UNet(nn.Module):
         self.up = nn.ModuleList(_Block(widths[k + 1] + widths[k], widths[k]) for k in reversed(range(len(widths) - 1)))
         self.head = nn.Conv2d(widths[0], classes, 1)
         self.pool = nn.MaxPool2d(2)
+
+    @property
+    def grid_px(self) -> int:
+        """Input pixels per pixel of the deepest level (the grid halves at each level below the first)."""
+        return 2 ** (len(self.widths) - 1)
 
     def fused(self) -> UNet:
         """A copy for CPU inference, with the same outputs to float rounding. Only for eval mode: the
