@@ -159,6 +159,15 @@ class TestQualityGate:
         fan[:, :110] = False  # the fan's edge cuts the lips' left ends
         assert any("sector" in r for r in self._reasons(labels, fan=fan).reasons)
 
+    @pytest.mark.parametrize(("gap_px", "cut"), [(0, True), (2, True), (3, False)])
+    def test_lips_within_the_margin_of_the_sector_edge_are_cut(self, gap_px, cut):
+        labels = straight_lips()  # the lips span columns 100-299
+        fan = np.ones(labels.shape, dtype=bool)
+        fan[:, : 100 - gap_px] = False  # gap_px columns of the fan between its edge and the lips
+        m = measure_cervix(labels, (0.1, 0.1), fan=fan)
+        assert ("canal not fully inside the ultrasound sector" in m.reasons) is cut
+        assert m.measurable is not cut
+
     def test_unequal_lips(self):
         labels = straight_lips(thickness_px=60)
         labels[:120][labels[:120] == 1] = 0  # anterior lip 30 px, posterior 60 px

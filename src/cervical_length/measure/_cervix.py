@@ -37,7 +37,9 @@ class QualityLimits:
     max_cl_mm: float = 65.0
     min_lip_ratio: float = 0.65  #: thinner / thicker lip; below: probe pressure
     min_confidence: float = 0.85  #: mean winning-class probability over the cervix
-    edge_margin_px: float = 2.0  #: lips closer than this to the sector edge are cut off
+    #: Lips this close to the sector edge (pixels) are cut off by it: about one pixel of the network's
+    #: 256 grid for a 600 x 800 export, the resolution the lips are drawn at.
+    edge_margin_px: float = 3.0
     min_canal_contrast: float = 1.05  #: canal line brightness / lip brightness; below: not in plane
     shadow_fraction: float = 0.2  #: share of the canal darker than a quarter of the lips' bright tissue
     min_funnel_mm: float = 2.5  #: funnel length and width that count as funnelling
