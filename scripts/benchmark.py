@@ -99,8 +99,7 @@ def _squares(kind: str, size: int) -> np.ndarray:
     if kind == "noise":
         return np.random.default_rng(0).integers(0, 255, size=(8, size, size), dtype=np.uint8)
     frame = next(read_frames(ROOT / "sample_dicoms" / "03_mono_funnel.dcm"))
-    r = frame.calibration.region
-    square, _ = letterbox(frame.grey, (r.min_row, r.min_col, r.max_row + 1, r.max_col + 1), size)
+    square, _ = letterbox(frame.grey, frame.calibration.region.crop, size)
     return np.repeat(square[None], 8, axis=0)
 
 
@@ -157,7 +156,7 @@ def stage_breakdown() -> dict[str, float]:
         totals["decode"] += time.perf_counter() - start
         for frame in decoded:
             region = frame.calibration.region
-            crop = None if region is None else (region.min_row, region.min_col, region.max_row + 1, region.max_col + 1)
+            crop = None if region is None else region.crop
             t0 = time.perf_counter()
             square, box = letterbox(frame.grey, crop, segmenter.working_size)
             t1 = time.perf_counter()

@@ -206,10 +206,7 @@ class Pipeline:
 
     def _measure_batch(self, frames: list[Frame], notes: str, fans: dict) -> Iterator[MeasuredFrame]:
         """Segment and measure a batch of frames of one file; ``fans`` caches the file's sector."""
-        crops = []
-        for f in frames:
-            region = f.calibration.region
-            crops.append(None if region is None else (region.min_row, region.min_col, region.max_row + 1, region.max_col + 1))
+        crops = [None if f.calibration.region is None else f.calibration.region.crop for f in frames]
         for frame, seg in zip(frames, self.segmenter.segment([f.grey for f in frames], crops)):
             if "fan" not in fans:
                 # The fan is the same in every frame of a file: found once, on its first frame.

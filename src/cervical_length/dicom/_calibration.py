@@ -68,6 +68,11 @@ class UltrasoundRegion:
     def area_px(self) -> int:
         return (self.max_col - self.min_col + 1) * (self.max_row - self.min_row + 1)
 
+    @property
+    def crop(self) -> tuple[int, int, int, int]:
+        """(min_row, min_col, stop_row, stop_col): the bounds as slice limits, stops exclusive."""
+        return (self.min_row, self.min_col, self.max_row + 1, self.max_col + 1)
+
     def contains(self, row: float, col: float) -> bool:
         """True when pixel (row, col) lies inside the region's bounds."""
         return self.min_row <= row <= self.max_row and self.min_col <= col <= self.max_col
