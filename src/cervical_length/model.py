@@ -58,11 +58,12 @@ class _SplitUpBlock(nn.Module):
     concatenation is the sum of convolving its parts, so the outputs are the same to float
     rounding, without copying both inputs into one channels-last tensor."""
 
-    def __init__(self, block: _UpBlock, up_channels: int) -> None:
+    def __init__(self, block: _UpBlock) -> None:
         super().__init__()
         conv = block[0]
+        up_channels = conv.in_channels - conv.out_channels  # the skip connection has the block's own width
         self.up = nn.Conv2d(up_channels, conv.out_channels, 3, padding=1)
-        self.skip = nn.Conv2d(conv.in_channels - up_channels, conv.out_channels, 3, padding=1, bias=False)
+        self.skip = nn.Conv2d(conv.out_channels, conv.out_channels, 3, padding=1, bias=False)
         with torch.no_grad():
             self.up.weight.copy_(conv.weight[:, :up_channels])
             self.up.bias.copy_(conv.bias)
@@ -126,8 +127,7 @@ class UNet(nn.Module):
             for k in (0, 3):
                 block[k] = fuse_conv_bn_eval(block[k], block[k + 1])
                 block[k + 1] = nn.Identity()
-        levels = reversed(range(len(self.widths) - 1))  # the decoder's order, deepest first
-        copy.up = nn.ModuleList(_SplitUpBlock(block, self.widths[k + 1]) for block, k in zip(copy.up, levels))
+        copy.up = nn.ModuleList(_SplitUpBlock(block) for block in copy.up)
         copy.pool = _MaxPool2x2()
         copy.to(memory_format=torch.channels_last)
         copy.head.to(memory_format=torch.contiguous_format)
