@@ -31,7 +31,8 @@ from cervical_length.dicom import read_frames, write_us_dicom
 from cervical_length.engine import Pipeline, cervix_spacing
 from cervical_length.evaluate import evaluate_looks, summarise
 from cervical_length.measure import measure_cervix, sector_mask
-from cervical_length.model import DEFAULT_MODEL, load_model
+from cervical_length.model import load_model
+from cervical_length.model_info import DEFAULT_MODEL
 from cervical_length.outputs import encode_png, overlay_image
 from cervical_length.phantom import generate
 from cervical_length.segment import Segmenter, back_to_frame, letterbox
@@ -190,10 +191,16 @@ def _archive(root: Path, target_frames: int, samples: list[Path] | None = None) 
     return copies * per_copy
 
 
+#: The installed command, run as a user runs it: its own start-up (imports) is part of every figure.
+COMMAND = str(ROOT / ".venv" / "bin" / "cervical-length")
+
+
 def _measure_seconds(archive: Path, out: Path, workers: int, *, overlays: bool, sr: bool = True) -> float:
-    """Seconds of ``cervical-length measure ARCHIVE --out OUT`` with ``workers`` processes."""
+    """Seconds of the command ``cervical-length measure ARCHIVE --out OUT`` with ``workers`` processes,
+    from its start to its exit."""
     options = [*([] if overlays else ["--no-overlays"]), *([] if sr else ["--no-sr"])]
-    return _timed(lambda: cli_main(["measure", str(archive), "--out", str(out), "--workers", str(workers), "-q", *options]))
+    command = [COMMAND, "measure", str(archive), "--out", str(out), "--workers", str(workers), "-q", *options]
+    return _timed(lambda: subprocess.run(command, stdout=subprocess.DEVNULL, check=True))
 
 
 def archive_speed(target_frames: int = 2000) -> dict[str, float]:
@@ -208,8 +215,8 @@ def archive_speed(target_frames: int = 2000) -> dict[str, float]:
         for workers, overlays in ((1, True), (cores, True), (cores, False)):
             seconds = _measure_seconds(archive, Path(tmp) / f"out{workers}{'' if overlays else '-no-overlays'}", workers, overlays=overlays)
             figures[f"end_to_end_frames_per_s_{workers}_workers" + ("" if overlays else "_no_overlays")] = _rate(frames, seconds)
-    figures["peak_rss_mib_main_process"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-    figures["peak_rss_mib_largest_worker"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
+    # The runs' main processes and their workers are all waited-for descendants of this one.
+    figures["peak_rss_mib_largest_process"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
     return figures
 
 
@@ -218,7 +225,7 @@ def archive_by_kind(target_frames: int = 2000, small_frames: int = 24) -> dict[s
     uncompressed exports, and the JPEG cine loop, each copied until ``target_frames``.
 
     Also the rate once the workers run ("steady"): a run pays seconds of fixed costs (starting the
-    workers, which import PyTorch; the exports at the end), so the same run on ``small_frames`` (the
+    command and its workers, which import PyTorch; the exports at the end), so the same run on ``small_frames`` (the
     same studies, so the same exports) is timed too and steady = extra frames / extra seconds.
     """
     exports = sorted((ROOT / "sample_dicoms").glob("*.dcm"))
@@ -315,7 +322,7 @@ def memory_over_run(target_frames: int = 10_000) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         archive = Path(tmp) / "archive"
         frames = _archive(archive, target_frames)
-        command = [str(ROOT / ".venv" / "bin" / "cervical-length"), "measure", str(archive), "--out", str(Path(tmp) / "out"), "-q"]
+        command = [COMMAND, "measure", str(archive), "--out", str(Path(tmp) / "out"), "-q"]
         start = time.perf_counter()
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         samples: list[tuple[float, dict[int, float]]] = []

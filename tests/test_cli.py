@@ -117,6 +117,30 @@ def test_list_file_of_paths(make_dicom, tmp_path, random_model, capsys):
     assert "give PATH arguments or --list FILE" in capsys.readouterr().err
 
 
+def test_the_command_line_imports_pytorch_only_to_run_the_network():
+    # The main process of a pooled run, export, assess and compare never run the network: PyTorch's
+    # seconds of import would only delay them (and the workers' start).
+    code = "import sys, cervical_length.cli; sys.exit('torch' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
+
+
+def test_weights_that_do_not_fit_stop_a_pooled_run_with_the_model_error(make_dicom, tmp_path, random_model):
+    # The checksum holds, so the main process hands the files to workers; each worker's model fails
+    # to load. The run must end with the model's error, not hang restarting workers.
+    bad = tmp_path / "model" / random_model.name
+    bad.parent.mkdir()
+    bad.with_suffix(".pt").write_bytes(random_model.with_suffix(".pt").read_bytes())
+    meta = json.loads(random_model.read_text())
+    meta["architecture"]["widths"] = [8, 16, 32]
+    bad.write_text(json.dumps(meta))
+    for k in range(2):
+        make_dicom(f"in/{k}.dcm")
+    command = [sys.executable, "-m", "cervical_length.cli", "measure", str(tmp_path / "in"), "--out", str(tmp_path / "o"), "--workers", "2", "--model", str(bad)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2
+    assert "random.pt: weights do not fit a UNet(8, 16, 32)" in done.stderr
+
+
 class TestTrainWidths:
     @pytest.mark.parametrize(("text", "message"), [("4,x,16", "comma-separated integers"), ("8", "at least two"), ("8,0", "at least two")])
     def test_bad_widths_are_refused(self, capsys, text, message):

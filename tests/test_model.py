@@ -13,7 +13,8 @@ from cervical_length.engine import quality_limits
 from cervical_length.errors import ModelError
 from cervical_length.evaluate import VALIDATION_SEEDS, confidence_floor, evaluate_phantoms
 from cervical_length.measure import QualityLimits
-from cervical_length.model import DEFAULT_MODEL, UNet, amend_metadata, file_sha256, load_model, save_model
+from cervical_length.model import UNet, load_model, save_model
+from cervical_length.model_info import DEFAULT_MODEL, TrainConfig, amend_metadata, file_sha256, read_model_info
 from cervical_length.segment import (
     Segmenter,
     back_to_frame,
@@ -26,7 +27,6 @@ from cervical_length.segment import (
 )
 from cervical_length.train import (
     SEPARATION_SIGMA_PX,
-    TrainConfig,
     augment,
     dice_per_class,
     phantom_squares,
@@ -68,8 +68,16 @@ class TestWeightsFile:
         meta = json.loads((tmp_path / "m.json").read_text())
         meta["architecture"]["widths"] = [8, 16, 32]
         (tmp_path / "m.json").write_text(json.dumps(meta))
+        assert read_model_info(tmp_path / "m.json").widths == (8, 16, 32)  # the checksum holds: known only at loading
         with pytest.raises(ModelError, match="do not fit"):
             load_model(tmp_path / "m.json")
+
+    def test_the_info_is_read_without_building_the_network(self, tmp_path):
+        saved = save_model(UNet((4, 8, 16)), tmp_path / "m.json", working_size=64, card={"seed": 3})
+        assert read_model_info(tmp_path / "m.json") == saved == load_model(tmp_path / "m.json")[1]
+        (tmp_path / "m.pt").write_bytes(b"x")
+        with pytest.raises(ModelError, match="m.pt: SHA-256 .* differs"):
+            read_model_info(tmp_path / "m.json")
 
     def test_calibrated_confidence_floor_reaches_the_quality_gate(self, tmp_path):
         info = save_model(UNet((4, 8, 16)), tmp_path / "m.json", working_size=64, card={})

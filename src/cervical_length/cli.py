@@ -14,21 +14,18 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from . import __version__
 from .clinical import read_clinical_csv
 from .dicom import user_spacing
 from .engine import POOL_MIN_FRAMES, FrameResult, Pipeline, candidate_files, measure_files
 from .errors import CalibrationError, ClinicalDataError, ModelError
-from .evaluate import PhantomOutcome, confidence_floor, evaluate_fugc, evaluate_looks, summarise
 from .export import export_results
-from .model import DEFAULT_MODEL, WORKING_SIZE, ModelInfo, amend_metadata, load_model
+from .model_info import DEFAULT_MODEL, WORKING_SIZE, ModelInfo, TrainConfig, amend_metadata, read_model_info
 from .outputs import CsvWriter, write_png
 from .phantom import APPEARANCES, CASES, generate, montage, phantom_stem, write_ground_truth_csv, write_phantom
 from .rules import DISCLAIMER, GUIDELINES, PROFILES, ClinicalContext, assess, ga_from_edd, ga_from_lmp, parse_gestational_age
 from .store import DATABASE_NAME, ResultsStore
-from .train import TrainConfig, fugc_squares, train
 
 __all__ = ["main", "build_parser"]
 
@@ -288,6 +285,9 @@ def _assess(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
+    # Imported here, as in _train: the network's commands import PyTorch, the others need not.
+    from .evaluate import PhantomOutcome, evaluate_fugc, evaluate_looks, summarise
+
     try:
         pipeline = Pipeline(args.model, threads=os.cpu_count() or 1)
     except ModelError as err:
@@ -413,6 +413,8 @@ def _measure(args: argparse.Namespace) -> int:
         for failure in failures:
             print(f"  failed: {failure.file}: {failure.error}", file=sys.stderr)
         _export(store, args.out, contexts, args.profile, quiet=args.quiet, sr=not args.no_sr)
+    except ModelError as err:  # weights whose checksum holds but whose tensors do not fit the network
+        raise _UsageError(str(err)) from err
     finally:
         store.close()
     return EXIT_SOME_FAILED if failures else EXIT_OK
@@ -441,7 +443,7 @@ def _clinical_and_model(args: argparse.Namespace) -> tuple[dict | None, ModelInf
     """The clinical contexts (None without --clinical) and the model's info, checked before any work."""
     try:
         contexts = read_clinical_csv(args.clinical) if args.clinical else None
-        return contexts, load_model(args.model)[1]
+        return contexts, read_model_info(args.model)
     except (ModelError, ClinicalDataError) as err:
         raise _UsageError(str(err)) from err
 
@@ -529,6 +531,12 @@ def _widths(text: str) -> tuple[int, ...]:
 
 
 def _train(args: argparse.Namespace) -> int:
+    import torch
+
+    from .evaluate import confidence_floor
+    from .model import load_model
+    from .train import fugc_squares, train
+
     init, init_info = load_model(args.init) if args.init else (None, None)
     config = TrainConfig(
         seed=args.seed,

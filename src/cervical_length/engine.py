@@ -13,7 +13,7 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import cv2
 import numpy as np
@@ -21,12 +21,14 @@ from pydicom import dcmread
 
 from . import __version__
 from .dicom import Calibration, Frame, SourceImage, iter_dicom_paths, iter_frames, read_source
-from .errors import DicomReadError
+from .errors import DicomReadError, ModelError
 from .measure import Measurement, QualityLimits, exam_result, measure_cervix, sector_mask
-from .model import DEFAULT_MODEL, ModelInfo, load_model
+from .model_info import DEFAULT_MODEL, ModelInfo, read_model_info
 from .outputs import overlay_image, overlay_name, uid_stem, write_png
 from .rules import Assessment, ClinicalContext, assess
-from .segment import Segmentation, Segmenter
+
+if TYPE_CHECKING:
+    from .segment import Segmentation
 
 __all__ = ["candidate_files", "Outcome", "FrameStatus", "FrameResult", "MeasuredFrame", "Pipeline", "cervix_spacing", "quality_limits", "iter_frame_results", "measure_files", "ExamRow", "ExamCollector"]
 
@@ -200,6 +202,11 @@ class Pipeline:
     """
 
     def __init__(self, model: str | os.PathLike[str] = DEFAULT_MODEL, *, threads: int = 1) -> None:
+        # PyTorch is imported by the processes that run the network, not by one that only hands files
+        # to workers (the CLI's main process): its import costs seconds of CPU before any work.
+        from .model import load_model
+        from .segment import Segmenter
+
         network, self.model_info = load_model(model)
         self.segmenter = Segmenter(network, model_sha256=self.model_info.sha256, working_size=self.model_info.working_size, threads=threads)
         self.limits = quality_limits(self.model_info)
@@ -322,16 +329,23 @@ def _measured_file(pipeline: Pipeline, path: Path, options: _Options) -> list[Ou
     return outcomes
 
 
-_WORKER_PIPELINE: Pipeline | None = None  # one per worker process, made by _start_worker
+_WORKER_PIPELINE: Pipeline | ModelError | None = None  # one per worker process, made by _start_worker
 
 
 def _start_worker(model: str) -> None:
     global _WORKER_PIPELINE
-    _WORKER_PIPELINE = Pipeline(model, threads=1)
+    try:
+        _WORKER_PIPELINE = Pipeline(model, threads=1)
+    except ModelError as err:
+        # Raised from the worker's tasks instead: a pool whose initializer fails starts the worker
+        # again and again, and the run would hang instead of reporting the model's fault.
+        _WORKER_PIPELINE = err
 
 
 def _worker_task(job: tuple[Path, _Options]) -> list[Outcome]:
     assert _WORKER_PIPELINE is not None, "worker started without its pipeline"
+    if isinstance(_WORKER_PIPELINE, ModelError):
+        raise _WORKER_PIPELINE
     return _measured_file(_WORKER_PIPELINE, *job)
 
 
@@ -379,7 +393,9 @@ def measure_files(
     business). Yields each file's rows in file order whatever the engine. Paths (and ``overlays``)
     must be the same on every worker.
 
-    overlays : folder for the overlay PNGs, or None for none. Raises ModelError before any work.
+    overlays : folder for the overlay PNGs, or None for none.
+    Raises ModelError before any work when the model's metadata or checksum is bad, and from the
+    workers' first results when its tensors do not fit the network.
     segmentations : folder for a DICOM SEG of the lips per file with measured frames, or None.
     include_identifiers : put the patient's name, ID and birth date in the rows (default: never).
     skip : files for which it returns True are not measured (already in the results database).
@@ -387,7 +403,7 @@ def measure_files(
     options = _Options(user_mm_per_pixel, overlays, include_identifiers, segmentations)
     files = [path for path in candidate_files(paths, exclude) if not skip(path)]
     if scheduler is not None:
-        load_model(model)  # fail here, with the named error, not on the cluster
+        read_model_info(model)  # fail here, with the named error, not on the cluster
         from distributed import Client  # only a cluster run pays for importing Dask
 
         with Client(scheduler) as client:
@@ -403,7 +419,7 @@ def measure_files(
         for path in files:
             yield path, _measured_file(pipeline, path, options)
         return
-    load_model(model)  # fail here, with the named error, not inside a worker
+    read_model_info(model)  # fail here, with the named error, not inside a worker
     # spawn, not fork: forking a process whose PyTorch thread pool already runs can hang.
     with multiprocessing.get_context("spawn").Pool(min(workers, len(files)), initializer=_start_worker, initargs=(str(model),)) as pool:
         yield from zip(files, pool.imap(_worker_task, [(path, options) for path in files]))

@@ -6,10 +6,7 @@ file) after its SHA-256 is checked against the model card's metadata file.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -17,18 +14,9 @@ from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from .errors import ModelError
+from .model_info import CLASSES, DEFAULT_MODEL, DEFAULT_WIDTHS, ModelInfo, read_model_info, write_metadata
 
-__all__ = ["UNet", "ModelInfo", "CLASSES", "DEFAULT_MODEL", "DEFAULT_WIDTHS", "WORKING_SIZE", "amend_metadata", "file_sha256", "load_model", "save_model"]
-
-#: Output classes, in channel order (FUGC 2025 label values).
-CLASSES = ("background", "anterior_lip", "posterior_lip")
-#: The shipped model's metadata file (``models/`` of the source checkout); its weights sit beside it.
-DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "models" / "cervix-unet.json"
-#: Channels per level of the shipped network: 5 levels (receptive field over the whole crop),
-#: 0.12 M parameters; a quarter of the 8-128 net's computation for the same lip Dice (model card).
-DEFAULT_WIDTHS = (4, 8, 16, 32, 64)
-#: Side of the square the sector crop is letterboxed into, in pixels.
-WORKING_SIZE = 256
+__all__ = ["UNet", "load_model", "save_model"]
 
 
 class _Block(nn.Sequential):
@@ -143,88 +131,25 @@ class UNet(nn.Module):
         return self.head(x.contiguous())  # a no-op unless the input was channels-last (see fused)
 
 
-@dataclass(frozen=True)
-class ModelInfo:
-    """What the metadata file says of a weights file: architecture, working size, checksum, history."""
-
-    weights: Path
-    sha256: str
-    widths: tuple[int, ...]
-    working_size: int
-    classes: tuple[str, ...]
-    card: dict  #: training data, seed, metrics: everything else in the metadata file
-
-    @property
-    def min_confidence(self) -> float | None:
-        """The quality gate's confidence floor calibrated for this model on its validation phantoms
-        (``quality_gate.min_confidence`` in the metadata); None: the measurement's default."""
-        value = self.card.get("quality_gate", {}).get("min_confidence")
-        return None if value is None else float(value)
-
-
-def file_sha256(path: str | os.PathLike[str]) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def save_model(model: UNet, metadata_path: str | os.PathLike[str], *, working_size: int, card: dict) -> ModelInfo:
     """Write ``model``'s weights beside ``metadata_path`` (same stem, ``.pt``) and the metadata JSON."""
-    metadata_path = Path(metadata_path)
-    weights = metadata_path.with_suffix(".pt")
+    weights = Path(metadata_path).with_suffix(".pt")
     torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, weights)
-    info = ModelInfo(weights, file_sha256(weights), model.widths, working_size, CLASSES, card)
-    metadata = {
-        "weights": weights.name,
-        "sha256": info.sha256,
-        "architecture": {"name": "UNet", "widths": list(model.widths), "classes": list(CLASSES)},
-        "working_size": working_size,
-        **card,
-    }
-    metadata_path.write_text(json.dumps(metadata, indent=1) + "\n", encoding="utf-8")
-    return info
-
-
-def amend_metadata(metadata_path: str | os.PathLike[str], fields: dict) -> None:
-    """Add or replace top-level ``fields`` of a metadata file (the weights and checksum stay)."""
-    metadata_path = Path(metadata_path)
-    metadata = json.loads(metadata_path.read_text(encoding="utf-8"))
-    if {"weights", "sha256", "architecture", "working_size"} & set(fields):
-        raise ValueError("the weights, checksum, architecture and working size of a model cannot be amended")
-    metadata.update(fields)
-    metadata_path.write_text(json.dumps(metadata, indent=1) + "\n", encoding="utf-8")
+    return write_metadata(metadata_path, weights, widths=model.widths, working_size=working_size, card=card)
 
 
 def load_model(metadata_path: str | os.PathLike[str] = DEFAULT_MODEL) -> tuple[UNet, ModelInfo]:
-    """The network in eval mode and its :class:`ModelInfo`, after checking the weights' SHA-256.
+    """The network in eval mode and its :class:`~cervical_length.model_info.ModelInfo`, after
+    :func:`~cervical_length.model_info.read_model_info` has checked the weights' SHA-256.
 
     Raises :class:`~cervical_length.errors.ModelError` naming the file when the metadata is missing or
     unreadable, the checksum differs (damaged or tampered weights), or the tensors do not fit.
     """
-    metadata_path = Path(metadata_path)
+    info = read_model_info(metadata_path)
+    model = UNet(info.widths)
     try:
-        metadata = json.loads(metadata_path.read_text(encoding="utf-8"))
-        weights = metadata_path.parent / Path(metadata["weights"]).name  # never a path from elsewhere
-        widths = tuple(int(w) for w in metadata["architecture"]["widths"])
-        expected, size = str(metadata["sha256"]), int(metadata["working_size"])
-    except (OSError, ValueError, KeyError, TypeError) as err:
-        raise ModelError(f"{metadata_path}: model metadata cannot be read ({type(err).__name__}: {err})") from err
-    if not weights.is_file():
-        raise ModelError(f"{weights}: weights file missing (named by {metadata_path.name})")
-    actual = file_sha256(weights)
-    if actual != expected:
-        raise ModelError(
-            f"{weights}: SHA-256 {actual[:16]}... differs from {expected[:16]}... in {metadata_path.name}: "
-            "the weights are damaged or were changed; restore them from the repository or retrain"
-        )
-    model = UNet(widths)
-    try:
-        state = torch.load(weights, map_location="cpu", weights_only=True)
+        state = torch.load(info.weights, map_location="cpu", weights_only=True)
         model.load_state_dict(state)
     except (RuntimeError, ValueError, TypeError, KeyError) as err:
-        raise ModelError(f"{weights}: weights do not fit a UNet{widths} ({type(err).__name__}: {err})") from err
-    card = {k: v for k, v in metadata.items() if k not in ("weights", "sha256", "architecture", "working_size")}
-    return model.eval(), ModelInfo(weights, actual, widths, size, CLASSES, card)
+        raise ModelError(f"{info.weights}: weights do not fit a UNet{info.widths} ({type(err).__name__}: {err})") from err
+    return model.eval(), info

@@ -10,37 +10,21 @@ import multiprocessing
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import cv2
 import numpy as np
 import torch
 
-from .model import CLASSES, DEFAULT_WIDTHS, WORKING_SIZE, ModelInfo, UNet, save_model
+from .model import UNet, save_model
+from .model_info import CLASSES, ModelInfo, TrainConfig
 from .phantom import generate
 from .segment import letterbox, letterbox_labels
 
-__all__ = ["TrainConfig", "phantom_squares", "fugc_squares", "augment", "dice_per_class", "separation_weights", "train"]
+__all__ = ["phantom_squares", "fugc_squares", "augment", "dice_per_class", "separation_weights", "train"]
 
 Squares = tuple[np.ndarray, np.ndarray]  # (N, S, S) uint8 grey, (N, S, S) uint8 labels
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Settings of one training run (recorded in the model card)."""
-
-    seed: int = 0
-    train_count: int = 2400
-    val_count: int = 200
-    epochs: int = 24  #: validation Dice still rose at 14 (the previous model); 24 took the CL error from 0.67 to 0.56 mm
-    batch_size: int = 16
-    learning_rate: float = 3e-3
-    max_minutes: float = 200.0  #: a safety stop after the epoch that passes it; 24 epochs take ~80 min on 2 cores
-    working_size: int = WORKING_SIZE
-    widths: tuple[int, ...] = DEFAULT_WIDTHS
-    workers: int = 2
-    separation_weight: float = 0.0  #: w0 of :func:`separation_weights`; 0 is plain cross-entropy
 
 
 def _phantom_square(job: tuple[int, str, int]) -> Squares:
