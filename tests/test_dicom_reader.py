@@ -47,6 +47,19 @@ class TestPhotometricInterpretations:
         np.testing.assert_array_equal(frame.grey, image[0, :, :, 0])
         np.testing.assert_array_equal(frame.rgb, image[0])
 
+    @pytest.mark.parametrize(
+        "photometric,compression",
+        [("MONOCHROME2", "none"), ("MONOCHROME1", "none"), ("RGB", "none"), ("YBR_FULL", "none"), ("PALETTE COLOR", "none"), ("YBR_FULL_422", "jpeg_baseline")],
+    )
+    def test_frames_are_read_only(self, make_dicom, photometric, compression):
+        # Native frames are views of the bytes read; none of any kind may be changed by a later stage.
+        frames = list(read_frames(make_dicom(frames_rgb=gradient_rgb(frames=2), photometric=photometric, compression=compression)))
+        assert len(frames) == 2
+        for frame in frames:
+            for image in (frame.grey, frame.rgb):
+                with pytest.raises(ValueError, match="read-only"):
+                    image[0, 0] = 1
+
     def test_monochrome1_is_inverted_so_bright_is_echogenic(self, make_dicom):
         image = gradient_rgb()
         path = make_dicom(frames_rgb=image, photometric="MONOCHROME1")

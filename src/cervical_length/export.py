@@ -35,8 +35,8 @@ __all__ = ["POOL_MIN", "Exported", "export_results"]
 _T, _R = TypeVar("_T"), TypeVar("_R")
 
 #: From this many exams, their SRs and report thumbnails are made by one forked process per core
-#: (forked: a spawned process would import PyTorch again, 3 s). Linux only: forking a process that
-#: has loaded OpenCV and PyTorch is not safe on macOS.
+#: (forked: a spawned process would import the package again, about 1 s each). Linux only: forking a
+#: process that has loaded OpenCV and PyTorch (a run measured in this process) is not safe on macOS.
 POOL_MIN = 32
 
 
