@@ -9,7 +9,7 @@ from pydicom import dcmread
 from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset
 from pydicom.encaps import encapsulate
-from pydicom.pixels import apply_color_lut
+from pydicom.pixels import apply_color_lut, convert_color_space, pixel_array
 from pydicom.uid import UID
 
 from cervical_length.dicom import iter_dicom_paths, read_frames, read_source, to_grey_and_rgb
@@ -117,6 +117,18 @@ class TestToGreyAndRgb:
         np.testing.assert_array_equal(rgb, expected)
         np.testing.assert_array_equal(grey, cv2.cvtColor(expected, cv2.COLOR_RGB2GRAY))
 
+    @pytest.mark.parametrize("photometric", ["YBR_FULL", "YBR_FULL_422"])
+    def test_ybr_conversion_within_one_level_of_pydicoms(self, photometric):
+        # Y, Cb, Cr over the whole cube (a grid of about 385,000 triplets), out-of-gamut corners included.
+        y, cb, cr = np.meshgrid(np.arange(0, 256, 5), np.arange(0, 256, 3), np.arange(0, 256, 3), indexing="ij")
+        ybr = np.stack([y, cb, cr], axis=-1).reshape(-1, 86, 3).astype(np.uint8)
+        ds = Dataset()
+        ds.PhotometricInterpretation, ds.BitsStored, ds.PixelRepresentation = photometric, 8, 0
+        grey, rgb = to_grey_and_rgb(ybr, ds)
+        expected = convert_color_space(ybr.copy(), "YBR_FULL", "RGB")
+        assert np.abs(rgb.astype(int) - expected).max() == 1
+        np.testing.assert_array_equal(grey, cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY))
+
     def test_input_not_modified(self, make_dicom):
         ds = dcmread(make_dicom(photometric="MONOCHROME1"))
         arr = np.arange(12, dtype=np.uint8).reshape(3, 4)
@@ -163,6 +175,9 @@ class TestPydicomExports:
         assert frames[0].grey.shape == (240, 320) and frames[0].rgb.shape == (240, 320, 3)
         assert frames[0].source.frame_time_ms == pytest.approx(33.333)
         assert frames[0].source.photometric_interpretation == "YBR_FULL_422"
+        # The colour as pydicom converts it (as_rgb) from the same decoder's samples, within one level.
+        expected = pixel_array(get_testdata_file("examples_ybr_color.dcm"), index=0, decoding_plugin="pillow")
+        assert np.abs(frames[0].rgb.astype(int) - expected).max() <= 1
 
     def test_palette_us(self):
         with pytest.warns(RegionBoundsClippedWarning):

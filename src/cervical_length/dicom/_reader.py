@@ -264,11 +264,12 @@ def iter_frames(source: SourceImage) -> Iterator[Frame]:
     plugin = PREFERRED_PLUGIN.get(source.transfer_syntax_uid, "")
     if plugin and plugin not in decoder.available_plugins:
         plugin = ""  # let pydicom use whatever is installed
-    # Uncompressed frames that need no colour conversion are views of the bytes read (pydicom's
-    # view_only), not copies: 0.5-1 ms a 600 x 800 RGB frame.
-    view_only = decoder.is_native and not source.photometric_interpretation.startswith("YBR")
+    # Uncompressed frames that need no resampling are views of the bytes read (pydicom's
+    # view_only), not copies: 0.5-1 ms a 600 x 800 RGB frame. YBR comes as Y, Cb, Cr (as_rgb=False),
+    # converted by to_grey_and_rgb: pydicom's own conversion took 5-10 ms of a JPEG frame's 12-18.
+    view_only = decoder.is_native and source.photometric_interpretation != "YBR_FULL_422"
     with open(source.path, "rb") as handle, closing(
-        iter_pixels(handle, ds_out=decoded_header, decoding_plugin=plugin, view_only=view_only)
+        iter_pixels(handle, ds_out=decoded_header, decoding_plugin=plugin, view_only=view_only, as_rgb=False)
     ) as frames:  # closing() ends pydicom's generator while the file is open (it seeks back on exit)
         for number in range(1, source.number_of_frames + 1):
             try:
