@@ -7,7 +7,7 @@ from ._calibration import (
     calibration_from_dataset,
     user_spacing,
 )
-from ._pixels import SUPPORTED_PHOTOMETRIC, to_grey_and_rgb
+from ._pixels import SUPPORTED_PHOTOMETRIC, to_grey_and_rgb, ybr_full_to_rgb
 from ._reader import Frame, PatientIdentity, SourceImage, iter_dicom_paths, iter_frames, read_frames, read_source
 from ._writer import Compression, Photometric, RegionSpec, write_us_dicom
 
@@ -30,4 +30,5 @@ __all__ = [
     "read_source",
     "to_grey_and_rgb",
     "user_spacing",
+    "ybr_full_to_rgb",
 ]

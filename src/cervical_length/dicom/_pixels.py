@@ -11,7 +11,7 @@ import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.pixels import apply_color_lut
 
-__all__ = ["SUPPORTED_PHOTOMETRIC", "YBR_FULL", "ybr_full_to_rgb", "to_grey_and_rgb"]
+__all__ = ["SUPPORTED_PHOTOMETRIC", "ybr_full_to_rgb", "to_grey_and_rgb"]
 
 #: (0028,0004) *Photometric Interpretation* values we read.
 SUPPORTED_PHOTOMETRIC = frozenset(
@@ -19,7 +19,7 @@ SUPPORTED_PHOTOMETRIC = frozenset(
 )
 #: Colour spaces that pydicom decodes as Y, Cb, Cr samples (``as_rgb=False``); the JPEG 2000 ones
 #: (YBR_RCT, YBR_ICT) are turned into RGB by their decoders.
-YBR_FULL = frozenset({"YBR_FULL", "YBR_FULL_422"})
+_YBR_FULL = frozenset({"YBR_FULL", "YBR_FULL_422"})
 
 
 def _to_uint8(arr: np.ndarray, bits: int, signed: bool) -> np.ndarray:
@@ -71,7 +71,7 @@ def to_grey_and_rgb(arr: np.ndarray, ds: Dataset) -> tuple[np.ndarray, np.ndarra
             rgb = np.take(table, arr, axis=0)  # the same lookup as table[arr], several times faster
     elif arr.ndim == 3:
         rgb = _to_uint8(arr, bits, signed)
-        if photometric in YBR_FULL:
+        if photometric in _YBR_FULL:
             rgb = ybr_full_to_rgb(rgb)  # on 8-bit samples: no scanner exports YBR deeper than 8 bits
     else:
         grey = _to_uint8(arr, bits, signed)
