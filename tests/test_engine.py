@@ -33,6 +33,31 @@ def test_good_corrupt_and_text_files(make_dicom, tmp_path, pipeline):
     assert str(good) in by_file["good.dcm"][0].file
 
 
+@pytest.mark.parametrize("seg, held", [(False, [0, 1, 1]), (True, [0, 1, 2])])
+def test_label_maps_are_held_only_for_a_dicom_seg(tmp_path, seg, held):
+    # A cine of thousands of frames would otherwise keep every label map until its last frame (the
+    # loop's last item holds one while the next is made).
+    import weakref
+    from types import SimpleNamespace
+
+    from cervical_length.engine import FrameResult, MeasuredFrame, _measured_file, _Options
+
+    maps, still_held = [], []
+
+    class Frames:
+        def measure_file(self, path, **options):
+            for number in (1, 2, 3):
+                still_held.append(sum(ref() is not None for ref in maps))  # earlier maps still in memory
+                labels = np.zeros((4, 4), np.uint8)
+                maps.append(weakref.ref(labels))
+                row = FrameResult(str(path), "1.2.3", "", "", number, 0.1, 0.1, "region", "measured")
+                yield MeasuredFrame(row, object(), SimpleNamespace(labels=labels), Measurement(True, ()))
+
+    options = _Options(None, None, False, tmp_path if seg else None)
+    outcomes = _measured_file(Frames(), tmp_path / "cine.dcm", options)
+    assert still_held == held and len(outcomes) == 3
+
+
 def test_uncalibrated_and_user_scale(make_dicom, pipeline):
     path = make_dicom(regions=[])
     (plain,) = iter_frame_results(pipeline, [path])

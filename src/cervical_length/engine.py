@@ -313,16 +313,16 @@ def _measured_file(pipeline: Pipeline, path: Path, options: _Options) -> list[Ou
     SEG of its measured frames to ``options.segmentations`` when given."""
     overlays = options.overlays
     outcomes = []
-    labels_by_frame: dict[int, np.ndarray] = {}
+    labels_by_frame: dict[int, np.ndarray] = {}  # only for a DICOM SEG: a long cine's label maps take hundreds of MB
     for item in pipeline.measure_file(path, user_mm_per_pixel=options.user_mm_per_pixel, include_identifiers=options.include_identifiers):
         r = item.result
         if item.measurement is not None and item.frame is not None and r.frame is not None:
             if overlays is not None:
                 write_png(overlays / overlay_name(r.sop_instance_uid, r.frame), overlay_image(item.frame.rgb, item.segmentation.labels, item.measurement))
-            if r.status == "measured":
+            if options.segmentations is not None and r.status == "measured":
                 labels_by_frame[r.frame] = item.segmentation.labels
         outcomes.append((r, item.measurement))
-    if options.segmentations is not None and labels_by_frame:
+    if labels_by_frame:
         note = _segmentation_note(path, options.segmentations, labels_by_frame, [r for r, _ in outcomes])
         if note:
             outcomes = [(replace(r, notes="; ".join(filter(None, (r.notes, note)))), m) for r, m in outcomes]
