@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -104,6 +109,36 @@ def test_worker_processes_give_the_same_rows_in_the_same_order(make_dicom, tmp_p
     two = [r for _, outcomes in measure_files([tmp_path / "in"], model=random_model, workers=2, overlays=tmp_path) for r, _ in outcomes]
     assert one == two and len(one) == 7
     assert len(list(tmp_path.glob("*.png"))) == 6  # the workers wrote every frame's overlay
+
+
+def _dies_on(path: Path) -> list:
+    """A pool task that kills its process on files named bad*, and on once* the first time only."""
+    marker = path.with_suffix(".died")
+    if path.name.startswith("bad") or (path.name.startswith("once") and not marker.exists()):
+        marker.touch()
+        os._exit(3)
+    return [(path.name, None)]
+
+
+def _spawned(workers: int) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+
+
+@pytest.mark.parametrize("doomed", ["bad", "once"])
+def test_a_worker_that_dies_neither_hangs_nor_stops_the_run(tmp_path, doomed):
+    # "bad" kills every process it is given to (a decoder crashing on its data): it gets a failure
+    # row. "once" kills the first only (a worker killed from outside): measured on the second try.
+    from cervical_length.engine import _pooled
+
+    names = ["a", "b", "c", doomed, "d", "e", "f", "g", "h", "i", "j", "k"]
+    rows = list(_pooled([tmp_path / n for n in names], _dies_on, _spawned, 2))
+    assert [path.name for path, _ in rows] == names  # file order kept through the broken pools
+    by_name = {path.name: outcomes for path, outcomes in rows}
+    assert all(by_name[n] == [(n, None)] for n in names if n != "bad"), by_name
+    if doomed == "bad":
+        ((failure, measurement),) = by_name["bad"]
+        assert failure.status == "failed" and measurement is None
+        assert failure.error.startswith("WorkerDiedError: the process measuring this file died on it twice")
 
 
 def test_a_single_file_is_measured_without_a_pool(make_dicom, tmp_path, random_model, monkeypatch):

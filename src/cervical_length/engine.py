@@ -10,8 +10,12 @@ from __future__ import annotations
 import multiprocessing
 import os
 import warnings
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -21,7 +25,7 @@ from pydicom import dcmread
 
 from . import __version__
 from .dicom import Calibration, Frame, SourceImage, iter_dicom_paths, iter_frames, read_source
-from .errors import DicomReadError, ModelError
+from .errors import DicomReadError, ModelError, WorkerDiedError
 from .measure import Measurement, QualityLimits, exam_result, measure_cervix, sector_mask
 from .model_info import DEFAULT_MODEL, ModelInfo, read_model_info
 from .outputs import overlay_image, overlay_name, uid_stem, write_png
@@ -342,11 +346,78 @@ def _start_worker(model: str) -> None:
         _WORKER_PIPELINE = err
 
 
-def _worker_task(job: tuple[Path, _Options]) -> list[Outcome]:
+def _worker_task(options: _Options, path: Path) -> list[Outcome]:
     assert _WORKER_PIPELINE is not None, "worker started without its pipeline"
     if isinstance(_WORKER_PIPELINE, ModelError):
         raise _WORKER_PIPELINE
-    return _measured_file(_WORKER_PIPELINE, *job)
+    return _measured_file(_WORKER_PIPELINE, path, options)
+
+
+def _worker_pool(model: str, workers: int) -> ProcessPoolExecutor:
+    """``workers`` processes, each holding one model on one thread."""
+    # spawn, not fork: forking a process whose PyTorch thread pool already runs can hang.
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_start_worker, initargs=(model,))
+
+
+#: Files handed to the pool per worker ahead of the one whose rows are awaited: the workers stay
+#: busy while rows come out in file order.
+FILES_AHEAD_PER_WORKER = 4
+
+
+def _pooled(
+    files: list[Path], task: Callable[[Path], list[Outcome]], make_pool: Callable[[int], ProcessPoolExecutor], workers: int
+) -> Iterator[tuple[Path, list[Outcome]]]:
+    """Each file's ``task`` (a picklable function) in a pool of ``workers`` processes, in file order.
+
+    A worker that dies (killed, out of memory, a decoder crashing on a file's data) breaks the pool;
+    multiprocessing.Pool would wait for its file forever. The files then in hand are measured again
+    one at a time by a single new worker, so a file that kills it again is known and gets a
+    :class:`~cervical_length.errors.WorkerDiedError` row; the run goes on in a new pool.
+    """
+    queue, in_hand = deque(files), deque[tuple[Path, Future]]()
+    pool = make_pool(workers)
+    try:
+        while queue or in_hand:
+            try:
+                while queue and len(in_hand) < FILES_AHEAD_PER_WORKER * workers:
+                    in_hand.append((queue[0], pool.submit(task, queue[0])))
+                    queue.popleft()  # only once submitted: a broken pool refuses new files too
+                path, future = in_hand[0]
+                outcomes = future.result()
+            except BrokenProcessPool:
+                pool.shutdown(wait=False)
+                yield from _one_at_a_time(list(in_hand), task, make_pool)
+                in_hand.clear()
+                pool = make_pool(workers)
+                continue
+            in_hand.popleft()
+            yield path, outcomes
+    finally:
+        pool.shutdown(cancel_futures=True)
+
+
+def _one_at_a_time(
+    in_hand: list[tuple[Path, Future]], task: Callable[[Path], list[Outcome]], make_pool: Callable[[int], ProcessPoolExecutor]
+) -> Iterator[tuple[Path, list[Outcome]]]:
+    """The files a broken pool had in hand, in order: rows it had already made, the others from a
+    single new worker, one file at a time; a file on which that worker dies too is a failure."""
+    pool: ProcessPoolExecutor | None = None
+    try:
+        for path, future in in_hand:
+            if future.done() and not isinstance(future.exception(), BrokenProcessPool):
+                yield path, future.result()
+                continue
+            pool = pool or make_pool(1)
+            try:
+                yield path, pool.submit(task, path).result()
+            except BrokenProcessPool:
+                pool.shutdown(wait=False)
+                pool = None
+                reason = "the process measuring this file died on it twice (a decoder crashing on its data, or too little memory); the run went on with the other files"
+                yield path, [(_failure(path, WorkerDiedError(path, reason), ""), None)]
+    finally:
+        if pool is not None:
+            pool.shutdown()
 
 
 _CLUSTER_PIPELINES: dict[str, Pipeline] = {}  # per Dask worker process, by model path
@@ -420,9 +491,7 @@ def measure_files(
             yield path, _measured_file(pipeline, path, options)
         return
     read_model_info(model)  # fail here, with the named error, not inside a worker
-    # spawn, not fork: forking a process whose PyTorch thread pool already runs can hang.
-    with multiprocessing.get_context("spawn").Pool(min(workers, len(files)), initializer=_start_worker, initargs=(str(model),)) as pool:
-        yield from zip(files, pool.imap(_worker_task, [(path, options) for path in files]))
+    yield from _pooled(files, partial(_worker_task, options), partial(_worker_pool, str(model)), min(workers, len(files)))
 
 
 @dataclass(frozen=True)

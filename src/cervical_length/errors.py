@@ -18,6 +18,7 @@ __all__ = [
     "UnsupportedTransferSyntaxError",
     "UnsupportedImageError",
     "NoTissueRegionError",
+    "WorkerDiedError",
     "CalibrationError",
     "ModelError",
     "ClinicalDataError",
@@ -67,6 +68,11 @@ class UnsupportedImageError(DicomReadError):
 
 class NoTissueRegionError(DicomReadError):
     """(0018,6011) *Sequence of Ultrasound Regions* holds only Doppler, M-mode or waveform regions."""
+
+
+class WorkerDiedError(DicomReadError):
+    """The process measuring the file died on it, and again when given the file alone (a decoder
+    crashing on its data, or more memory than the machine has)."""
 
 
 class CalibrationError(CervicalLengthError, ValueError):
