@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import cv2
 import numpy as np
 import pytest
@@ -298,6 +300,12 @@ class TestBadInput:
         spaced = make_dicom(regions=[], modality="OT", pixel_spacing_mm=(0.2, 0.2))
         with pytest.warns(NonUltrasoundWarning):
             assert read_source(spaced).calibration.source == "pixel_spacing"
+
+    def test_a_pipe_is_refused_not_waited_on(self, tmp_path):
+        os.mkfifo(tmp_path / "pipe.dcm")  # nothing ever writes to it: opening it to read would block
+        with pytest.raises(UnreadableFileError, match="pipe.dcm: not a regular file"):
+            read_source(tmp_path / "pipe.dcm")
+        assert list(iter_dicom_paths([tmp_path])) == [tmp_path / "pipe.dcm"]  # listed, so reported as failed
 
     def test_folder_is_not_a_file(self, tmp_path):
         with pytest.raises(UnreadableFileError, match="cannot be opened: Is a directory"):

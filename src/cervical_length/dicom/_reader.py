@@ -147,6 +147,9 @@ def iter_dicom_paths(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path]:
 
 
 def _read_header(path: Path) -> Dataset:
+    if path.is_fifo() or path.is_socket() or path.is_char_device() or path.is_block_device():
+        # Reading a pipe or a device would wait for data forever and hold up the whole run.
+        raise UnreadableFileError(path, "not a regular file (a pipe, socket or device): not read")
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
