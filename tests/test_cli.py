@@ -117,6 +117,20 @@ def test_list_file_of_paths(make_dicom, tmp_path, random_model, capsys):
     assert "give PATH arguments or --list FILE" in capsys.readouterr().err
 
 
+def test_ctrl_c_says_what_is_kept_and_exits_130(make_dicom, tmp_path, random_model, capsys, monkeypatch):
+    import cervical_length.cli as cli
+
+    def interrupted(*args, **kwargs):
+        yield from ()
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "measure_files", interrupted)
+    assert main(["measure", str(make_dicom()), "--out", str(tmp_path / "o"), "--model", str(random_model)]) == 130
+    err = capsys.readouterr().err
+    assert f"interrupted; every file finished is kept in {tmp_path / 'o' / 'results.sqlite'}" in err
+    assert "Traceback" not in err
+
+
 def test_the_command_line_imports_pytorch_only_to_run_the_network():
     # The main process of a pooled run, export, assess and compare never run the network: PyTorch's
     # seconds of import would only delay them (and the workers' start).

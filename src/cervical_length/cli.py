@@ -29,7 +29,7 @@ from .store import DATABASE_NAME, ResultsStore
 
 __all__ = ["main", "build_parser"]
 
-EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 _NO_SR_HELP = (
     "write no DICOM SR (each costs about 50-80 ms a study on a 2-core machine, more than measuring a "
     "single-image study; written once, then only when its exam changes)"
@@ -578,6 +578,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except _UsageError as err:
         print(f"cervical-length {args.command}: error: {err}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        kept = f"; every file finished is kept in {args.out / DATABASE_NAME} and the same command goes on from there" if args.command == "measure" else ""
+        print(f"\ncervical-length {args.command}: interrupted{kept}", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":
