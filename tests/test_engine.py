@@ -138,7 +138,7 @@ def test_a_worker_that_dies_neither_hangs_nor_stops_the_run(tmp_path, doomed):
     if doomed == "bad":
         ((failure, measurement),) = by_name["bad"]
         assert failure.status == "failed" and measurement is None
-        assert failure.error.startswith("WorkerDiedError: the process measuring this file died on it twice")
+        assert failure.error.startswith("WorkerDiedError: its worker process died measuring it alone")
 
 
 def test_a_single_file_is_measured_without_a_pool(make_dicom, tmp_path, random_model, monkeypatch):

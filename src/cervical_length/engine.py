@@ -404,7 +404,7 @@ def _one_at_a_time(
     pool: ProcessPoolExecutor | None = None
     try:
         for path, future in in_hand:
-            if future.done() and not isinstance(future.exception(), BrokenProcessPool):
+            if future.done() and not future.cancelled() and not isinstance(future.exception(), BrokenProcessPool):
                 yield path, future.result()
                 continue
             pool = pool or make_pool(1)
@@ -413,7 +413,7 @@ def _one_at_a_time(
             except BrokenProcessPool:
                 pool.shutdown(wait=False)
                 pool = None
-                reason = "the process measuring this file died on it twice (a decoder crashing on its data, or too little memory); the run went on with the other files"
+                reason = "its worker process died measuring it alone (a decoder crashing on its data, or too little memory); the run went on with the other files"
                 yield path, [(_failure(path, WorkerDiedError(path, reason), ""), None)]
     finally:
         if pool is not None:

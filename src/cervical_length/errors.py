@@ -71,8 +71,8 @@ class NoTissueRegionError(DicomReadError):
 
 
 class WorkerDiedError(DicomReadError):
-    """The process measuring the file died on it, and again when given the file alone (a decoder
-    crashing on its data, or more memory than the machine has)."""
+    """A worker process died measuring the file alone, after a pool that held the file lost a worker
+    (a decoder crashing on its data, or more memory than the machine has)."""
 
 
 class CalibrationError(CervicalLengthError, ValueError):
