@@ -42,6 +42,43 @@ def test_measure_on_the_cluster_resumes_into_the_same_database(make_dicom, tmp_p
         assert [r["file"].rsplit("/", 1)[-1] for r in csv.DictReader(handle)] == ["a.dcm", "b.dcm"]
 
 
+def test_a_file_that_kills_the_clusters_workers_is_a_failure_row(tmp_path, random_model, monkeypatch):
+    # Dask retries a task whose worker died on other workers, then gives up with KilledWorker.
+    import distributed
+
+    class Future:
+        def __init__(self, path):
+            self.path = path
+
+        def result(self):
+            if self.path.name == "bad.dcm":
+                raise distributed.KilledWorker("cluster_task-bad", "tcp://127.0.0.1:1", 3)
+            return [(self.path.name, None)]
+
+    class Client:
+        def __init__(self, address):
+            assert address == "tcp://scheduler:8786"
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def map(self, task, models, paths, options, pure):
+            return [Future(path) for path in paths]
+
+    monkeypatch.setattr(distributed, "Client", Client)
+    for name in ("a.dcm", "bad.dcm", "c.dcm"):
+        (tmp_path / name).write_bytes(b"")
+    rows = list(measure_files([tmp_path], model=random_model, scheduler="tcp://scheduler:8786"))
+    assert [path.name for path, _ in rows] == ["a.dcm", "bad.dcm", "c.dcm"]
+    ((failure, measurement),) = rows[1][1]
+    assert failure.status == "failed" and measurement is None
+    assert failure.error.startswith("WorkerDiedError: the Dask workers measuring it died")
+    assert rows[2][1] == [("c.dcm", None)]
+
+
 def test_engine_and_scheduler_go_together(tmp_path, random_model, capsys):
     assert main(["measure", str(tmp_path), "--out", str(tmp_path / "o"), "--model", str(random_model), "--engine", "dask"]) == 2
     assert "go together" in capsys.readouterr().err

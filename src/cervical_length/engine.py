@@ -475,12 +475,16 @@ def measure_files(
     files = [path for path in candidate_files(paths, exclude) if not skip(path)]
     if scheduler is not None:
         read_model_info(model)  # fail here, with the named error, not on the cluster
-        from distributed import Client  # only a cluster run pays for importing Dask
+        from distributed import Client, KilledWorker  # only a cluster run pays for importing Dask
 
         with Client(scheduler) as client:
             futures = client.map(_cluster_task, [str(model)] * len(files), files, [options] * len(files), pure=False)
             for path, future in zip(files, futures, strict=True):
-                yield path, future.result()
+                try:
+                    yield path, future.result()
+                except KilledWorker:  # the scheduler gave the file to several workers, and each died
+                    reason = "the Dask workers measuring it died, each time it was tried (a decoder crashing on its data, or too little memory); the run went on with the other files"
+                    yield path, [(_failure(path, WorkerDiedError(path, reason), ""), None)]
         return
     if workers is None:
         workers = (os.cpu_count() or 1) if len(files) > 1 and _frames_at_least(files, POOL_MIN_FRAMES) else 1
