@@ -364,6 +364,12 @@ def _worker_pool(model: str, workers: int) -> ProcessPoolExecutor:
 FILES_AHEAD_PER_WORKER = 4
 
 
+def _died(path: Path, what: str) -> list[Outcome]:
+    """The failure row of a file whose worker process died on it (``what`` says how)."""
+    reason = f"{what} (a decoder crashing on its data, or too little memory); the run went on with the other files"
+    return [(_failure(path, WorkerDiedError(path, reason), ""), None)]
+
+
 def _pooled(
     files: list[Path], task: Callable[[Path], list[Outcome]], make_pool: Callable[[int], ProcessPoolExecutor], workers: int
 ) -> Iterator[tuple[Path, list[Outcome]]]:
@@ -409,12 +415,12 @@ def _one_at_a_time(
                 continue
             pool = pool or make_pool(1)
             try:
-                yield path, pool.submit(task, path).result()
+                outcomes = pool.submit(task, path).result()
             except BrokenProcessPool:
                 pool.shutdown(wait=False)
                 pool = None
-                reason = "its worker process died measuring it alone (a decoder crashing on its data, or too little memory); the run went on with the other files"
-                yield path, [(_failure(path, WorkerDiedError(path, reason), ""), None)]
+                outcomes = _died(path, "its worker process died measuring it alone")
+            yield path, outcomes
     finally:
         if pool is not None:
             pool.shutdown()
@@ -481,10 +487,10 @@ def measure_files(
             futures = client.map(_cluster_task, [str(model)] * len(files), files, [options] * len(files), pure=False)
             for path, future in zip(files, futures, strict=True):
                 try:
-                    yield path, future.result()
+                    outcomes = future.result()
                 except KilledWorker:  # the scheduler gave the file to several workers, and each died
-                    reason = "the Dask workers measuring it died, each time it was tried (a decoder crashing on its data, or too little memory); the run went on with the other files"
-                    yield path, [(_failure(path, WorkerDiedError(path, reason), ""), None)]
+                    outcomes = _died(path, "the Dask workers measuring it died, each time it was tried")
+                yield path, outcomes
         return
     if workers is None:
         workers = (os.cpu_count() or 1) if len(files) > 1 and _frames_at_least(files, POOL_MIN_FRAMES) else 1
