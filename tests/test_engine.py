@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
+import subprocess
+import sys
+import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -139,6 +143,46 @@ def test_a_worker_that_dies_neither_hangs_nor_stops_the_run(tmp_path, doomed):
         ((failure, measurement),) = by_name["bad"]
         assert failure.status == "failed" and measurement is None
         assert failure.error.startswith("WorkerDiedError: its worker process died measuring it alone")
+
+
+def _live_workers(parent: int) -> set[int]:
+    """Pids of the pool workers (spawned, not zombies) whose parent is ``parent``, from /proc."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            state, ppid = stat.read_text().rsplit(")", 1)[1].split()[:2]
+            command = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(ppid) == parent and state != "Z" and b"spawn_main" in command:
+            found.add(int(stat.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_workers_end_with_a_run_killed_by_sigkill(make_dicom, tmp_path, random_model):
+    for k in range(6):
+        make_dicom(f"in/{k}.dcm", frames_rgb=gradient_rgb(frames=2))
+    command = [sys.executable, "-m", "cervical_length.cli", "measure", str(tmp_path / "in"), "--out", str(tmp_path / "o"), "--model", str(random_model), "--workers", "2", "-q"]
+    run = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    workers: set[int] = set()
+    deadline = time.monotonic() + 60
+    while len(workers) < 2 and run.poll() is None and time.monotonic() < deadline:
+        workers = _live_workers(run.pid)
+        time.sleep(0.02)
+    os.kill(run.pid, signal.SIGKILL)
+    run.wait()
+    assert len(workers) == 2  # seen while the run was going
+    deadline = time.monotonic() + 20
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not [pid for pid in workers if _alive(pid)], "workers outlived the killed run"
 
 
 def test_a_single_file_is_measured_without_a_pool(make_dicom, tmp_path, random_model, monkeypatch):

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
+import time
 import warnings
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -336,8 +338,19 @@ def _measured_file(pipeline: Pipeline, path: Path, options: _Options) -> list[Ou
 _WORKER_PIPELINE: Pipeline | ModelError | None = None  # one per worker process, made by _start_worker
 
 
-def _start_worker(model: str) -> None:
+def _exit_when_orphaned(parent: int) -> None:
+    """End this worker once the process that started it is gone: a run killed with SIGKILL cannot
+    stop its workers, and ProcessPoolExecutor's would otherwise wait for work forever."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)
+
+
+def _start_worker(model: str, parent: int) -> None:
+    """Make a worker's pipeline; ``parent`` is the pid of the process that started the pool (taken
+    there: by the time this runs, that process may already be gone)."""
     global _WORKER_PIPELINE
+    threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True).start()
     try:
         _WORKER_PIPELINE = Pipeline(model, threads=1)
     except ModelError as err:
@@ -356,7 +369,7 @@ def _worker_task(options: _Options, path: Path) -> list[Outcome]:
 def _worker_pool(model: str, workers: int) -> ProcessPoolExecutor:
     """``workers`` processes, each holding one model on one thread."""
     # spawn, not fork: forking a process whose PyTorch thread pool already runs can hang.
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_start_worker, initargs=(model,))
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_start_worker, initargs=(model, os.getpid()))
 
 
 #: Files handed to the pool per worker ahead of the one whose rows are awaited: the workers stay
