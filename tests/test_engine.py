@@ -18,7 +18,7 @@ from cervical_length.dicom import RegionSpec
 from cervical_length.engine import ExamCollector, iter_frame_results, measure_files
 from cervical_length.measure import Auca, Measurement
 
-from .conftest import gradient_rgb
+from .conftest import alive, gradient_rgb, live_children
 
 
 def test_good_corrupt_and_text_files(make_dicom, tmp_path, pipeline):
@@ -145,27 +145,6 @@ def test_a_worker_that_dies_neither_hangs_nor_stops_the_run(tmp_path, doomed):
         assert failure.error.startswith("WorkerDiedError: its worker process died measuring it alone")
 
 
-def _live_workers(parent: int) -> set[int]:
-    """Pids of the pool workers (spawned, not zombies) whose parent is ``parent``, from /proc."""
-    found = set()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            state, ppid = stat.read_text().rsplit(")", 1)[1].split()[:2]
-            command = (stat.parent / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if int(ppid) == parent and state != "Z" and b"spawn_main" in command:
-            found.add(int(stat.parent.name))
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 def test_workers_end_with_a_run_killed_by_sigkill(make_dicom, tmp_path, random_model):
     for k in range(6):
         make_dicom(f"in/{k}.dcm", frames_rgb=gradient_rgb(frames=2))
@@ -174,15 +153,15 @@ def test_workers_end_with_a_run_killed_by_sigkill(make_dicom, tmp_path, random_m
     workers: set[int] = set()
     deadline = time.monotonic() + 60
     while len(workers) < 2 and run.poll() is None and time.monotonic() < deadline:
-        workers = _live_workers(run.pid)
+        workers = live_children(run.pid, b"spawn_main")
         time.sleep(0.02)
     os.kill(run.pid, signal.SIGKILL)
     run.wait()
     assert len(workers) == 2  # seen while the run was going
     deadline = time.monotonic() + 20
-    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert not [pid for pid in workers if _alive(pid)], "workers outlived the killed run"
+    assert not [pid for pid in workers if alive(pid)], "workers outlived the killed run"
 
 
 def test_a_single_file_is_measured_without_a_pool(make_dicom, tmp_path, random_model, monkeypatch):

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
 import sys
+import time
 
 import pytest
 
 from cervical_length.export import POOL_MIN, _map
+
+from .conftest import alive, live_children
 
 
 def _square_and_pid(x: int) -> tuple[int, int]:
@@ -21,6 +26,25 @@ def test_work_maps_in_order_in_forked_processes_from_the_threshold(count):
     pids = {pid for _, pid in results}
     in_process = count < POOL_MIN or (os.cpu_count() or 1) < 2 or not sys.platform.startswith("linux")
     assert (os.getpid() in pids) == in_process
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or (os.cpu_count() or 1) < 2, reason="the export forks only on Linux with 2 cores or more")
+def test_forked_export_processes_end_with_a_killed_run():
+    # The workers sleep far longer than the test waits: only their watch on the parent ends them.
+    script = f"import time; from cervical_length.export import _map; _map(time.sleep, [60.0] * {POOL_MIN})"
+    run = subprocess.Popen([sys.executable, "-c", script])
+    workers: set[int] = set()
+    deadline = time.monotonic() + 60
+    while len(workers) < 2 and time.monotonic() < deadline:
+        workers = live_children(run.pid, b"cervical_length.export")  # forked: the parent's command line
+        time.sleep(0.02)
+    os.kill(run.pid, signal.SIGKILL)
+    run.wait()
+    assert len(workers) == 2
+    deadline = time.monotonic() + 20
+    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not [pid for pid in workers if alive(pid)], "export processes outlived the killed run"
 
 
 def test_an_sr_whose_source_is_gone_is_reported_not_raised(tmp_path):

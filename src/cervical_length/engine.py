@@ -36,7 +36,7 @@ from .rules import Assessment, ClinicalContext, assess
 if TYPE_CHECKING:
     from .segment import Segmentation
 
-__all__ = ["candidate_files", "Outcome", "FrameStatus", "FrameResult", "MeasuredFrame", "Pipeline", "cervix_spacing", "quality_limits", "iter_frame_results", "measure_files", "ExamRow", "ExamCollector"]
+__all__ = ["end_with_parent", "candidate_files", "Outcome", "FrameStatus", "FrameResult", "MeasuredFrame", "Pipeline", "cervix_spacing", "quality_limits", "iter_frame_results", "measure_files", "ExamRow", "ExamCollector"]
 
 FrameStatus = Literal["measured", "not_measurable", "uncalibrated", "failed"]
 
@@ -339,18 +339,23 @@ _WORKER_PIPELINE: Pipeline | ModelError | None = None  # one per worker process,
 
 
 def _exit_when_orphaned(parent: int) -> None:
-    """End this worker once the process that started it is gone: a run killed with SIGKILL cannot
-    stop its workers, and ProcessPoolExecutor's would otherwise wait for work forever."""
     while os.getppid() == parent:
         time.sleep(1.0)
     os._exit(1)
+
+
+def end_with_parent(parent: int) -> None:
+    """In a pool's worker: end this process once process ``parent`` (the pool's creator, its pid
+    taken there: it may be gone before the worker starts) is gone. A run killed with SIGKILL
+    cannot stop its workers, and ProcessPoolExecutor's would otherwise wait for work forever."""
+    threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True).start()
 
 
 def _start_worker(model: str, parent: int) -> None:
     """Make a worker's pipeline; ``parent`` is the pid of the process that started the pool (taken
     there: by the time this runs, that process may already be gone)."""
     global _WORKER_PIPELINE
-    threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True).start()
+    end_with_parent(parent)
     try:
         _WORKER_PIPELINE = Pipeline(model, threads=1)
     except ModelError as err:

@@ -24,7 +24,7 @@ from pydicom import dcmread
 from pydicom.errors import InvalidDicomError
 
 from . import __version__
-from .engine import ExamCollector, ExamRow, FrameResult
+from .engine import ExamCollector, ExamRow, FrameResult, end_with_parent
 from .outputs import CsvWriter, JsonLinesWriter, uid_stem
 from .report import cards_with_images, render_report, report_image, thumbnail_data_uri
 from .rules import ClinicalContext
@@ -57,7 +57,7 @@ def _map(function: Callable[[_T], _R], items: list[_T]) -> list[_R]:
     cores = os.cpu_count() or 1
     if len(items) < POOL_MIN or cores < 2 or not sys.platform.startswith("linux"):
         return [function(item) for item in items]
-    with ProcessPoolExecutor(cores, mp_context=multiprocessing.get_context("fork")) as pool:
+    with ProcessPoolExecutor(cores, mp_context=multiprocessing.get_context("fork"), initializer=end_with_parent, initargs=(os.getpid(),)) as pool:
         return list(pool.map(function, items, chunksize=8))
 
 
