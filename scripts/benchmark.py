@@ -165,7 +165,7 @@ def stage_breakdown() -> dict[str, float]:
             t2 = time.perf_counter()
             full, labels = back_to_frame(probs, box, frame.grey.shape)
             t3 = time.perf_counter()
-            fan, apex = sector_mask(frame.grey, None if region is None else (region.min_col, region.min_row, region.max_col, region.max_row))
+            fan, apex = sector_mask(frame.grey, None if region is None else region.bounds)
             spacing = cervix_spacing(frame.calibration, labels)
             m = measure_cervix(labels, spacing, probabilities=full, grey=frame.grey, fan=fan, apex_px=apex)
             t4 = time.perf_counter()
@@ -195,12 +195,16 @@ def _archive(root: Path, target_frames: int, samples: list[Path] | None = None) 
 COMMAND = str(ROOT / ".venv" / "bin" / "cervical-length")
 
 
+def _command_seconds(*arguments: str) -> float:
+    """Seconds of ``cervical-length ARGUMENTS`` from its start to its exit (a failure raises)."""
+    return _timed(lambda: subprocess.run([COMMAND, *arguments], stdout=subprocess.DEVNULL, check=True))
+
+
 def _measure_seconds(archive: Path, out: Path, workers: int, *, overlays: bool, sr: bool = True) -> float:
     """Seconds of the command ``cervical-length measure ARCHIVE --out OUT`` with ``workers`` processes,
     from its start to its exit."""
     options = [*([] if overlays else ["--no-overlays"]), *([] if sr else ["--no-sr"])]
-    command = [COMMAND, "measure", str(archive), "--out", str(out), "--workers", str(workers), "-q", *options]
-    return _timed(lambda: subprocess.run(command, stdout=subprocess.DEVNULL, check=True))
+    return _command_seconds("measure", str(archive), "--out", str(out), "--workers", str(workers), "-q", *options)
 
 
 def archive_speed(target_frames: int = 2000) -> dict[str, float]:
@@ -274,10 +278,9 @@ def exports(studies: int = 400) -> dict[str, float]:
         _distinct_studies(archive, ROOT / "sample_dicoms" / "03_mono_funnel.dcm", studies)
         without_sr = _measure_seconds(archive, Path(tmp) / "out-no-sr", cores, overlays=True, sr=False)
         measure = _measure_seconds(archive, out, cores, overlays=True)
-        export = [COMMAND, "export", str(out), "-q"]
-        current = _timed(lambda: subprocess.run(export, stdout=subprocess.DEVNULL, check=True))
+        current = _command_seconds("export", str(out), "-q")
         shutil.rmtree(out / "sr")
-        rewritten = _timed(lambda: subprocess.run(export, stdout=subprocess.DEVNULL, check=True))
+        rewritten = _command_seconds("export", str(out), "-q")
         reports = len(list((out / "sr").glob("*.dcm")))
     return {
         "studies": studies,

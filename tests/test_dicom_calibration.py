@@ -22,6 +22,7 @@ class TestUltrasoundRegion:
         assert cal.mm_per_pixel_y == pytest.approx(0.125, rel=1e-12)
         region = cal.region
         assert (region.min_col, region.min_row, region.max_col, region.max_row) == (10, 5, 150, 110)
+        assert region.bounds == (10, 5, 150, 110)  # (col, row) inclusive, as sector_mask takes them
         assert region.crop == (5, 10, 111, 151)  # (row, col) slice limits, stops exclusive
         assert not region.clipped
 

@@ -224,8 +224,7 @@ class Pipeline:
             if "fan" not in fans:
                 # The fan is the same in every frame of a file: found once, on its first frame.
                 region = frame.calibration.region
-                bounds = None if region is None else (region.min_col, region.min_row, region.max_col, region.max_row)
-                fans["fan"] = sector_mask(frame.grey, bounds)
+                fans["fan"] = sector_mask(frame.grey, None if region is None else region.bounds)
             fan, apex = fans["fan"]
             spacing = cervix_spacing(frame.calibration, seg.labels)
             m = measure_cervix(seg.labels, spacing, probabilities=seg.probabilities, grey=frame.grey, fan=fan, apex_px=apex, limits=self.limits)

@@ -69,6 +69,12 @@ class UltrasoundRegion:
         return (self.max_col - self.min_col + 1) * (self.max_row - self.min_row + 1)
 
     @property
+    def bounds(self) -> tuple[int, int, int, int]:
+        """(min_col, min_row, max_col, max_row), inclusive: the order of the region's (0018,6018)-(0018,601E)
+        bounds, which :func:`~cervical_length.measure.sector_mask` takes."""
+        return (self.min_col, self.min_row, self.max_col, self.max_row)
+
+    @property
     def crop(self) -> tuple[int, int, int, int]:
         """(min_row, min_col, stop_row, stop_col): the bounds as slice limits, stops exclusive."""
         return (self.min_row, self.min_col, self.max_row + 1, self.max_col + 1)
