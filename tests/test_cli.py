@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 import subprocess
 import sys
 
@@ -11,6 +12,7 @@ import numpy as np
 import pytest
 
 from cervical_length.cli import main
+from cervical_length.model_info import read_model_info
 
 from .conftest import gradient_rgb, sha256
 
@@ -212,3 +214,20 @@ def test_fine_tuning_keeps_the_working_size_and_records_the_lineage(tmp_path, ra
     assert second["initialised_from"]["sha256"] == first["sha256"]
     assert second["initialised_from"]["history"] == first["history"]
     assert second["initialised_from"]["initialised_from"] == {"sha256": json.loads(random_model.read_text(encoding="utf-8"))["sha256"]}
+
+
+def test_calibrate_writes_its_settings_into_the_model_and_leaves_the_weights(tmp_path, random_model, capsys):
+    for path in random_model.parent.iterdir():
+        shutil.copy(path, tmp_path / path.name)
+    model, weights = tmp_path / random_model.name, (tmp_path / random_model.name).with_suffix(".pt")
+    before = weights.read_bytes()
+    assert main(["calibrate", "--model", str(model), "--count", "2"]) == 0
+    info = read_model_info(model)  # its checksum still holds
+    assert weights.read_bytes() == before
+    assert info.min_confidence is not None and info.funnel_tip_mm is not None
+    assert f"confidence floor {info.min_confidence:.2f}, funnel tip {info.funnel_tip_mm:.2f} mm" in capsys.readouterr().out
+
+
+def test_calibrate_a_missing_model_is_a_usage_error(tmp_path, capsys):
+    assert main(["calibrate", "--model", str(tmp_path / "none.json"), "--count", "2"]) == 2
+    assert "none.json" in capsys.readouterr().err

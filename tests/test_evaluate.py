@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cervical_length.evaluate import PhantomOutcome, summarise
+from cervical_length.evaluate import PhantomOutcome, confidence_floor, funnel_tip_width_mm, summarise
 
 
 def outcome(
@@ -15,9 +15,14 @@ def outcome(
     funnel: tuple[float, float, float, float] | None = None,
     truth_measurable: bool = True,
     auca: tuple[bool, float | None] = (False, None),
+    shape: str = "V",
+    mid_width: float | None = None,
+    confidence: float = 0.95,
 ) -> PhantomOutcome:
     """A measured frame; ``funnel`` = (truth length, length, truth width, width) in mm; ``auca`` =
-    (whether the frame shows the wall, the measured angle) against a true angle of 120 degrees."""
+    (whether the frame shows the wall, the measured angle) against a true angle of 120 degrees;
+    ``shape`` the letter of the funnel found, ``mid_width`` its width halfway (mm; default: straight
+    walls, half the width)."""
     f = funnel or (0.0, 0.0, 0.0, 0.0)
     measured = cl is not None
     return PhantomOutcome(
@@ -39,8 +44,10 @@ def outcome(
         truth_funnel_width_mm=f[2],
         funnel_width_mm=f[3] if measured else None,
         measure_ms=2.0,
-        confidence=0.95,
+        confidence=confidence,
         reasons="" if measured else "canal not fully inside the ultrasound sector",
+        funnel_shape=shape if (funnel and measured) else "",
+        funnel_mid_width_mm=(f[3] / 2 if mid_width is None else mid_width) if (funnel and measured) else None,
         truth_auca_deg=120.0,
         truth_auca_visible=auca[0],
         auca_deg=auca[1],
@@ -84,3 +91,33 @@ class TestSummarise:
         assert s["auca_abs_error_deg_p95"] == 2.9
         assert s["auca_given_where_wall_not_shown"] == 0.5
         assert s["auca_abs_error_deg_max_where_wall_not_shown"] == 30.0
+
+
+class TestCalibration:
+    def test_funnel_tip_width_explains_the_straight_funnels_errors(self):
+        # Tips 0.8 mm wide drawn closed: each straight funnel's canal reads 0.8 * length / (width - 0.8)
+        # mm long, its width halfway (width + 0.8) / 2. A rounded funnel, a closed canal and a frame
+        # not measured read otherwise and do not count.
+        straight = [(6.0, 4.8), (10.0, 8.8), (4.0, 2.4)]
+        outcomes = [
+            outcome(k, 20.0, 20.0 + 0.8 * length / (width - 0.8), funnel=(0, length, 0, width), mid_width=(width + 0.8) / 2)
+            for k, (length, width) in enumerate(straight)
+        ]
+        outcomes += [
+            outcome(5, 20.0, 17.0, funnel=(6.0, 6.0, 5.0, 5.0), shape="U", mid_width=3.7),
+            outcome(7, 30.0, 31.0),
+            outcome(8, 20.0, None, funnel=(6.0, 6.0, 5.0, 5.0)),
+        ]
+        assert funnel_tip_width_mm(outcomes) == pytest.approx(0.8)
+
+    def test_no_straight_funnel_found_gives_no_tip(self):
+        rounded = outcome(2, 20.0, 21.0, funnel=(6.0, 6.0, 5.0, 5.0), shape="U", mid_width=3.7)
+        assert funnel_tip_width_mm([outcome(1, 20.0, 22.0), rounded]) == 0.0
+
+    def test_canals_reading_short_give_no_tip(self):
+        assert funnel_tip_width_mm([outcome(1, 20.0, 19.0, funnel=(6.0, 6.0, 5.0, 5.0))]) == 0.0
+
+    def test_confidence_floor_is_the_quantile_of_measurable_frames_rounded_down(self):
+        outcomes = [outcome(k, 20.0, 20.0, confidence=c) for k, c in enumerate([0.937, 0.95, 0.99])]
+        outcomes.append(outcome(9, 20.0, None, truth_measurable=False, confidence=0.2))
+        assert confidence_floor(outcomes, quantile=0.0) == 0.93

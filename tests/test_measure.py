@@ -8,9 +8,11 @@ import pytest
 
 from cervical_length.measure import (
     Measurement,
+    QualityLimits,
     anterior_uterocervical_angle,
     exam_result,
     funnel_shape,
+    hidden_tip_mm,
     measure_cervix,
     polyline_length_mm,
     smooth_polyline,
@@ -236,6 +238,58 @@ class TestFunnelCut:
         m = measure_cervix(labels, (0.1, 0.1), grey=grey)
         assert not m.measurable and m.cl_mm is None
         assert m.reasons == ("acoustic shadow over the canal",)
+
+
+def funnel_lips(closed_below_mm: float, *, profile: float = 1.0) -> np.ndarray:
+    """:func:`straight_lips` (canal from col 100, 0.1 mm pixels) opening into a funnel from its apex
+    at col 240 (14.0 mm) to a base 4.8 mm wide at col 300, the lips' end: straight walls (width in
+    proportion to the distance from the apex) for ``profile`` 1, rounded below 1. The labels keep as
+    lip the part of the funnel narrower than ``closed_below_mm``."""
+    labels, (rows, cols) = straight_lips(), np.indices((300, 400))
+    width_px = 48.0 * np.clip((cols - 240) / 60, 0, 1) ** profile
+    labels[(cols >= 240) & (cols < 300) & (np.abs(rows - 149.5) < width_px / 2) & (width_px >= 10 * closed_below_mm)] = 0
+    return labels
+
+
+class TestHiddenFunnelTip:
+    """A straight-walled funnel whose tip the labels draw closed ends where its walls meet."""
+
+    def test_apex_put_back_where_the_walls_meet(self):
+        labels = funnel_lips(1.0)  # closed for 1.25 mm past the apex
+        as_drawn = measure_cervix(labels, (0.1, 0.1))
+        m = measure_cervix(labels, (0.1, 0.1), limits=QualityLimits(funnel_tip_mm=1.0))
+        assert as_drawn.cl_mm == pytest.approx(15.3, abs=0.1)
+        assert m.cl_mm == pytest.approx(14.0, abs=0.1)
+        assert m.funnel.length_mm == pytest.approx(6.0, abs=0.15) and m.funnel.shape == "V"  # 30 %: V, no longer Y
+        assert m.funnel.mid_width_mm == pytest.approx(2.4, abs=0.15)  # the walls' width halfway from their meeting point
+        assert m.internal_os_px == pytest.approx(m.funnel.apex_px)
+
+    def test_exact_labels_are_measured_as_drawn(self):
+        assert measure_cervix(funnel_lips(0.0), (0.1, 0.1)).cl_mm == pytest.approx(14.0, abs=0.25)
+
+    def test_a_rounded_funnel_is_left_as_found(self):
+        labels = funnel_lips(1.0, profile=0.45)
+        m = measure_cervix(labels, (0.1, 0.1), limits=QualityLimits(funnel_tip_mm=1.0))
+        assert m.funnel.shape == "U"
+        assert m.cl_mm == measure_cervix(labels, (0.1, 0.1)).cl_mm
+
+    @pytest.mark.parametrize(
+        ("length", "width", "mid", "tip", "hidden"),
+        [
+            (6.0, 4.0, 2.5, 1.0, 2.0),  # straight walls: (4 + 1) / 2 wide halfway
+            (4.75, 4.8, 2.9, 1.0, 1.25),  # the funnel of the tests above
+            (6.0, 4.0, 2.7, 1.0, 2.0),  # 0.55 x 4 + 1 / 2: still straight
+            (6.0, 4.0, 2.8, 1.0, 0.0),  # rounded: wider halfway
+            (20.0, 3.0, 1.5, 1.0, 3.0),  # at most 3 mm
+            (6.0, 1.0, 0.5, 1.0, 0.0),  # no wider than the tip
+            (6.0, 4.0, 2.0, 0.0, 0.0),  # exact label maps
+        ],
+    )
+    def test_length_of_the_tip_drawn_closed(self, length, width, mid, tip, hidden):
+        assert hidden_tip_mm(length, width, mid, tip) == pytest.approx(hidden)
+
+    def test_arrays_broadcast(self):
+        assert hidden_tip_mm([6.0, 20.0], [4.0, 3.0], [2.0, 1.5], [[0.0], [1.0]]).tolist() == [[0.0, 0.0], [2.0, 3.0]]
 
 
 class TestBridging:

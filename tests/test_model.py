@@ -11,10 +11,17 @@ import torch
 
 from cervical_length.engine import quality_limits
 from cervical_length.errors import ModelError
-from cervical_length.evaluate import VALIDATION_SEEDS, confidence_floor, evaluate_phantoms
+from cervical_length.evaluate import VALIDATION_SEEDS, calibrate, confidence_floor, evaluate_phantoms, funnel_tip_width_mm
 from cervical_length.measure import QualityLimits
 from cervical_length.model import UNet, load_model, save_model
-from cervical_length.model_info import DEFAULT_MODEL, TrainConfig, amend_metadata, file_sha256, read_model_info
+from cervical_length.model_info import (
+    DEFAULT_MODEL,
+    TrainConfig,
+    amend_metadata,
+    calibration_metadata,
+    file_sha256,
+    read_model_info,
+)
 from cervical_length.segment import (
     Segmenter,
     back_to_frame,
@@ -79,13 +86,13 @@ class TestWeightsFile:
         with pytest.raises(ModelError, match="m.pt: SHA-256 .* differs"):
             read_model_info(tmp_path / "m.json")
 
-    def test_calibrated_confidence_floor_reaches_the_quality_gate(self, tmp_path):
+    def test_calibration_reaches_the_measurement(self, tmp_path):
         info = save_model(UNet((4, 8, 16)), tmp_path / "m.json", working_size=64, card={})
-        assert info.min_confidence is None and quality_limits(info) == QualityLimits()
-        amend_metadata(tmp_path / "m.json", {"quality_gate": {"min_confidence": 0.81}})
+        assert info.min_confidence is None and info.funnel_tip_mm is None and quality_limits(info) == QualityLimits()
+        amend_metadata(tmp_path / "m.json", calibration_metadata(min_confidence=0.81, funnel_tip_mm=1.25))
         _, amended = load_model(tmp_path / "m.json")  # the checksum still holds: the weights are untouched
-        assert amended.min_confidence == 0.81
-        assert quality_limits(amended) == QualityLimits(min_confidence=0.81)
+        assert (amended.min_confidence, amended.funnel_tip_mm) == (0.81, 1.25)
+        assert quality_limits(amended) == QualityLimits(min_confidence=0.81, funnel_tip_mm=1.25)
 
     def test_amending_cannot_change_the_weights_or_checksum(self, tmp_path):
         save_model(UNet((4, 8, 16)), tmp_path / "m.json", working_size=64, card={})
@@ -94,9 +101,10 @@ class TestWeightsFile:
             amend_metadata(tmp_path / "m.json", {"sha256": "0" * 64})
         assert (tmp_path / "m.json").read_text() == before
 
-    def test_shipped_model_has_a_calibrated_floor(self):
+    def test_shipped_model_is_calibrated(self):
         _, info = load_model(DEFAULT_MODEL)
         assert 0.5 < info.min_confidence < 1.0
+        assert 0.5 < info.funnel_tip_mm < 2.0
 
     def test_weights_path_cannot_escape_the_model_folder(self, tmp_path):
         (tmp_path / "sub").mkdir()
@@ -280,13 +288,14 @@ class TestShippedModel:
         assert dice[1:].mean() > 0.85, dice
 
 
-def test_confidence_floor_is_the_quantile_of_measurable_validation_frames():
+def test_calibration_is_made_on_the_validation_frames_measured_as_found():
     model, info = load_model(DEFAULT_MODEL)
     segmenter = Segmenter(model, model_sha256=info.sha256, working_size=info.working_size)
-    confidences = [
-        o.confidence
+    # No confidence floor and no funnel tip: the settings being calibrated must not shape their own data.
+    outcomes = [
+        o
         for appearance, first in VALIDATION_SEEDS.items()
         for o in evaluate_phantoms(segmenter, range(first, first + 4), appearance=appearance, limits=QualityLimits(min_confidence=0.0))
-        if o.truth_measurable
     ]
-    assert confidence_floor(segmenter, count=4, quantile=0.0) == np.floor(min(confidences) * 100) / 100
+    expected = QualityLimits(min_confidence=confidence_floor(outcomes), funnel_tip_mm=funnel_tip_width_mm(outcomes))
+    assert calibrate(segmenter, count=4) == expected

@@ -21,7 +21,7 @@ from .dicom import user_spacing
 from .engine import POOL_MIN_FRAMES, FrameResult, Pipeline, candidate_files, measure_files
 from .errors import CalibrationError, ClinicalDataError, ModelError
 from .export import export_results
-from .model_info import DEFAULT_MODEL, WORKING_SIZE, ModelInfo, TrainConfig, amend_metadata, read_model_info
+from .model_info import DEFAULT_MODEL, WORKING_SIZE, ModelInfo, TrainConfig, amend_metadata, calibration_metadata, read_model_info
 from .outputs import CsvWriter, write_png
 from .phantom import APPEARANCES, CASES, generate, montage, phantom_stem, write_ground_truth_csv, write_phantom
 from .rules import DISCLAIMER, GUIDELINES, PROFILES, ClinicalContext, assess, ga_from_edd, ga_from_lmp, parse_gestational_age
@@ -39,6 +39,11 @@ _NO_SR_HELP = (
 class _UsageError(Exception):
     """A command cannot run as asked; main() prints the message and exits with EXIT_USAGE."""
 
+
+def _add_phantom_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """The model and phantom count of a command that segments and measures phantoms."""
+    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL, metavar="JSON", help="model metadata file")
+    parser.add_argument("--count", type=int, default=200, metavar="N", help="phantoms per appearance (default 200)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -170,8 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
             "to look into any error), and prints a table."
         ),
     )
-    evaluate.add_argument("--model", type=Path, default=DEFAULT_MODEL, metavar="JSON", help="model metadata file")
-    evaluate.add_argument("--count", type=int, default=200, metavar="N", help="phantoms per appearance (default 200)")
+    _add_phantom_run_arguments(evaluate)
     evaluate.add_argument(
         "--phantoms", choices=("test", "validation"), default="test",
         help="test: the reported figures (default); validation: the model-selection phantoms (seeds 1,000,000 and 2,000,000), to compare candidate models or settings without tuning on the test set",
@@ -179,6 +183,18 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--fugc", type=Path, metavar="DIR", help="also evaluate on this labelled folder")
     evaluate.add_argument("--out", type=Path, default=Path("results/evaluation.json"), metavar="JSON", help="where to write the figures")
     evaluate.add_argument("--frames", type=Path, metavar="CSV", help="where to write the per-frame rows (default: beside --out, NAME_frames.csv)")
+
+    calibrate_cmd = commands.add_parser(
+        "calibrate",
+        help="calibrate a model's measurement settings on its validation phantoms",
+        description=(
+            "Segment and measure the validation phantoms (seeds 1,000,000 and 2,000,000) with the model "
+            "and write into its metadata file what the measurement needs to know of it: the quality "
+            "gate's confidence floor and the funnel tip width the model draws closed. The weights and "
+            "their checksum are not touched. `train` does this after training on phantoms."
+        ),
+    )
+    _add_phantom_run_arguments(calibrate_cmd)
 
     compare = commands.add_parser(
         "compare",
@@ -311,6 +327,24 @@ def _evaluate(args: argparse.Namespace) -> int:
     for key in keys:
         print(f"{key:38}" + "".join(f"{str(report[name].get(key, '')):>16}" for name in sets))
     print(f"Written to {args.out}, one row per frame in {frames_csv}. Figures are on generated phantoms, not on patients' images.")
+    return EXIT_OK
+
+
+def _calibrate_model(path: Path, *, count: int = 200) -> None:
+    """Calibrate the model at ``path`` on its validation phantoms and write the result into its metadata."""
+    from .evaluate import calibrate
+
+    try:
+        pipeline = Pipeline(path, threads=os.cpu_count() or 1)
+    except ModelError as err:
+        raise _UsageError(str(err)) from err
+    calibrated = calibrate(pipeline.segmenter, count=count)
+    amend_metadata(path, calibration_metadata(min_confidence=calibrated.min_confidence, funnel_tip_mm=calibrated.funnel_tip_mm))
+    print(f"Calibrated {path}: confidence floor {calibrated.min_confidence:.2f}, funnel tip {calibrated.funnel_tip_mm:.2f} mm")
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    _calibrate_model(args.model, count=args.count)
     return EXIT_OK
 
 
@@ -533,7 +567,6 @@ def _widths(text: str) -> tuple[int, ...]:
 def _train(args: argparse.Namespace) -> int:
     import torch
 
-    from .evaluate import confidence_floor
     from .model import load_model
     from .train import fugc_squares, train
 
@@ -559,15 +592,13 @@ def _train(args: argparse.Namespace) -> int:
         lineage = {k: init_info.card[k] for k in ("training", "history", "initialised_from") if k in init_info.card}
         amend_metadata(args.out, {"initialised_from": {"sha256": init_info.sha256, **lineage}})
     if data is None:
-        # Calibrated on the phantom validation sets; a model trained on a clinic's images keeps the default.
-        floor = confidence_floor(Pipeline(args.out, threads=os.cpu_count() or 1).segmenter)
-        amend_metadata(args.out, {"quality_gate": {"min_confidence": floor, "rule": "2nd percentile of the confidence of measurable validation phantoms"}})
-        print(f"Quality gate: confidence floor {floor:.2f} for this model")
+        # Calibrated on the phantom validation sets; a model trained on a clinic's images keeps the defaults.
+        _calibrate_model(args.out)
     print(f"Wrote {info.weights} (sha256 {info.sha256}) and {args.out}")
     return EXIT_OK
 
 
-COMMANDS = {"measure": _measure, "export": _export_command, "phantoms": _phantoms, "train": _train, "evaluate": _evaluate, "assess": _assess, "compare": _compare}
+COMMANDS = {"measure": _measure, "export": _export_command, "phantoms": _phantoms, "train": _train, "calibrate": _calibrate, "evaluate": _evaluate, "assess": _assess, "compare": _compare}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -180,8 +180,10 @@ def _failure(path: Path, err: DicomReadError, notes: str) -> FrameResult:
 
 
 def quality_limits(info: ModelInfo) -> QualityLimits:
-    """The quality gate for a model: the defaults, with the model's calibrated confidence floor."""
-    return QualityLimits() if info.min_confidence is None else QualityLimits(min_confidence=info.min_confidence)
+    """The quality gate and measurement settings for a model: the defaults, with what was calibrated
+    for the model (its confidence floor and funnel tip width) where its metadata has them."""
+    calibrated = {"min_confidence": info.min_confidence, "funnel_tip_mm": info.funnel_tip_mm}
+    return QualityLimits(**{name: value for name, value in calibrated.items() if value is not None})
 
 
 def _centre(labels: np.ndarray) -> tuple[float, float]:

@@ -8,7 +8,7 @@ Pure computation on arrays; the CLI writes the JSON and prints the table.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -16,12 +16,12 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
-from .measure import QualityLimits, measure_cervix, sector_mask
+from .measure import QualityLimits, hidden_tip_mm, measure_cervix, sector_mask
 from .phantom import generate
 from .segment import Segmenter
 from .train import fugc_squares
 
-__all__ = ["hd95_mm", "PhantomOutcome", "evaluate_phantoms", "evaluate_looks", "summarise", "evaluate_fugc", "confidence_floor", "VALIDATION_SEEDS", "TEST_SEEDS"]
+__all__ = ["hd95_mm", "PhantomOutcome", "evaluate_phantoms", "evaluate_looks", "summarise", "evaluate_fugc", "calibrate", "confidence_floor", "funnel_tip_width_mm", "VALIDATION_SEEDS", "TEST_SEEDS"]
 
 SHORT_CERVIX_MM = 25.0
 #: The model-selection phantoms (first seed per appearance), as in training: never the test seeds.
@@ -69,6 +69,8 @@ class PhantomOutcome:
     measure_ms: float
     confidence: float  #: the measurement's mean winning-class probability over the cervix
     reasons: str  #: why the quality gate declined the frame, '; '-separated ('' when measured)
+    funnel_shape: str = ""  #: the letter of the funnel found ('' when none)
+    funnel_mid_width_mm: float | None = None  #: its width halfway from apex to base
     truth_auca_deg: float | None = None
     truth_auca_visible: bool = False  #: the frame shows the anterior uterine wall beside fluid
     auca_deg: float | None = None
@@ -118,6 +120,8 @@ def evaluate_phantoms(
                 truth_funnel_width_mm=truth.funnel_width_mm,
                 funnel_width_mm=m.funnel.width_mm if m.funnel else (0.0 if m.measurable else None),
                 measure_ms=elapsed,
+                funnel_shape=m.funnel.shape if m.funnel else "",
+                funnel_mid_width_mm=m.funnel.mid_width_mm if m.funnel else None,
                 confidence=m.confidence,
                 reasons="; ".join(m.reasons),
                 truth_auca_deg=truth.auca_deg,
@@ -143,15 +147,36 @@ def evaluate_looks(
     }
 
 
-def confidence_floor(segmenter: Segmenter, *, count: int = 200, quantile: float = 0.02) -> float:
-    """The quality gate's confidence floor for this model: the ``quantile`` of the confidence of the
-    measurable validation phantoms of both appearances, rounded down to 0.01, so that confidence
-    alone rejects about that share of measurable frames. Models differ in how sure they sound (a
-    smaller network gives softer probabilities), so a fixed floor would reject a good frame for one
-    model and pass a poor one for another."""
+def calibrate(segmenter: Segmenter, *, count: int = 200) -> QualityLimits:
+    """The measurement settings calibrated for this model on ``count`` validation phantoms of each
+    look: :func:`confidence_floor` and :func:`funnel_tip_width_mm`, the defaults elsewhere."""
     looks = evaluate_looks(segmenter, phantoms="validation", count=count, limits=QualityLimits(min_confidence=0.0))
-    confidences = [o.confidence for outcomes in looks.values() for o in outcomes if o.truth_measurable]
+    outcomes = [o for look in looks.values() for o in look]
+    return QualityLimits(min_confidence=confidence_floor(outcomes), funnel_tip_mm=funnel_tip_width_mm(outcomes))
+
+
+def confidence_floor(outcomes: Sequence[PhantomOutcome], *, quantile: float = 0.02) -> float:
+    """The quality gate's confidence floor: the ``quantile`` of the confidence of the measurable
+    phantoms, rounded down to 0.01, so that confidence alone rejects about that share of measurable
+    frames. Models differ in how sure they sound (a smaller network gives softer probabilities), so
+    a fixed floor would reject a good frame for one model and pass a poor one for another."""
+    confidences = [o.confidence for o in outcomes if o.truth_measurable]
     return float(np.floor(np.quantile(confidences, quantile) * 100) / 100)
+
+
+def funnel_tip_width_mm(outcomes: Sequence[PhantomOutcome], *, most_mm: float = 3.0) -> float:
+    """How narrow (mm) a funnel's tip the model draws closed, from phantoms measured without a tip
+    width: a straight-walled funnel whose tip ``w`` mm wide is drawn closed over-measures the canal
+    by :func:`~cervical_length.measure.hidden_tip_mm`. The ``w`` from 0 to ``most_mm``, in steps of
+    0.01 mm, with the least squared difference between that and the cervical-length errors of the
+    frames where a funnel was found; 0 when none has straight walls."""
+    found = [o for o in outcomes if o.truth_measurable and o.measurable and o.funnel_mid_width_mm is not None]
+    if not found:
+        return 0.0
+    error = np.array([o.cl_mm - o.truth_cl_mm for o in found])
+    length, width, mid = (np.array([getattr(o, name) for o in found]) for name in ("funnel_length_mm", "funnel_width_mm", "funnel_mid_width_mm"))
+    tips = np.arange(0.0, most_mm + 0.005, 0.01)[:, None]
+    return round(float(tips[int(np.argmin(((error - hidden_tip_mm(length, width, mid, tips)) ** 2).sum(axis=1))), 0]), 2)
 
 
 def _rate(hits: int, total: int) -> float | None:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .errors import ModelError
 
-__all__ = ["ModelInfo", "TrainConfig", "CLASSES", "DEFAULT_MODEL", "DEFAULT_WIDTHS", "WORKING_SIZE", "amend_metadata", "file_sha256", "read_model_info", "write_metadata"]
+__all__ = ["ModelInfo", "TrainConfig", "CLASSES", "DEFAULT_MODEL", "DEFAULT_WIDTHS", "WORKING_SIZE", "amend_metadata", "calibration_metadata", "file_sha256", "read_model_info", "write_metadata"]
 
 #: Output classes, in channel order (FUGC 2025 label values).
 CLASSES = ("background", "anterior_lip", "posterior_lip")
@@ -65,6 +65,13 @@ class ModelInfo:
         """The quality gate's confidence floor calibrated for this model on its validation phantoms
         (``quality_gate.min_confidence`` in the metadata); None: the measurement's default."""
         value = self.card.get("quality_gate", {}).get("min_confidence")
+        return None if value is None else float(value)
+
+    @property
+    def funnel_tip_mm(self) -> float | None:
+        """How narrow (mm) a funnel's tip this model draws closed, calibrated on its validation
+        phantoms (``measurement.funnel_tip_mm`` in the metadata); None: the measurement's default."""
+        value = self.card.get("measurement", {}).get("funnel_tip_mm")
         return None if value is None else float(value)
 
 
@@ -117,6 +124,18 @@ def write_metadata(metadata_path: str | os.PathLike[str], weights: str | os.Path
     }
     Path(metadata_path).write_text(json.dumps(metadata, indent=1) + "\n", encoding="utf-8")
     return info
+
+
+def calibration_metadata(*, min_confidence: float, funnel_tip_mm: float) -> dict:
+    """The metadata fields of a model's calibration (see :func:`cervical_length.evaluate.calibrate`),
+    read back by :attr:`ModelInfo.min_confidence` and :attr:`ModelInfo.funnel_tip_mm`."""
+    return {
+        "quality_gate": {"min_confidence": min_confidence, "rule": "2nd percentile of the confidence of measurable validation phantoms"},
+        "measurement": {
+            "funnel_tip_mm": funnel_tip_mm,
+            "rule": "least-squares tip width that explains the cervical-length errors of validation phantoms with a straight-walled funnel",
+        },
+    }
 
 
 def amend_metadata(metadata_path: str | os.PathLike[str], fields: dict) -> None:

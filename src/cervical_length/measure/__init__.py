@@ -13,7 +13,7 @@ from ._auca import Auca, anterior_uterocervical_angle
 from ._canal import polyline_length_mm, smooth_polyline
 from ._cervix import Measurement, QualityLimits, measure_cervix
 from ._exam import ExamResult, FrameKey, exam_result
-from ._funnel import Funnel, funnel_shape
+from ._funnel import Funnel, funnel_shape, hidden_tip_mm
 from ._sector import sector_mask
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "smooth_polyline",
     "measure_cervix",
     "funnel_shape",
+    "hidden_tip_mm",
     "FrameKey",
     "ExamResult",
     "exam_result",

@@ -17,7 +17,7 @@ from skimage.measure import find_contours
 
 from ._masks import near_line
 
-__all__ = ["Spacing", "polyline_length_mm", "smooth_polyline", "canal_lines", "canal_lengths", "FluidPixels", "cut_at_funnel", "lip_thicknesses_mm"]
+__all__ = ["Spacing", "polyline_length_mm", "split_before_end", "smooth_polyline", "canal_lines", "canal_lengths", "FluidPixels", "cut_at_funnel", "lip_thicknesses_mm"]
 
 Spacing = tuple[float, float]  # (row, col) mm per pixel
 
@@ -26,6 +26,19 @@ def polyline_length_mm(points_px: np.ndarray, spacing_mm: Spacing) -> float:
     """Length in mm of an (N, 2) (row, col) polyline with (row, col) pixel spacing in mm."""
     steps = np.diff(np.asarray(points_px, dtype=np.float64), axis=0) * np.asarray(spacing_mm)
     return float(np.hypot(steps[:, 0], steps[:, 1]).sum())
+
+
+def split_before_end(points_px: np.ndarray, mm: float, spacing_mm: Spacing) -> tuple[np.ndarray, np.ndarray]:
+    """Split an (N, 2) (row, col) polyline ``mm`` of arc before its last point (clamped to its
+    length): the part before and the part after, each holding the split point."""
+    points = np.asarray(points_px, dtype=np.float64)
+    steps = np.diff(points, axis=0) * np.asarray(spacing_mm)
+    arc = np.concatenate([[0.0], np.cumsum(np.hypot(steps[:, 0], steps[:, 1]))])
+    at = max(arc[-1] - mm, 0.0)
+    k = min(int(np.searchsorted(arc, at, side="right")), len(points) - 1)  # arc[k - 1] <= at < arc[k]
+    share = (at - arc[k - 1]) / max(arc[k] - arc[k - 1], 1e-12)
+    split = points[k - 1] + share * (points[k] - points[k - 1])
+    return np.vstack([points[:k], split]), np.vstack([split, points[k:]])
 
 
 def smooth_polyline(points_px: np.ndarray, window_px: float) -> np.ndarray:

@@ -18,8 +18,9 @@ from ._canal import (
     lip_thicknesses_mm,
     polyline_length_mm,
     smooth_polyline,
+    split_before_end,
 )
-from ._funnel import Funnel, find_funnel
+from ._funnel import Funnel, find_funnel, hidden_tip_mm
 from ._masks import close, convex_hull, dilate, largest_component, mean_1mm, mean_along, near_line, quantiles_u8, window
 
 __all__ = ["QualityLimits", "Measurement", "measure_cervix"]
@@ -43,6 +44,10 @@ class QualityLimits:
     min_canal_contrast: float = 1.05  #: canal line brightness / lip brightness; below: not in plane
     shadow_fraction: float = 0.2  #: share of the canal darker than a quarter of the lips' bright tissue
     min_funnel_mm: float = 2.5  #: funnel length and width that count as funnelling
+    #: A model draws a funnel's tip closed where it is narrower than this (mm), so a straight-walled
+    #: funnel's apex is put back where its walls meet (:func:`hidden_tip_mm`). Calibrated per model
+    #: on its validation phantoms (its metadata); 0 for exact label maps.
+    funnel_tip_mm: float = 0.0
     fluid_fraction: float = 0.45  #: darker than this share of the lips' median echo is fluid
 
 
@@ -92,18 +97,30 @@ def _follow(
     fluid_per_gap: np.ndarray | None,
     spacing: Spacing,
     min_funnel_mm: float,
+    funnel_tip_mm: float,
 ) -> _Canal:
     """Orient the lips' interface (external os nearer the probe ``apex``), smooth it, end it at a
-    funnel's ``fluid`` and find that funnel. ``gaps`` labels the 4-connected parts of the
-    background inside the lips' ``hull``, ``fluid_per_gap`` counts the fluid in each."""
+    funnel's ``fluid`` (or, for a straight-walled funnel, where its walls meet beyond a tip drawn
+    closed narrower than ``funnel_tip_mm``) and find that funnel. ``gaps`` labels the 4-connected
+    parts of the background inside the lips' ``hull``, ``fluid_per_gap`` counts the fluid in each."""
     if np.hypot(*(line[0] - apex)) > np.hypot(*(line[-1] - apex)):
         line = line[::-1]
     interface = smooth_polyline(line, window_px=2.0 / min(spacing))
+
+    def funnel_beyond(closed: np.ndarray, tail: np.ndarray) -> Funnel | None:
+        return find_funnel(gaps, hull, closed, tail, spacing, polyline_length_mm(closed, spacing), min_funnel_mm, fluid_per_gap)
+
     centreline, tail = interface, interface[-1:]
     if fluid is not None:
         centreline, tail = cut_at_funnel(interface, fluid, gaps.shape, spacing)
-    cl_mm = polyline_length_mm(centreline, spacing)
-    return _Canal(centreline, interface, find_funnel(gaps, hull, centreline, tail, spacing, cl_mm, min_funnel_mm, fluid_per_gap))
+    funnel = funnel_beyond(centreline, tail)
+    if funnel is not None and (hidden := float(hidden_tip_mm(funnel.length_mm, funnel.width_mm, funnel.mid_width_mm, funnel_tip_mm))) > 0:
+        # The apex where the funnel's straight walls meet, beyond the tip the labels drew closed.
+        closed, beyond = split_before_end(centreline, hidden, spacing)
+        extended = funnel_beyond(closed, np.vstack([beyond, tail[1:]]))
+        if extended is not None:
+            centreline, funnel = closed, extended
+    return _Canal(centreline, interface, funnel)
 
 
 def measure_cervix(
@@ -165,7 +182,15 @@ def measure_cervix(
         fluid_per_gap = np.bincount(gaps[anechoic], minlength=gaps_count)
     apex = np.asarray(apex_px, dtype=np.float64) - offset
     follow = partial(
-        _follow, apex=apex, hull=hull, gaps=gaps, fluid=fluid, fluid_per_gap=fluid_per_gap, spacing=spacing, min_funnel_mm=limits.min_funnel_mm
+        _follow,
+        apex=apex,
+        hull=hull,
+        gaps=gaps,
+        fluid=fluid,
+        fluid_per_gap=fluid_per_gap,
+        spacing=spacing,
+        min_funnel_mm=limits.min_funnel_mm,
+        funnel_tip_mm=limits.funnel_tip_mm,
     )
     canal = follow(line)
     if canal.funnel is None and not np.array_equal(bridged_line, line):

@@ -6,11 +6,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ._canal import Spacing
 from ._masks import dilate, select_labels
 
-__all__ = ["Funnel", "funnel_shape", "find_funnel"]
+__all__ = ["Funnel", "funnel_shape", "find_funnel", "hidden_tip_mm"]
+
+#: Longest stretch (mm) of a funnel's tip put back by :func:`hidden_tip_mm`: a funnel narrow for
+#: longer than this is too slender to extrapolate its walls to their meeting point.
+MAX_HIDDEN_TIP_MM = 3.0
+#: A funnel's walls count as straight when its width halfway along is at most this share of its base
+#: width (plus half the tip drawn closed, see :func:`hidden_tip_mm`): 0.5 for straight walls, with a
+#: tenth of the base's width to spare; 0.73 for the phantoms' rounded (U) funnels. (A rounded funnel
+#: that the model draws a little narrow can fall under :func:`funnel_shape`'s 0.65 and be called V.)
+STRAIGHT_MID_WIDTH = 0.55
 
 
 @dataclass(frozen=True)
@@ -21,6 +31,8 @@ class Funnel:
     width_mm : across the base, between the lips' inner corners at the anatomical internal os.
     percent : length / (length + closed cervical length) x 100.
     shape : 'Y', 'V' or 'U' (see :func:`funnel_shape`).
+    mid_width_mm : across the funnel halfway from the apex to the base; None when not known (a
+        funnel read back from a results database).
     """
 
     length_mm: float
@@ -29,6 +41,7 @@ class Funnel:
     shape: str
     apex_px: tuple[float, float]
     base_px: tuple[tuple[float, float], tuple[float, float]]
+    mid_width_mm: float | None = None
 
 
 def funnel_shape(percent: float, mid_to_base_width: float) -> str:
@@ -37,6 +50,24 @@ def funnel_shape(percent: float, mid_to_base_width: float) -> str:
     if mid_to_base_width >= 0.65:
         return "U"
     return "Y" if percent < 25.0 else "V"
+
+
+def hidden_tip_mm(length_mm: ArrayLike, width_mm: ArrayLike, mid_width_mm: ArrayLike, tip_width_mm: ArrayLike) -> np.ndarray:
+    """How far (mm) the apex of a straight-walled funnel lies beyond the tip that was found, when the
+    label map draws the funnel closed where it is narrower than ``tip_width_mm``.
+
+    Straight walls widen in proportion to the distance from the apex: ``tip_width_mm`` at the tip
+    found, ``width_mm`` at the base ``length_mm`` further on, so the part drawn closed is
+    ``tip_width_mm * length_mm / (width_mm - tip_width_mm)`` long, at most :data:`MAX_HIDDEN_TIP_MM`,
+    and the funnel found is ``(width_mm + tip_width_mm) / 2`` wide halfway along. 0 for a funnel no
+    wider than the tip, and for rounded walls: wider halfway (``mid_width_mm``) than
+    :data:`STRAIGHT_MID_WIDTH` of the base plus half the tip; a rounded funnel widens at once from
+    its apex. Arrays broadcast.
+    """
+    length, width, mid, tip = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in (length_mm, width_mm, mid_width_mm, tip_width_mm)))
+    closed = tip * length / np.maximum(width - tip, 1e-9)
+    straight = mid <= STRAIGHT_MID_WIDTH * width + tip / 2
+    return np.where((width > tip) & straight, np.minimum(closed, MAX_HIDDEN_TIP_MM), 0.0)
 
 
 def find_funnel(
@@ -105,4 +136,5 @@ def find_funnel(
         funnel_shape(percent, mid_width / width),
         (float(apex[0]), float(apex[1])),
         ((float(corners[0][0]), float(corners[0][1])), (float(corners[1][0]), float(corners[1][1]))),
+        mid_width,
     )
