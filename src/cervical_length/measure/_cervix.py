@@ -31,7 +31,8 @@ BRIDGE_MM = 1.0
 
 @dataclass(frozen=True)
 class QualityLimits:
-    """Thresholds of the quality gate; each failure becomes a reason in words."""
+    """Thresholds of the quality gate (each failure becomes a reason in words) and the measurement's
+    settings; ``engine.quality_limits`` gives those calibrated for a model."""
 
     min_lip_area_mm2: float = 20.0
     min_cl_mm: float = 4.0  #: shorter is not an anatomical closed canal to report
