@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -215,3 +216,18 @@ def test_default_workers_start_a_pool_only_for_enough_frames(make_dicom, tmp_pat
     monkeypatch.setattr(engine, "POOL_MIN_FRAMES", threshold)
     assert [r for _, outcomes in measure_files([tmp_path / "in"], model=random_model) for r, _ in outcomes] == expected
     assert started == (["spawn"] if pooled else [])
+
+
+def test_a_funnel_apex_put_past_the_tip_seen_is_noted_in_the_row(make_dicom):
+    from cervical_length.dicom import read_frames
+    from cervical_length.engine import _row
+    from cervical_length.measure import Funnel
+
+    (frame,) = read_frames(make_dicom("one.dcm", frames_rgb=gradient_rgb(frames=1)))
+    funnel = Funnel(6.0, 4.8, 30.0, "V", (1.0, 2.0), ((0.0, 0.0), (0.0, 4.8)), mid_width_mm=2.9, apex_extended_mm=1.32)
+    measured = Measurement(
+        True, (), cl_mm=14.0, cl_straight_mm=14.0, cl_two_segment_mm=14.0, funnel=funnel, confidence=0.9,
+        external_os_px=(0.0, 0.0), internal_os_px=(1.0, 2.0), centreline_px=np.array([[0.0, 0.0], [1.0, 2.0]]),
+    )
+    assert _row(frame, measured, "sha", "a header note").notes == "a header note; funnel apex put 1.3 mm past the tip seen, where its straight walls meet"
+    assert _row(frame, replace(measured, funnel=replace(funnel, apex_extended_mm=0.0)), "sha", "").notes == ""

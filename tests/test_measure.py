@@ -263,6 +263,8 @@ class TestHiddenFunnelTip:
         assert m.funnel.length_mm == pytest.approx(6.0, abs=0.15) and m.funnel.shape == "V"  # 30 %: V, no longer Y
         assert m.funnel.mid_width_mm == pytest.approx(2.4, abs=0.15)  # the walls' width halfway from their meeting point
         assert m.internal_os_px == pytest.approx(m.funnel.apex_px)
+        assert m.funnel.apex_extended_mm == pytest.approx(1.0 * 4.65 / (4.8 - 1.0))  # from the funnel first found
+        assert as_drawn.funnel.apex_extended_mm == 0.0
 
     def test_exact_labels_are_measured_as_drawn(self):
         assert measure_cervix(funnel_lips(0.0), (0.1, 0.1)).cl_mm == pytest.approx(14.0, abs=0.25)

@@ -111,6 +111,9 @@ class MeasuredFrame:
 def _row(frame: Frame, m: Measurement, model_sha256: str, notes: str) -> FrameResult:
     cal, src = frame.calibration, frame.source
     f = m.funnel
+    if f is not None and f.apex_extended_mm > 0:
+        extended = f"funnel apex put {f.apex_extended_mm:.1f} mm past the tip seen, where its straight walls meet"
+        notes = "; ".join(filter(None, (notes, extended)))
     status: FrameStatus = "measured" if m.measurable else ("uncalibrated" if not cal.calibrated else "not_measurable")
     ext = m.external_os_px if m.measurable else None
     internal = m.internal_os_px if m.measurable else None

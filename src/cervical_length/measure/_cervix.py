@@ -120,7 +120,7 @@ def _follow(
         closed, beyond = split_before_end(centreline, hidden, spacing)
         extended = funnel_beyond(closed, np.vstack([beyond, tail[1:]]))
         if extended is not None:
-            centreline, funnel = closed, extended
+            centreline, funnel = closed, replace(extended, apex_extended_mm=hidden)
     return _Canal(centreline, interface, funnel)
 
 

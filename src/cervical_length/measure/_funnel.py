@@ -33,6 +33,8 @@ class Funnel:
     shape : 'Y', 'V' or 'U' (see :func:`funnel_shape`).
     mid_width_mm : across the funnel halfway from the apex to the base; None when not known (a
         funnel read back from a results database).
+    apex_extended_mm : how far the apex was put back past the tip the label map showed, to where
+        the straight walls meet (:func:`hidden_tip_mm`); 0 when it is where it was seen.
     """
 
     length_mm: float
@@ -42,6 +44,7 @@ class Funnel:
     apex_px: tuple[float, float]
     base_px: tuple[tuple[float, float], tuple[float, float]]
     mid_width_mm: float | None = None
+    apex_extended_mm: float = 0.0
 
 
 def funnel_shape(percent: float, mid_to_base_width: float) -> str:
