@@ -231,3 +231,16 @@ def test_calibrate_writes_its_settings_into_the_model_and_leaves_the_weights(tmp
 def test_calibrate_a_missing_model_is_a_usage_error(tmp_path, capsys):
     assert main(["calibrate", "--model", str(tmp_path / "none.json"), "--count", "2"]) == 2
     assert "none.json" in capsys.readouterr().err
+
+
+def test_calibrate_says_when_it_cannot_write_the_model(tmp_path, random_model, capsys, monkeypatch):
+    for path in random_model.parent.iterdir():
+        shutil.copy(path, tmp_path / path.name)
+
+    def read_only(path, fields):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr("cervical_length.cli.amend_metadata", read_only)
+    assert main(["calibrate", "--model", str(tmp_path / random_model.name), "--count", "1"]) == 2
+    err = capsys.readouterr().err
+    assert f"{random_model.name}: cannot write the calibration (confidence floor" in err and "Permission denied" in err

@@ -339,8 +339,12 @@ def _calibrate_model(path: Path, *, count: int = 200) -> None:
     except ModelError as err:
         raise _UsageError(str(err)) from err
     calibrated = calibrate(pipeline.segmenter, count=count)
-    amend_metadata(path, calibration_metadata(min_confidence=calibrated.min_confidence, funnel_tip_mm=calibrated.funnel_tip_mm))
-    print(f"Calibrated {path}: confidence floor {calibrated.min_confidence:.2f}, funnel tip {calibrated.funnel_tip_mm:.2f} mm")
+    values = f"confidence floor {calibrated.min_confidence:.2f}, funnel tip {calibrated.funnel_tip_mm:.2f} mm"
+    try:
+        amend_metadata(path, calibration_metadata(min_confidence=calibrated.min_confidence, funnel_tip_mm=calibrated.funnel_tip_mm))
+    except OSError as err:
+        raise _UsageError(f"{path}: cannot write the calibration ({values}) into the model's metadata: {err.strerror}") from err
+    print(f"Calibrated {path}: {values}")
 
 
 def _calibrate(args: argparse.Namespace) -> int:
