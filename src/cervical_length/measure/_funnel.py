@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 from numpy.typing import ArrayLike
 
 from ._canal import Spacing
-from ._masks import dilate, select_labels
+from ._masks import dilate, select_labels, window
 
 __all__ = ["Funnel", "funnel_shape", "find_funnel", "hidden_tip_mm"]
 
@@ -109,13 +110,17 @@ def find_funnel(
     if fluid_per_gap is not None and fluid_per_gap[touching].sum() * spacing[0] * spacing[1] < 2.0:
         return None  # tissue echoes, not fluid: a gap in the label map, not funnelling
     funnel = select_labels(gaps, touching)
+    # Its bounding box (from ``origin``) holds all of it: the rest of the window is not looked at again.
+    col0, row0, cols, rows = cv2.boundingRect(funnel.view(np.uint8))
+    origin = np.array([row0, col0])
+    funnel = funnel[row0 : row0 + rows, col0 : col0 + cols]
     # The base is where the hull closes the funnel: its pixels on the hull's edge, from corner to corner.
-    outside = np.pad(~hull, 1, constant_values=True)  # the window's border counts as outside
+    outside = ~window(hull, (row0 - 1, col0 - 1, row0 + rows + 1, col0 + cols + 1), False)  # the window's border counts
     edge = funnel & dilate(outside, 1)[1:-1, 1:-1]
-    rows, cols = np.nonzero(edge)
-    if len(rows) < 2:
+    points = np.argwhere(edge) + origin
+    if len(points) < 2:
         return None
-    points = np.stack([rows, cols], axis=1).astype(np.float64)
+    points = points.astype(np.float64)
     rel = (points - apex) * scale
     across_u = rel[:, 0] * u[1] - rel[:, 1] * u[0]
     corners = points[[int(np.argmin(across_u)), int(np.argmax(across_u))]]
@@ -126,8 +131,7 @@ def find_funnel(
         return None
     # Width halfway from apex to base, across the funnel's own axis.
     axis = (base_mid - apex) * scale / length
-    frows, fcols = np.nonzero(funnel)
-    frel = (np.stack([frows, fcols], axis=1) - apex) * scale
+    frel = (np.argwhere(funnel) + origin - apex) * scale
     along, across = frel @ axis, frel[:, 0] * axis[1] - frel[:, 1] * axis[0]
     middle = np.abs(along - 0.5 * length) <= max(spacing)
     mid_width = float(np.ptp(across[middle])) + min(spacing) if middle.any() else 0.0
