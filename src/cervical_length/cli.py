@@ -300,14 +300,19 @@ def _assess(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _phantom_pipeline(model: Path) -> Pipeline:
+    """The model's pipeline on every core, for a command that segments phantoms; a bad model is a usage error."""
+    try:
+        return Pipeline(model, threads=os.cpu_count() or 1)
+    except ModelError as err:
+        raise _UsageError(str(err)) from err
+
+
 def _evaluate(args: argparse.Namespace) -> int:
     # Imported here, as in _train: the network's commands import PyTorch, the others need not.
     from .evaluate import PhantomOutcome, evaluate_fugc, evaluate_looks, summarise
 
-    try:
-        pipeline = Pipeline(args.model, threads=os.cpu_count() or 1)
-    except ModelError as err:
-        raise _UsageError(str(err)) from err
+    pipeline = _phantom_pipeline(args.model)
     segmenter = pipeline.segmenter
     report: dict[str, object] = {"model_sha256": pipeline.model_info.sha256, "phantoms": args.phantoms}
     frames_csv = args.frames or args.out.with_name(f"{args.out.stem}_frames.csv")
@@ -334,11 +339,7 @@ def _calibrate_model(path: Path, *, count: int = 200) -> None:
     """Calibrate the model at ``path`` on its validation phantoms and write the result into its metadata."""
     from .evaluate import calibrate
 
-    try:
-        pipeline = Pipeline(path, threads=os.cpu_count() or 1)
-    except ModelError as err:
-        raise _UsageError(str(err)) from err
-    calibrated = calibrate(pipeline.segmenter, count=count)
+    calibrated = calibrate(_phantom_pipeline(path).segmenter, count=count)
     values = f"confidence floor {calibrated.min_confidence:.2f}, funnel tip {calibrated.funnel_tip_mm:.2f} mm"
     try:
         amend_metadata(path, calibration_metadata(min_confidence=calibrated.min_confidence, funnel_tip_mm=calibrated.funnel_tip_mm))

@@ -108,12 +108,16 @@ class MeasuredFrame:
     measurement: Measurement | None = field(default=None)
 
 
+def _with_note(notes: str, note: str) -> str:
+    """A row's ``notes`` with ``note`` added, '; '-separated (either may be empty)."""
+    return "; ".join(filter(None, (notes, note)))
+
+
 def _row(frame: Frame, m: Measurement, model_sha256: str, notes: str) -> FrameResult:
     cal, src = frame.calibration, frame.source
     f = m.funnel
     if f is not None and f.apex_extended_mm > 0:
-        extended = f"funnel apex put {f.apex_extended_mm:.1f} mm past the tip seen, where its straight walls meet"
-        notes = "; ".join(filter(None, (notes, extended)))
+        notes = _with_note(notes, f"funnel apex put {f.apex_extended_mm:.1f} mm past the tip seen, where its straight walls meet")
     status: FrameStatus = "measured" if m.measurable else ("uncalibrated" if not cal.calibrated else "not_measurable")
     ext = m.external_os_px if m.measurable else None
     internal = m.internal_os_px if m.measurable else None
@@ -335,7 +339,7 @@ def _measured_file(pipeline: Pipeline, path: Path, options: _Options) -> list[Ou
     if labels_by_frame:
         note = _segmentation_note(path, options.segmentations, labels_by_frame, [r for r, _ in outcomes])
         if note:
-            outcomes = [(replace(r, notes="; ".join(filter(None, (r.notes, note)))), m) for r, m in outcomes]
+            outcomes = [(replace(r, notes=_with_note(r.notes, note)), m) for r, m in outcomes]
     return outcomes
 
 

@@ -60,19 +60,21 @@ class ModelInfo:
     classes: tuple[str, ...]
     card: dict  #: training data, seed, metrics: everything else in the metadata file
 
+    def _calibrated(self, section: str, name: str) -> float | None:
+        value = self.card.get(section, {}).get(name)
+        return None if value is None else float(value)
+
     @property
     def min_confidence(self) -> float | None:
         """The quality gate's confidence floor calibrated for this model on its validation phantoms
         (``quality_gate.min_confidence`` in the metadata); None: the measurement's default."""
-        value = self.card.get("quality_gate", {}).get("min_confidence")
-        return None if value is None else float(value)
+        return self._calibrated("quality_gate", "min_confidence")
 
     @property
     def funnel_tip_mm(self) -> float | None:
         """How narrow (mm) a funnel's tip this model draws closed, calibrated on its validation
         phantoms (``measurement.funnel_tip_mm`` in the metadata); None: the measurement's default."""
-        value = self.card.get("measurement", {}).get("funnel_tip_mm")
-        return None if value is None else float(value)
+        return self._calibrated("measurement", "funnel_tip_mm")
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:
