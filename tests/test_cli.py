@@ -133,10 +133,12 @@ def test_ctrl_c_says_what_is_kept_and_exits_130(make_dicom, tmp_path, random_mod
     assert "Traceback" not in err
 
 
-def test_the_command_line_imports_pytorch_only_to_run_the_network():
-    # The main process of a pooled run, export, assess and compare never run the network: PyTorch's
-    # seconds of import would only delay them (and the workers' start).
-    code = "import sys, cervical_length.cli; sys.exit('torch' in sys.modules)"
+@pytest.mark.parametrize("module", ["torch", "scipy"])
+def test_the_command_line_imports_heavy_modules_only_where_they_are_used(module):
+    # The main process of a pooled run, export and assess never run the network nor measure fluid:
+    # PyTorch's seconds of import, or scipy.spatial's half second, would only delay them (and the
+    # workers' start).
+    code = f"import sys, cervical_length.cli; sys.exit({module!r} in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
 
 

@@ -9,13 +9,16 @@ cent; the zero level of (p_anterior - p_posterior), smoothed, does not.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
-from scipy.spatial import cKDTree
 from skimage.measure import find_contours
 
 from ._masks import near_line
+
+if TYPE_CHECKING:
+    from scipy.spatial import cKDTree
 
 __all__ = ["Spacing", "polyline_length_mm", "split_before_end", "smooth_polyline", "canal_lines", "canal_lengths", "FluidPixels", "cut_at_funnel", "lip_thicknesses_mm"]
 
@@ -115,6 +118,10 @@ class _FluidTip:
         scale = np.asarray(self.spacing)
         points = self.centreline * scale
         if self._tree is None:
+            # Imported here: scipy.spatial takes ~0.45 s to import, which every command would pay at
+            # start (the main process of a pooled run never measures), not only those that measure fluid.
+            from scipy.spatial import cKDTree
+
             self._tree = cKDTree(points)
         distance, nearest = self._tree.query(near * scale)
         arc = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(points, axis=0).T))])
