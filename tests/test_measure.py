@@ -294,6 +294,28 @@ class TestHiddenFunnelTip:
         assert hidden_tip_mm([6.0, 20.0], [4.0, 3.0], [2.0, 1.5], [[0.0], [1.0]]).tolist() == [[0.0, 0.0], [2.0, 3.0]]
 
 
+class TestFunnelBase:
+    """The base of a funnel is where its fluid meets the lips' hull, not the hull's whole chord."""
+
+    def test_tissue_left_between_rounded_lips_and_the_hull_is_not_funnel(self):
+        # funnel_lips' V funnel opens 4.8 mm wide at the lips' end (col 300). A model rounds the
+        # lips' corners there: its labels leave 1.2 mm of each lip's end out, 2.0-5.5 mm either side
+        # of the axis, tissue in the image. That gap joins the funnel's: from the labels alone the
+        # base is the hull's chord, 11.0 mm; with the image, the funnel's fluid (4.8 mm) and
+        # FLUID_REACH_MM (1.5 mm) either side of it, 7.8 mm, whatever the darkness just outside the hull's
+        # corners reads as (the fluid of the funnel's own gap counts). The length and canal stay.
+        exact = funnel_lips(0.0)
+        grey = grey_for(exact)
+        rows, cols = np.indices(exact.shape)
+        drawn = exact.copy()
+        drawn[(cols >= 288) & (np.abs(rows - 149.5) >= 20) & (np.abs(rows - 149.5) < 55)] = 0
+        as_exact, labels_only, m = (measure_cervix(lips, (0.1, 0.1), grey=g) for lips, g in ((exact, grey), (drawn, None), (drawn, grey)))
+        assert as_exact.funnel.width_mm == pytest.approx(4.8)
+        assert labels_only.funnel.width_mm == pytest.approx(11.0)
+        assert m.funnel.width_mm == pytest.approx(7.8, abs=0.05)
+        assert m.funnel.length_mm == as_exact.funnel.length_mm and m.cl_mm == as_exact.cl_mm
+
+
 class TestBridging:
     """Notches between the lips narrower than the scanner resolves do not end the canal."""
 

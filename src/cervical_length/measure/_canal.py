@@ -82,10 +82,12 @@ def canal_lengths(centreline: np.ndarray, spacing: Spacing) -> tuple[float, floa
 class FluidPixels:
     """The anechoic pixels inside the cervix's hull, listed once per frame for every trace.
 
-    points_px : (M, 2) int (row, col) of the pixels. parts : (M,) int, the 8-connected part of
-    the fluid each belongs to (1-based). in_gap : (M,) bool, True outside the lips' mask.
+    mask : (rows, cols) bool, the pixels. points_px : (M, 2) int (row, col) of the pixels.
+    parts : (M,) int, the 8-connected part of the fluid each belongs to (1-based). in_gap : (M,)
+    bool, True outside the lips' mask.
     """
 
+    mask: np.ndarray
     points_px: np.ndarray
     parts: np.ndarray
     in_gap: np.ndarray
@@ -95,7 +97,7 @@ class FluidPixels:
         """From a (rows, cols) bool fluid mask and the lips' mask."""
         parts = cv2.connectedComponents(fluid.astype(np.uint8), connectivity=8)[1]
         points = np.argwhere(fluid)
-        return cls(points, parts[fluid], ~cervix[fluid])
+        return cls(fluid, points, parts[fluid], ~cervix[fluid])
 
 
 class _FluidTip:

@@ -95,7 +95,6 @@ def _follow(
     hull: np.ndarray,
     gaps: np.ndarray,
     fluid: FluidPixels | None,
-    fluid_per_gap: np.ndarray | None,
     spacing: Spacing,
     min_funnel_mm: float,
     funnel_tip_mm: float,
@@ -103,13 +102,13 @@ def _follow(
     """Orient the lips' interface (external os nearer the probe ``apex``), smooth it, end it at a
     funnel's ``fluid`` (or, for a straight-walled funnel, where its walls meet beyond a tip drawn
     closed narrower than ``funnel_tip_mm``) and find that funnel. ``gaps`` labels the 4-connected
-    parts of the background inside the lips' ``hull``, ``fluid_per_gap`` counts the fluid in each."""
+    parts of the background inside the lips' ``hull``."""
     if np.hypot(*(line[0] - apex)) > np.hypot(*(line[-1] - apex)):
         line = line[::-1]
     interface = smooth_polyline(line, window_px=2.0 / min(spacing))
 
     def funnel_beyond(closed: np.ndarray, tail: np.ndarray) -> Funnel | None:
-        return find_funnel(gaps, hull, closed, tail, spacing, polyline_length_mm(closed, spacing), min_funnel_mm, fluid_per_gap)
+        return find_funnel(gaps, hull, closed, tail, spacing, polyline_length_mm(closed, spacing), min_funnel_mm, None if fluid is None else fluid.mask)
 
     centreline, tail = interface, interface[-1:]
     if fluid is not None:
@@ -170,8 +169,8 @@ def measure_cervix(
     line, bridged_line = canal_lines(probabilities[1], probabilities[2], cervix, bridged)
     if line is None:
         return Measurement(False, ("os not found: the lips do not meet along a canal",), confidence=confidence)
-    fluid = fluid_per_gap = None
-    gaps_count, gaps = cv2.connectedComponents((hull & ~cervix).astype(np.uint8), connectivity=4)
+    fluid = None
+    _, gaps = cv2.connectedComponents((hull & ~cervix).astype(np.uint8), connectivity=4)
     frame_grey, frame_fan = grey, fan
     if grey is not None:
         grey = window(grey, box, 0)
@@ -180,7 +179,6 @@ def measure_cervix(
         # than a share of the lips median echo. Masked once here, not on every trace of the canal.
         anechoic = (mean_1mm(grey, spacing) < limits.fluid_fraction * lip_level) & hull
         fluid = FluidPixels.of(anechoic, cervix)
-        fluid_per_gap = np.bincount(gaps[anechoic], minlength=gaps_count)
     apex = np.asarray(apex_px, dtype=np.float64) - offset
     follow = partial(
         _follow,
@@ -188,7 +186,6 @@ def measure_cervix(
         hull=hull,
         gaps=gaps,
         fluid=fluid,
-        fluid_per_gap=fluid_per_gap,
         spacing=spacing,
         min_funnel_mm=limits.min_funnel_mm,
         funnel_tip_mm=limits.funnel_tip_mm,
