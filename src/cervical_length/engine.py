@@ -218,7 +218,11 @@ class Pipeline:
 
     def __init__(self, model: str | os.PathLike[str] = DEFAULT_MODEL, *, threads: int = 1) -> None:
         # PyTorch is imported by the processes that run the network, not by one that only hands files
-        # to workers (the CLI's main process): its import costs seconds of CPU before any work.
+        # to workers (the CLI's main process): its import costs seconds of CPU before any work. So is
+        # scipy.spatial, which the measurement imports at the first funnel's fluid (0.45 s): loaded
+        # here, before any frame, it does not hold up one frame's measurement (nor its timing).
+        import scipy.spatial  # noqa: F401
+
         from .model import load_model
         from .segment import Segmenter
 

@@ -121,7 +121,7 @@ class _FluidTip:
         points = self.centreline * scale
         if self._tree is None:
             # Imported here: scipy.spatial takes ~0.45 s to import, which every command would pay at
-            # start (the main process of a pooled run never measures), not only those that measure fluid.
+            # start (the main process of a pooled run never measures); engine.Pipeline loads it first.
             from scipy.spatial import cKDTree
 
             self._tree = cKDTree(points)
