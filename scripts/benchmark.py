@@ -3,7 +3,9 @@ phantoms, phantom generation, DICOM decoding, the model's forward pass, the meas
 pipeline from DICOM file to cervical length, and the outputs of an archive of many studies.
 
 Run through ``scripts/benchmark [SECTION ...]`` (default: every section). Figures are measured, not
-asserted; the machine is recorded; sections run later replace their figures in benchmarks/latest.json.
+asserted; the machine is recorded, and each section's figures carry the time it ran (UTC) and the
+network's speed measured just before it; sections run later replace their figures in
+benchmarks/latest.json.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -119,7 +122,7 @@ def _forward_worker(batches: int, kind: str = "noise") -> tuple[int, float]:
 
 def _reference_forward() -> float:
     """Frames/s of the forward pass on one thread over the whole square, measured now: the machine's
-    speed drifts, so each end-to-end figure carries the network speed it was measured beside."""
+    speed drifts, so each section's figures carry the network speed they were measured beside."""
     frames, seconds = _forward_worker(20)
     return _rate(frames, seconds)
 
@@ -227,7 +230,7 @@ def archive_speed(target_frames: int = 2000) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         archive = Path(tmp) / "archive"
         frames = _archive(archive, target_frames)
-        figures: dict[str, float] = {"frames": frames, "reference_forward_frames_per_s_1_thread": _reference_forward()}
+        figures: dict[str, float] = {"frames": frames}
         cores = os.cpu_count() or 1
         for workers, overlays in ((1, True), (cores, True), (cores, False)):
             seconds = _measure_seconds(archive, Path(tmp) / f"out{workers}{'' if overlays else '-no-overlays'}", workers, overlays=overlays)
@@ -251,7 +254,7 @@ def archive_by_kind(target_frames: int = 2000, small_frames: int = 24) -> dict[s
         "jpeg_cine": [ROOT / "sample_dicoms" / "04_cine_jpeg.dcm"],
     }
     cores = os.cpu_count() or 1
-    figures: dict[str, float] = {"reference_forward_frames_per_s_1_thread": _reference_forward()}
+    figures: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for kind, samples in kinds.items():
             frames = _archive(Path(tmp) / kind, target_frames, samples)
@@ -397,7 +400,9 @@ def main(argv: list[str]) -> None:
     result = {name: figures for name, figures in earlier.items() if name in SECTIONS}  # figures of older sections go
     result["machine"] = {"cpus": os.cpu_count(), "processor": platform.processor() or platform.machine(), "python": platform.python_version()}
     for name in argv or SECTIONS:
-        result[name] = SECTIONS[name]()
+        # When, and how fast the machine was just before: a figure is only comparable with others of its phase.
+        context = {"measured_at_utc": datetime.now(UTC).isoformat(timespec="seconds"), "reference_forward_frames_per_s_1_thread": _reference_forward()}
+        result[name] = {**context, **SECTIONS[name]()}
         print(json.dumps({name: result[name]}, indent=1), flush=True)
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
