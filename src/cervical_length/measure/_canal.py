@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 from skimage.measure import find_contours
 
-from ._masks import near_line
+from ._masks import near_line, pixels_of
 
 if TYPE_CHECKING:
     from scipy.spatial import cKDTree
@@ -95,8 +95,8 @@ class FluidPixels:
     @classmethod
     def of(cls, fluid: np.ndarray, cervix: np.ndarray) -> FluidPixels:
         """From a (rows, cols) bool fluid mask and the lips' mask."""
-        parts = cv2.connectedComponents(fluid.astype(np.uint8), connectivity=8)[1]
-        points = np.argwhere(fluid)
+        parts = cv2.connectedComponents(fluid.view(np.uint8), connectivity=8)[1]
+        points = pixels_of(fluid)
         return cls(fluid, points, parts[fluid], ~cervix[fluid])
 
 
@@ -167,7 +167,8 @@ def lip_thicknesses_mm(lips: tuple[np.ndarray, np.ndarray], centreline: np.ndarr
     step_mm = 0.25
     steps_mm = np.arange(step_mm, 40.0, step_mm)
     # 1, 2: the lip at a pixel; a border of background, where every probe that leaves the image ends.
-    which = np.pad(lips[0].astype(np.uint8) + 2 * lips[1].astype(np.uint8), 1)
+    which = np.zeros((lips[0].shape[0] + 2, lips[0].shape[1] + 2), dtype=np.uint8)
+    np.add(lips[0].view(np.uint8), 2 * lips[1].view(np.uint8), out=which[1:-1, 1:-1])
     # One probe per side serves both lips: each reads its own label along the same rays.
     sides = np.array([1.0, -1.0])[:, None, None]
     index = np.zeros((2, len(points), len(steps_mm)), dtype=np.intp)
@@ -227,7 +228,7 @@ def canal_lines(
     is contoured once, inside ``bridged``: the contours inside ``cervix`` are the pieces of those
     that run through squares with all four corners in ``cervix``.
     """
-    difference = cv2.GaussianBlur((p_anterior - p_posterior).astype(np.float32), (0, 0), 1.0)
+    difference = cv2.GaussianBlur(np.subtract(p_anterior, p_posterior, dtype=np.float32), (0, 0), 1.0)
     contours = find_contours(difference, 0.0, mask=bridged)
     squares = cervix[:-1, :-1] & cervix[1:, :-1] & cervix[:-1, 1:] & cervix[1:, 1:]
     return _longest([run for c in contours for run in _runs_inside(c, squares)]), _longest(contours)

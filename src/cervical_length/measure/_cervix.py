@@ -21,7 +21,7 @@ from ._canal import (
     split_before_end,
 )
 from ._funnel import Funnel, find_funnel, hidden_tip_mm
-from ._masks import close, convex_hull, dilate, largest_component, mean_1mm, mean_along, near_line, quantiles_u8, window
+from ._masks import centroid_px, close, convex_hull, dilate, largest_component, mean_1mm, mean_along, near_line, quantiles_u8, window
 
 __all__ = ["QualityLimits", "Measurement", "measure_cervix"]
 
@@ -147,12 +147,13 @@ def measure_cervix(
         return Measurement(False, ("uncalibrated frame: no millimetre scale",))
     spacing = (float(spacing_mm[0]), float(spacing_mm[1]))
     pixel_mm2 = spacing[0] * spacing[1]
-    rows, cols = np.flatnonzero(labels.any(axis=1)), np.flatnonzero(labels.any(axis=0))
-    if len(rows) == 0 or np.count_nonzero(labels) * pixel_mm2 < 2 * limits.min_lip_area_mm2:
+    labelled = np.count_nonzero(labels)
+    if labelled == 0 or labelled * pixel_mm2 < 2 * limits.min_lip_area_mm2:
         return Measurement(False, ("cervix not found",))
     # Work in a window around the cervix: the rest of the frame cannot change the answer.
     margin = int(np.ceil(limits.edge_margin_px)) + 4
-    box = (int(rows[0]) - margin, int(cols[0]) - margin, int(rows[-1]) + margin + 1, int(cols[-1]) + margin + 1)
+    col0, row0, width, height = cv2.boundingRect(np.asarray(labels, dtype=np.uint8))  # of the labelled pixels
+    box = (row0 - margin, col0 - margin, row0 + height + margin, col0 + width + margin)
     offset = np.array(box[:2], dtype=np.float64)
     labels = window(labels, box, 0)
     if probabilities is None:
@@ -160,17 +161,18 @@ def measure_cervix(
     else:
         probabilities = window(probabilities, box, 0.0)
     lips = tuple(largest_component(labels == k) for k in (1, 2))
-    if min(lip.sum() for lip in lips) * pixel_mm2 < limits.min_lip_area_mm2:
+    if min(np.count_nonzero(lip) for lip in lips) * pixel_mm2 < limits.min_lip_area_mm2:
         return Measurement(False, ("cervix not found: a lip is missing",))
     cervix = lips[0] | lips[1]
     hull = convex_hull(cervix)
-    confidence = float(probabilities.max(axis=0)[cervix].mean())
+    # The winning class's probability averaged over the lips (OpenCV's masked mean: half numpy's time).
+    confidence = cv2.mean(np.maximum(np.maximum(probabilities[0], probabilities[1]), probabilities[2]), mask=cervix.view(np.uint8))[0]
     bridged = close(cervix, BRIDGE_MM / min(spacing))
     line, bridged_line = canal_lines(probabilities[1], probabilities[2], cervix, bridged)
     if line is None:
         return Measurement(False, ("os not found: the lips do not meet along a canal",), confidence=confidence)
     fluid = None
-    _, gaps = cv2.connectedComponents((hull & ~cervix).astype(np.uint8), connectivity=4)
+    _, gaps = cv2.connectedComponents((hull & ~cervix).view(np.uint8), connectivity=4)
     frame_grey, frame_fan = grey, fan
     if grey is not None:
         grey = window(grey, box, 0)
@@ -236,8 +238,7 @@ def measure_cervix(
     ok = not reasons
     auca = None
     if ok and frame_grey is not None:
-        m = cv2.moments(lips[0].view(np.uint8), binaryImage=True)  # the centroid without listing the pixels
-        anterior = np.array([m["m01"], m["m10"]]) / m["m00"] + offset
+        anterior = centroid_px(lips[0]) + offset
         auca = _auca(frame_grey, frame_fan, external, internal, funnel, cervix, box[:2], anterior, spacing, lip_level)
     return Measurement(
         measurable=ok,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 import cv2
 import numpy as np
 
-__all__ = ["window", "convex_hull", "dilate", "largest_component", "mean_along", "quantiles_u8", "near_line", "close", "select_labels", "box_side_1mm_px", "mean_1mm"]
+__all__ = ["window", "convex_hull", "dilate", "largest_component", "mean_along", "quantiles_u8", "near_line", "close", "pixels_of", "centroid_px", "select_labels", "box_side_1mm_px", "mean_1mm"]
 
 
 def window(array: np.ndarray, box: tuple[int, int, int, int], fill: object) -> np.ndarray:
@@ -36,20 +38,41 @@ def dilate(mask: np.ndarray, pixels: int) -> np.ndarray:
     return cv2.dilate(np.asarray(mask, dtype=bool).view(np.uint8), kernel).view(bool)
 
 
+@cache
+def _disc_as_rectangles(radius: int) -> tuple[np.ndarray, ...]:
+    """OpenCV's elliptic structuring element of ``radius`` pixels as the union of centred rectangles,
+    one per distinct half-width of its rows: dilating by each and taking the maximum dilates by the
+    disc exactly (eroding, the minimum), at about three quarters of the time of the disc itself,
+    because OpenCV filters a rectangle by rows and columns."""
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    half_widths = disc.sum(axis=1) // 2
+    rectangles = []
+    for half in np.unique(half_widths):
+        rows = np.flatnonzero(half_widths >= half)  # contiguous and symmetric about the centre
+        rectangles.append(np.ones((len(rows), 2 * int(half) + 1), np.uint8))
+    return tuple(rectangles)
+
+
 def close(mask: np.ndarray, radius_px: float) -> np.ndarray:
     """Morphological closing by a disc of ``radius_px`` (rounded; the mask itself below 1 pixel)."""
     r = int(round(radius_px))
     if r < 1:
         return mask
-    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
     # Padded so that the array's edge is background, not the foreground OpenCV's erosion assumes.
     padded = np.pad(np.asarray(mask, dtype=bool).view(np.uint8), r + 1)
-    return cv2.morphologyEx(padded, cv2.MORPH_CLOSE, disc)[r + 1 : -r - 1, r + 1 : -r - 1].view(bool)
+    first, *rest = _disc_as_rectangles(r)
+    dilated = cv2.dilate(padded, first)
+    for rectangle in rest:
+        np.maximum(dilated, cv2.dilate(padded, rectangle), out=dilated)
+    closed = cv2.erode(dilated, first)
+    for rectangle in rest:
+        np.minimum(closed, cv2.erode(dilated, rectangle), out=closed)
+    return closed[r + 1 : -r - 1, r + 1 : -r - 1].view(bool)
 
 
 def largest_component(mask: np.ndarray) -> np.ndarray:
     """The largest 4-connected component of a boolean mask (the mask itself when it has one)."""
-    count, labelled = cv2.connectedComponents(mask.astype(np.uint8), connectivity=4)
+    count, labelled = cv2.connectedComponents(mask.view(np.uint8), connectivity=4)
     if count <= 2:
         return mask
     # Areas by counting labels: OpenCV's WithStats variant costs more than the labelling itself.
@@ -65,7 +88,8 @@ def mean_along(image: np.ndarray, points: np.ndarray) -> np.ndarray:
 def quantiles_u8(image: np.ndarray, mask: np.ndarray, q: tuple[float, ...]) -> np.ndarray:
     """Quantiles ``q`` (0-1) of a uint8 ``image`` inside ``mask``, from its histogram: the lowest
     grey level whose cumulative share reaches each quantile (a median without sorting)."""
-    counts = np.cumsum(np.bincount(image[mask], minlength=256))
+    histogram = cv2.calcHist([image], [0], mask.view(np.uint8), [256], [0, 256])  # half the time of a bincount of image[mask]
+    counts = np.cumsum(histogram.ravel().astype(np.int64))
     return np.searchsorted(counts, np.asarray(q) * counts[-1]).astype(np.float64)
 
 
@@ -80,10 +104,32 @@ def near_line(points_px: np.ndarray, shape: tuple[int, int], reach_px: float) ->
     return band.view(bool)
 
 
+def pixels_of(mask: np.ndarray) -> np.ndarray:
+    """(N, 2) intp (row, col) of a (rows, cols) bool mask's True pixels, in row-major order (as
+    ``np.argwhere``, by OpenCV in a third of its time)."""
+    points = cv2.findNonZero(mask.view(np.uint8))
+    if points is None:
+        return np.zeros((0, 2), dtype=np.intp)
+    return points.reshape(-1, 2)[:, ::-1].astype(np.intp)
+
+
+def centroid_px(mask: np.ndarray) -> np.ndarray:
+    """(2,) float (row, col) centroid of a non-empty (rows, cols) bool mask, from its row and column
+    counts: the pixels are never listed, and OpenCV's moments compute nine more sums."""
+    counts = [cv2.reduce(mask.view(np.uint8), axis, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel() for axis in (1, 0)]
+    total = int(counts[0].sum())
+    return np.array([int(c @ np.arange(len(c))) / total for c in counts])
+
+
 def select_labels(labels: np.ndarray, wanted: np.ndarray) -> np.ndarray:
     """Boolean mask of the pixels of a non-negative int ``labels`` map whose label is in ``wanted``
-    (as ``np.isin``, by a lookup table instead of a sort)."""
+    (as ``np.isin``: by comparisons for one or two labels, else by a lookup table, each faster than a sort)."""
     wanted = np.asarray(wanted, dtype=np.int64)
+    if len(wanted) <= 2:
+        selected = labels == wanted[0] if len(wanted) else np.zeros(labels.shape, dtype=bool)
+        for label in wanted[1:]:
+            selected |= labels == label
+        return selected
     lut = np.zeros(int(wanted.max(initial=0)) + 2, dtype=bool)  # its last entry, False, serves every larger label
     lut[wanted] = True
     return np.take(lut, labels, mode="clip")
@@ -97,4 +143,4 @@ def box_side_1mm_px(spacing_mm: tuple[float, float]) -> int:
 def mean_1mm(grey: np.ndarray, spacing_mm: tuple[float, float]) -> np.ndarray:
     """(rows, cols) float32 mean of a uint8 image over the :func:`box_side_1mm_px` square."""
     side = box_side_1mm_px(spacing_mm)
-    return cv2.blur(grey.astype(np.float32), (side, side))
+    return cv2.boxFilter(grey, cv2.CV_32F, (side, side))
