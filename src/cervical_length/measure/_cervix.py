@@ -20,7 +20,7 @@ from ._canal import (
     smooth_polyline,
     split_before_end,
 )
-from ._funnel import Funnel, find_funnel, hidden_tip_mm
+from ._funnel import MIN_FUNNEL_FLUID_MM2, Funnel, find_funnel, hidden_tip_mm
 from ._masks import centroid_px, close, convex_hull, dilate, largest_component, mean_1mm, mean_along, near_line, quantiles_u8, window
 
 __all__ = ["QualityLimits", "Measurement", "measure_cervix"]
@@ -192,13 +192,19 @@ def measure_cervix(
         min_funnel_mm=limits.min_funnel_mm,
         funnel_tip_mm=limits.funnel_tip_mm,
     )
-    canal = follow(line)
-    if canal.funnel is None and not np.array_equal(bridged_line, line):
-        # A notch between the lips narrower than the scanner resolves (2 x BRIDGE_MM) is no
-        # anatomy: a model that draws the lips a little short of the os would end the canal
-        # early. Bridged only where no funnel was found, so a funnel's apex stays where it is.
-        ends = near_line(line[:2], cervix.shape, 2.0 / min(spacing)) | near_line(line[-2:], cervix.shape, 2.0 / min(spacing))
-        if (bridged & ~cervix & ends).any():
+    # A notch between the lips narrower than the scanner resolves (2 x BRIDGE_MM) is no anatomy: a
+    # model that draws the lips a little short of the os would end the canal early. Bridged only
+    # where no funnel is found, so a funnel's apex stays where it is.
+    ends = near_line(line[:2], cervix.shape, 2.0 / min(spacing)) | near_line(line[-2:], cervix.shape, 2.0 / min(spacing))
+    notched = not np.array_equal(bridged_line, line) and bool((bridged & ~cervix & ends).any())
+    # With too little fluid between the lips for any funnel, the unbridged canal need not be followed
+    # to learn that it has none (9 in 10 notched frames of the model-selection phantoms).
+    funnel_possible = fluid is None or np.count_nonzero(fluid.in_gap) * pixel_mm2 >= MIN_FUNNEL_FLUID_MM2
+    if notched and not funnel_possible:
+        canal = follow(bridged_line)
+    else:
+        canal = follow(line)
+        if notched and canal.funnel is None:
             canal = follow(bridged_line)
     centreline = canal.centreline
     cl, straight, two_segment = canal_lengths(centreline, spacing)

@@ -30,6 +30,9 @@ STRAIGHT_MID_WIDTH = 0.55
 #: last half millimetre at each wall and in the acute corners of a wide funnel: 1.5 mm is the
 #: smallest reach that keeps the exact phantom label maps' widths (tests).
 FLUID_REACH_MM = 1.5
+#: With an image, a funnel holds at least this much anechoic fluid (mm^2); less is a gap in the label
+#: map between tissue echoes.
+MIN_FUNNEL_FLUID_MM2 = 2.0
 
 
 @dataclass(frozen=True)
@@ -122,7 +125,7 @@ def find_funnel(
     funnel = funnel[row0 : row0 + rows, col0 : col0 + cols]
     if fluid is not None:
         own = fluid[row0 : row0 + rows, col0 : col0 + cols] & funnel  # not the darkness outside the hull's corners
-        if np.count_nonzero(own) * spacing[0] * spacing[1] < 2.0:
+        if np.count_nonzero(own) * spacing[0] * spacing[1] < MIN_FUNNEL_FLUID_MM2:
             return None  # tissue echoes, not fluid: a gap in the label map, not funnelling
         funnel = funnel & dilate(own, max(1, int(round(FLUID_REACH_MM / min(spacing)))))
     # The base is where the hull closes the funnel: its pixels on the hull's edge, from corner to corner.
