@@ -98,11 +98,13 @@ def _follow(
     spacing: Spacing,
     min_funnel_mm: float,
     funnel_tip_mm: float,
+    funnel_possible: bool,
 ) -> _Canal:
     """Orient the lips' interface (external os nearer the probe ``apex``), smooth it, end it at a
     funnel's ``fluid`` (or, for a straight-walled funnel, where its walls meet beyond a tip drawn
-    closed narrower than ``funnel_tip_mm``) and find that funnel. ``gaps`` labels the 4-connected
-    parts of the background inside the lips' ``hull``."""
+    closed narrower than ``funnel_tip_mm``) and find that funnel, unless ``funnel_possible`` is
+    False (too little fluid between the lips for any). ``gaps`` labels the 4-connected parts of the
+    background inside the lips' ``hull``."""
     if np.hypot(*(line[0] - apex)) > np.hypot(*(line[-1] - apex)):
         line = line[::-1]
     interface = smooth_polyline(line, window_px=2.0 / min(spacing))
@@ -113,7 +115,7 @@ def _follow(
     centreline, tail = interface, interface[-1:]
     if fluid is not None:
         centreline, tail = cut_at_funnel(interface, fluid, gaps.shape, spacing)
-    funnel = funnel_beyond(centreline, tail)
+    funnel = funnel_beyond(centreline, tail) if funnel_possible else None
     if funnel is not None and (hidden := float(hidden_tip_mm(funnel.length_mm, funnel.width_mm, funnel.mid_width_mm, funnel_tip_mm))) > 0:
         # The apex where the funnel's straight walls meet, beyond the tip the labels drew closed.
         closed, beyond = split_before_end(centreline, hidden, spacing)
@@ -182,6 +184,10 @@ def measure_cervix(
         anechoic = (mean_1mm(grey, spacing) < limits.fluid_fraction * lip_level) & hull
         fluid = FluidPixels.of(anechoic, cervix)
     apex = np.asarray(apex_px, dtype=np.float64) - offset
+    # With too little fluid between the lips for any funnel, none is looked for, and the unbridged
+    # canal need not be followed to learn that it has none (9 in 10 notched frames of the
+    # model-selection phantoms).
+    funnel_possible = fluid is None or np.count_nonzero(fluid.in_gap) * pixel_mm2 >= MIN_FUNNEL_FLUID_MM2
     follow = partial(
         _follow,
         apex=apex,
@@ -191,15 +197,13 @@ def measure_cervix(
         spacing=spacing,
         min_funnel_mm=limits.min_funnel_mm,
         funnel_tip_mm=limits.funnel_tip_mm,
+        funnel_possible=funnel_possible,
     )
     # A notch between the lips narrower than the scanner resolves (2 x BRIDGE_MM) is no anatomy: a
     # model that draws the lips a little short of the os would end the canal early. Bridged only
     # where no funnel is found, so a funnel's apex stays where it is.
     ends = near_line(line[:2], cervix.shape, 2.0 / min(spacing)) | near_line(line[-2:], cervix.shape, 2.0 / min(spacing))
     notched = not np.array_equal(bridged_line, line) and bool((bridged & ~cervix & ends).any())
-    # With too little fluid between the lips for any funnel, the unbridged canal need not be followed
-    # to learn that it has none (9 in 10 notched frames of the model-selection phantoms).
-    funnel_possible = fluid is None or np.count_nonzero(fluid.in_gap) * pixel_mm2 >= MIN_FUNNEL_FLUID_MM2
     if notched and not funnel_possible:
         canal = follow(bridged_line)
     else:
