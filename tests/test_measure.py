@@ -448,6 +448,17 @@ class TestAuca:
         result = anterior_uterocervical_angle(grey, None, **points)
         assert result is not None and result.angle_deg == pytest.approx(120.0, abs=1.0)
 
+    def test_fluid_bounded_by_a_lip_is_no_wall(self):
+        # The same tissue labelled as lip within 12 mm of the os (a window of the lips' mask placed
+        # at (170, 270)): the fluid's edge there is the lip, and the wall seen only from 12.5 mm
+        # out starts too far from the os for an angle.
+        grey, points = wedge_image(120.0, (0.1, 0.1))
+        assert anterior_uterocervical_angle(grey, None, **points) is not None
+        rows, cols = np.mgrid[0:600, 0:800]
+        lips = (grey == 150) & (np.hypot(rows - 300, cols - 400) * 0.1 <= 12.0)
+        window = lips[170:430, 270:530]
+        assert anterior_uterocervical_angle(grey, None, lips=window, lips_origin_px=(170, 270), **points) is None
+
     def test_no_fluid_beyond_the_os_gives_no_angle(self):
         grey, points = wedge_image(120.0, (0.1, 0.1), fluid=False)
         assert anterior_uterocervical_angle(grey, None, **points) is None

@@ -60,14 +60,14 @@ def _gap_samples(radii_mm: np.ndarray) -> np.ndarray:
     return np.maximum(1, np.ceil(np.rad2deg(GAP_MM / radii_mm) / _STEP_DEG)).astype(int)
 
 
-def _crossings(fluid: np.ndarray, wall_possible: np.ndarray) -> np.ndarray:
+def _crossings(fluid: np.ndarray, inside: np.ndarray) -> np.ndarray:
     """Per radius (row), the first angle index where the fluid straight ahead of the os (index 0)
     gives way to tissue for at least :data:`GAP_MM` of arc; -1 where there is no fluid straight
     ahead, where it is narrower than :data:`GAP_MM` (a dark line, not the amniotic fluid), or
-    where what ends it cannot be the wall (the sector's edge, a lip).
+    where what ends it is not ``inside`` the image's sector (its edge is no wall).
 
-    fluid, wall_possible : (radii, angles) bool, angle index 0 looking away from the canal, rising
-    by :data:`_STEP_DEG` toward the canal's anterior side.
+    fluid, inside : (radii, angles) bool, angle index 0 looking away from the canal, rising by
+    :data:`_STEP_DEG` toward the canal's anterior side.
     """
     count = fluid.shape[1]
     gap = _gap_samples(RADII_MM[: len(fluid)])[:, None]
@@ -79,7 +79,7 @@ def _crossings(fluid: np.ndarray, wall_possible: np.ndarray) -> np.ndarray:
     ends_wall = starts & ((next_fluid - index >= gap) | (next_fluid == count))
     first = np.argmax(ends_wall, axis=1)
     rows = np.arange(len(fluid))
-    ok = fluid[:, 0] & ends_wall[rows, first] & wall_possible[rows, first] & (first >= gap[:, 0])
+    ok = fluid[:, 0] & ends_wall[rows, first] & inside[rows, first] & (first >= gap[:, 0])
     return np.where(ok, first, -1)
 
 
@@ -184,10 +184,14 @@ def anterior_uterocervical_angle(
         return None
     otsu, _ = cv2.threshold(values[valid].astype(np.uint8)[None], 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     fluid = (values < min(otsu, FLUID_FRACTION * lip_level)) & valid
-    wall_possible = valid if lips is None else valid & ~_lookup(lips, rc - np.asarray(lips_origin_px))
     # Index 0 looks straight ahead: reversed so that the walk goes from the fluid toward the canal.
-    values, fluid, wall_possible = values[:, ::-1], fluid[:, ::-1], wall_possible[:, ::-1]
-    crossing = _crossings(fluid, wall_possible)
+    values, fluid, valid, rc = values[:, ::-1], fluid[:, ::-1], valid[:, ::-1], rc[:, ::-1]
+    crossing = _crossings(fluid, valid)
+    if lips is not None:
+        # Where the fluid gives way to a lip, that is no uterine wall: looked up at the crossings only.
+        radii = np.flatnonzero(crossing >= 0)
+        on_lip = _lookup(lips, rc[radii, crossing[radii]] - np.asarray(lips_origin_px))
+        crossing[radii[on_lip]] = -1
     found = crossing >= 0
     if found.sum() < 3:
         return None
