@@ -179,15 +179,15 @@ def lip_thicknesses_mm(lips: tuple[np.ndarray, np.ndarray], centreline: np.ndarr
         along = np.rint(points[:, axis][None, :, None] + sides * (normal[:, axis][:, None] * (steps_mm / scale[axis]))).astype(np.intp)
         index = index * which.shape[1] + np.clip(along + 1, 0, which.shape[axis] - 1)
     found = np.take(which, index)  # (side, points, steps)
-    thickness = []
+    reach = []
     for k in (1, 2):
         hits = found == k
         # The side on which the lip touches the canal at most points (the first side on a tie).
         hit = hits[int(np.argmax(hits[:, :, :4].any(axis=2).sum(axis=1)))]
         # Per probe, the last step still inside the lip before it is left for good.
-        reach = np.where(hit.any(axis=1), (hit.shape[1] - np.argmax(hit[:, ::-1], axis=1)) * step_mm, 0.0)
-        thickness.append(float(np.median(reach)))
-    return thickness[0], thickness[1]
+        reach.append(np.where(hit.any(axis=1), (hit.shape[1] - np.argmax(hit[:, ::-1], axis=1)) * step_mm, 0.0))
+    anterior, posterior = np.median(np.stack(reach), axis=1)  # one call for both: half the overhead
+    return float(anterior), float(posterior)
 
 
 def _longest(contours: list[np.ndarray]) -> np.ndarray | None:
