@@ -114,7 +114,12 @@ def find_funnel(
     u = axis_mm / np.hypot(*axis_mm)  # toward the internal os, in mm
     reach = max(2, int(round(1.5 / min(spacing))))
     points = np.clip(np.rint(np.vstack([apex, tail])).astype(int), 0, np.array(gaps.shape) - 1)
-    near = np.concatenate([gaps[max(r - reach, 0) : r + reach + 1, max(c - reach, 0) : c + reach + 1].ravel() for r, c in points])
+    # The gaps within ``reach`` (a square) of any of those points: their squares' union is a
+    # dilation of the points, in the box they span.
+    low, high = np.maximum(points.min(axis=0) - reach, 0), np.minimum(points.max(axis=0) + reach + 1, gaps.shape)
+    seeds = np.zeros(high - low, dtype=bool)
+    seeds[points[:, 0] - low[0], points[:, 1] - low[1]] = True
+    near = gaps[low[0] : high[0], low[1] : high[1]][dilate(seeds, reach)]
     touching = np.unique(near[near > 0])
     if len(touching) == 0:
         return None
