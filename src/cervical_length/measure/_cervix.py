@@ -21,7 +21,18 @@ from ._canal import (
     split_before_end,
 )
 from ._funnel import MIN_FUNNEL_FLUID_MM2, Funnel, find_funnel, hidden_tip_mm
-from ._masks import centroid_px, close, convex_hull, dilate, largest_component, mean_1mm, mean_along, near_line, quantiles_u8, window
+from ._masks import (
+    centroid_px,
+    close,
+    convex_hull,
+    dilate,
+    largest_component,
+    mean_1mm,
+    mean_along,
+    near_line,
+    quantiles_u8,
+    window,
+)
 
 __all__ = ["QualityLimits", "Measurement", "measure_cervix"]
 
