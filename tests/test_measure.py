@@ -99,6 +99,19 @@ class TestLengths:
         for array, original in zip(inputs, before):
             np.testing.assert_array_equal(array, original)
 
+    def test_column_major_inputs_measure_as_their_row_major_copies(self):
+        # OpenCV reads row-major memory: a frame handed over in another layout must give the same answer.
+        labels = straight_lips(thickness_px=60)
+        probabilities = np.stack([labels == k for k in range(3)]).astype(np.float32)
+        grey, fan = grey_for(labels), np.ones(labels.shape, dtype=bool)
+        rows_first = measure_cervix(labels, (0.1, 0.1), probabilities=probabilities, grey=grey, fan=fan)
+        columns_first = measure_cervix(
+            np.asfortranarray(labels), (0.1, 0.1), probabilities=np.asfortranarray(probabilities), grey=np.asfortranarray(grey), fan=np.asfortranarray(fan)
+        )
+        assert rows_first.measurable and columns_first.measurable, (rows_first.reasons, columns_first.reasons)
+        assert columns_first.cl_mm == rows_first.cl_mm == pytest.approx(20.0, abs=0.1)
+        assert columns_first.internal_os_px == rows_first.internal_os_px
+
     def test_polyline_and_smoothing(self):
         assert polyline_length_mm(np.array([[0, 0], [3, 4]]), (1.0, 1.0)) == 5.0
         assert polyline_length_mm(np.array([[0, 0], [3, 4]]), (2.0, 0.5)) == pytest.approx(np.hypot(6, 2))

@@ -165,7 +165,7 @@ def measure_cervix(
         return Measurement(False, ("cervix not found",))
     # Work in a window around the cervix: the rest of the frame cannot change the answer.
     margin = int(np.ceil(limits.edge_margin_px)) + 4
-    col0, row0, width, height = cv2.boundingRect(np.asarray(labels, dtype=np.uint8))  # of the labelled pixels
+    col0, row0, width, height = cv2.boundingRect(np.ascontiguousarray(labels, dtype=np.uint8))  # of the labelled pixels
     box = (row0 - margin, col0 - margin, row0 + height + margin, col0 + width + margin)
     offset = np.array(box[:2], dtype=np.float64)
     labels = window(labels, box, 0)
