@@ -52,6 +52,10 @@ def grey_for(labels: np.ndarray, canal_visible: bool = True) -> np.ndarray:
 
 
 class TestLengths:
+    def test_no_labels_is_no_cervix(self):
+        m = measure_cervix(np.zeros((300, 400), dtype=np.uint8), (0.1, 0.1))
+        assert not m.measurable and m.reasons == ("cervix not found",) and m.cl_mm is None
+
     @pytest.mark.parametrize("length_px,spacing", [(200, 0.1), (150, 0.2), (333, 0.07)])
     def test_straight_canal_to_a_tenth_of_a_mm(self, length_px, spacing):
         m = measure_cervix(straight_lips(length_px), (spacing, spacing))
@@ -340,6 +344,20 @@ class TestBridging:
         labels[144:150, 285:300] = 0
         m = measure_cervix(labels, (0.1, 0.1), grey=grey_for(full))
         assert m.measurable, m.reasons
+        assert m.cl_mm == pytest.approx(20.0, abs=0.1)
+
+    def test_lips_drawn_short_with_fluid_elsewhere_between_them(self):
+        # The same notch, and 4 mm^2 of fluid in a dent of the anterior lip's outer surface, inside
+        # the lips' hull: enough for a funnel, so the unbridged canal is followed first; its end
+        # holds no fluid, so no funnel, and the notch is bridged as before.
+        full = straight_lips()
+        labels = full.copy()
+        labels[144:150, 285:300] = 0
+        labels[90:100, 180:220] = 0
+        grey = grey_for(full)
+        grey[90:100, 180:220] = 20
+        m = measure_cervix(labels, (0.1, 0.1), grey=grey)
+        assert m.measurable and m.funnel is None, m.reasons
         assert m.cl_mm == pytest.approx(20.0, abs=0.1)
 
     def test_a_funnel_apex_is_not_bridged(self):
