@@ -213,8 +213,10 @@ def measure_cervix(
     # A notch between the lips narrower than the scanner resolves (2 x BRIDGE_MM) is no anatomy: a
     # model that draws the lips a little short of the os would end the canal early. Bridged only
     # where no funnel is found, so a funnel's apex stays where it is.
-    ends = near_line(line[:2], cervix.shape, 2.0 / min(spacing)) | near_line(line[-2:], cervix.shape, 2.0 / min(spacing))
-    notched = not np.array_equal(bridged_line, line) and bool((bridged & ~cervix & ends).any())
+    notched = False
+    if not np.array_equal(bridged_line, line):
+        ends = near_line(line[:2], cervix.shape, 2.0 / min(spacing)) | near_line(line[-2:], cervix.shape, 2.0 / min(spacing))
+        notched = bool((bridged & ~cervix & ends).any())
     if notched and not funnel_possible:
         canal = follow(bridged_line)
     else:
