@@ -184,7 +184,12 @@ def test_evaluate_writes_the_figures_and_one_row_per_frame(tmp_path, capsys):
             assert figures[name]["cl_abs_error_mm_median"] == round(float(np.median(errors)), 2)
         declined = [r for r in mine if r["measurable"] == "False"]
         assert all(r["reasons"] and r["cl_mm"] == "" for r in declined)  # a reason, never a number
-    assert "figures_frames.csv" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "figures_frames.csv" in printed
+    # A rate's 95 % interval is printed as a range, the JSON keeps the pair.
+    low, high = figures["heldout"]["measurable_wrongly_rejected_ci95"]
+    row = next(line for line in printed.splitlines() if line.startswith("measurable_wrongly_rejected_ci95"))
+    assert f"{low}..{high}" in row
 
 
 def test_evaluate_on_the_validation_phantoms_never_touches_the_test_seeds(tmp_path):

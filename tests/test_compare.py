@@ -22,6 +22,7 @@ from cervical_length.compare import (
     fleiss,
     intraclass,
     passing_bablok,
+    proportion_interval,
     read_readings,
 )
 from cervical_length.errors import ComparisonDataError
@@ -63,6 +64,13 @@ class TestBlandAltman:
         flat = bland_altman(x + 2 + noise, x)
         assert flat.bias.estimate == pytest.approx(2.0)
         assert flat.slope.low < 0 < flat.slope.high
+
+    def test_pairs_of_one_mean_have_limits_and_no_slope(self):
+        # Readings 29/31, 31/29, 30/30: every pair's mean is 30 mm, so no line can be fitted.
+        ba = bland_altman(np.array([29.0, 31.0, 30.0]), np.array([31.0, 29.0, 30.0]))
+        assert ba.bias.estimate == 0.0 and ba.sd == pytest.approx(2.0)
+        assert (ba.lower.estimate, ba.upper.estimate) == pytest.approx((-3.92, 3.92))
+        assert np.isnan(ba.slope.estimate) and np.isnan(ba.slope_p)
 
     def test_inputs_are_not_modified(self):
         a, b = WRIGHT.copy(), MINI.copy()
@@ -217,6 +225,25 @@ class TestDeming:
     def test_bad_ratio(self):
         with pytest.raises(ValueError, match="ratio must be positive"):
             deming(WRIGHT, MINI, ratio=0)
+
+
+class TestProportionInterval:
+    @pytest.mark.parametrize(
+        ("hits", "total", "low", "high"),
+        # Newcombe (1998) Stat Med 17:857-872, Table I, Wilson score method: 81/263 and 0/10.
+        [(81, 263, 0.2553, 0.3662), (0, 10, 0.0, 0.2775), (10, 10, 0.7225, 1.0)],
+    )
+    def test_wilson_interval_of_published_examples(self, hits, total, low, high):
+        rate = proportion_interval(hits, total)
+        assert rate.estimate == pytest.approx(hits / total)
+        assert (rate.low, rate.high) == (pytest.approx(low, abs=5e-5), pytest.approx(high, abs=5e-5))
+
+    def test_a_narrower_level_gives_a_narrower_interval(self):
+        wide, narrow = proportion_interval(81, 263), proportion_interval(81, 263, level=0.5)
+        assert wide.low < narrow.low < narrow.high < wide.high
+
+    def test_no_cases_give_no_interval(self):
+        assert proportion_interval(0, 0) is None
 
 
 class TestDecisions:

@@ -70,11 +70,26 @@ class TestSummarise:
         assert s["cl_abs_error_mm_median"] == 0.5  # errors 1, 2, 0, 0
         assert s["cl_bias_mm"] == 0.75
         assert s["cl_sd_mm"] == pytest.approx(0.96, abs=0.005)
+        # bias +/- 1.96 SD; each limit +/- t(0.975, 3) SD sqrt((1 + 1.96^2 / 2) / 4) (Bland & Altman 1986).
+        assert s["cl_loa_mm"] == [-1.13, 2.63]
+        assert s["cl_loa_mm_ci95"] == [[-3.73, 1.48], [0.02, 5.23]]
         assert s["short_cervix_agreement"] == 0.75
+        assert s["short_cervix_agreement_ci95"] == [0.3006, 0.9544]  # Wilson: 3 of 4
         assert s["funnel_detection_accuracy"] == 1.0
+        assert s["funnel_detection_accuracy_ci95"] == [0.5101, 1.0]  # 4 of 4
         assert s["funnel_length_abs_error_mm_median"] == 0.75  # 1.0 and 0.5
         assert s["funnel_width_abs_error_mm_median"] == 2.0  # 3.0 and 1.0
         assert s["not_measurable_caught"] == 1.0 and s["measurable_wrongly_rejected"] == 0.0
+        assert s["not_measurable_caught_ci95"] == [0.2065, 1.0] and s["measurable_wrongly_rejected_ci95"] == [0.0, 0.4899]
+
+    def test_limits_of_agreement_need_three_measured_frames(self):
+        s = summarise([outcome(1, 30.0, 31.0), outcome(2, 24.0, 26.0), outcome(3, 15.0, None, truth_measurable=False)])
+        assert s["cl_abs_error_mm_median"] == 1.5
+        assert "cl_loa_mm" not in s and "cl_loa_mm_ci95" not in s
+
+    def test_a_rate_without_frames_has_no_interval(self):
+        s = summarise([outcome(1, 30.0, 31.0)])  # no frame built not to be measured
+        assert s["not_measurable_caught"] is None and s["not_measurable_caught_ci95"] is None
 
     def test_auca_figures_split_by_whether_the_wall_is_shown(self):
         outcomes = [

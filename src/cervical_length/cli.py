@@ -308,6 +308,14 @@ def _phantom_pipeline(model: Path) -> Pipeline:
         raise _UsageError(str(err)) from err
 
 
+def _figure(value: object) -> str:
+    """One cell of the evaluation table: a range [low, high] as 'low..high', a pair of them
+    (the limits of agreement's intervals) as 'low..high / low..high'."""
+    if isinstance(value, list):
+        return " / ".join(map(_figure, value)) if value and isinstance(value[0], list) else "..".join(map(str, value))
+    return str(value)
+
+
 def _evaluate(args: argparse.Namespace) -> int:
     # Imported here, as in _train: the network's commands import PyTorch, the others need not.
     from .evaluate import PhantomOutcome, evaluate_fugc, evaluate_looks, summarise
@@ -328,9 +336,9 @@ def _evaluate(args: argparse.Namespace) -> int:
     args.out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
     sets = [k for k in report if k not in ("model_sha256", "phantoms")]
     keys = sorted({k for name in sets for k in report[name]}, key=lambda k: list(report["heldout"]).index(k) if k in report["heldout"] else 99)
-    print(f"{'':38}" + "".join(f"{name:>16}" for name in sets))
+    print(f"{'':38}" + "".join(f"{name:>26}" for name in sets))
     for key in keys:
-        print(f"{key:38}" + "".join(f"{str(report[name].get(key, '')):>16}" for name in sets))
+        print(f"{key:38}" + "".join(f"{_figure(report[name].get(key, '')):>26}" for name in sets))
     print(f"Written to {args.out}, one row per frame in {frames_csv}. Figures are on generated phantoms, not on patients' images.")
     return EXIT_OK
 

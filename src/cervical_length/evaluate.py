@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
+from .compare import bland_altman, proportion_interval
 from .measure import QualityLimits, hidden_tip_mm, measure_cervix, sector_mask
 from .phantom import generate
 from .segment import Segmenter
@@ -179,14 +180,38 @@ def funnel_tip_width_mm(outcomes: Sequence[PhantomOutcome], *, most_mm: float = 
     return round(float(tips[int(np.argmin(((error - hidden_tip_mm(length, width, mid, tips)) ** 2).sum(axis=1))), 0]), 2)
 
 
-def _rate(hits: int, total: int) -> float | None:
-    return round(hits / total, 4) if total else None
+def _rate(name: str, hits: int, total: int) -> dict[str, object]:
+    """``name``: the share ``hits / total``, and ``name_ci95``: its 95 % Wilson interval (None for no frames)."""
+    rate = proportion_interval(hits, total)
+    if rate is None:
+        return {name: None, f"{name}_ci95": None}
+    return {name: round(rate.estimate, 4), f"{name}_ci95": [round(rate.low, 4), round(rate.high, 4)]}
+
+
+def _limits_of_agreement(measured: list[PhantomOutcome]) -> dict[str, object]:
+    """Bias, SD and 95 % limits of agreement (mm) of the measured cervical length against the truth,
+    with the limits' 95 % confidence intervals: ``[[lower's low, lower's high], [upper's ...]]``."""
+    agreement = bland_altman(np.array([o.cl_mm for o in measured]), np.array([o.truth_cl_mm for o in measured]))
+    lower, upper = agreement.lower, agreement.upper
+    def mm(value: float) -> float:
+        return round(float(value), 2)
+
+    return {
+        "cl_bias_mm": mm(agreement.bias.estimate),
+        "cl_sd_mm": mm(agreement.sd),
+        "cl_loa_mm": [mm(lower.estimate), mm(upper.estimate)],
+        "cl_loa_mm_ci95": [[mm(lower.low), mm(lower.high)], [mm(upper.low), mm(upper.high)]],
+    }
 
 
 def summarise(outcomes: list[PhantomOutcome]) -> dict[str, object]:
     """The figures of the targets: Dice, HD95, CL error and limits of agreement, short-cervix call,
     funnel detection and length, quality gate, measurement time; and the AUCA's error (degrees) on
-    measured frames that show the wall, how often it is given there, and how often where they don't."""
+    measured frames that show the wall, how often it is given there, and how often where they don't.
+
+    Each rate comes with its 95 % Wilson interval (``*_ci95``), and the limits of agreement (given 3
+    or more measured frames) with theirs (Bland & Altman 1986), so a figure near its target can be
+    read against what the number of phantoms can tell apart."""
     dice = np.array([(o.dice_anterior, o.dice_posterior) for o in outcomes])
     hd = np.array([(o.hd95_anterior_mm, o.hd95_posterior_mm) for o in outcomes])
     both = [o for o in outcomes if o.truth_measurable and o.measurable]
@@ -204,24 +229,23 @@ def summarise(outcomes: list[PhantomOutcome]) -> dict[str, object]:
         "dice_lips_mean": round(float(dice.mean()), 4),
         "hd95_mm_median": round(float(np.median(hd[np.isfinite(hd)])), 2) if np.isfinite(hd).any() else None,
         "measured_frames": len(both),
-        "not_measurable_caught": _rate(sum(not o.measurable for o in bad), len(bad)),
-        "measurable_wrongly_rejected": _rate(sum(not o.measurable for o in good), len(good)),
+        **_rate("not_measurable_caught", sum(not o.measurable for o in bad), len(bad)),
+        **_rate("measurable_wrongly_rejected", sum(not o.measurable for o in good), len(good)),
         "measure_ms_per_frame": round(float(np.mean([o.measure_ms for o in outcomes])), 1),
     }
     if len(errors):
-        bias, sd = float(errors.mean()), float(errors.std(ddof=1)) if len(errors) > 1 else 0.0
+        summary["cl_abs_error_mm_median"] = round(float(np.median(np.abs(errors))), 2)
+        if len(errors) >= 3:
+            summary.update(_limits_of_agreement(both))
         summary.update(
             {
-                "cl_abs_error_mm_median": round(float(np.median(np.abs(errors))), 2),
-                "cl_bias_mm": round(bias, 2),
-                "cl_sd_mm": round(sd, 2),
-                "cl_loa_mm": [round(bias - 1.96 * sd, 2), round(bias + 1.96 * sd, 2)],
-                "short_cervix_agreement": _rate(sum((o.cl_mm <= SHORT_CERVIX_MM) == (o.truth_cl_mm <= SHORT_CERVIX_MM) for o in both), len(both)),
-                "funnel_detection_accuracy": _rate(sum(o.funnel == o.truth_funnel for o in funnel_pairs), len(funnel_pairs)),
+                **_rate("short_cervix_agreement", sum((o.cl_mm <= SHORT_CERVIX_MM) == (o.truth_cl_mm <= SHORT_CERVIX_MM) for o in both), len(both)),
+                **_rate("funnel_detection_accuracy", sum(o.funnel == o.truth_funnel for o in funnel_pairs), len(funnel_pairs)),
                 "funnel_length_abs_error_mm_median": round(float(np.median(funnel_lengths)), 2) if funnel_lengths else None,
                 "funnel_width_abs_error_mm_median": round(float(np.median(funnel_widths)), 2) if funnel_widths else None,
             }
         )
+
     def auca_errors_deg(visible: bool) -> tuple[list[PhantomOutcome], np.ndarray]:
         frames = [o for o in both if o.truth_auca_visible == visible]
         return frames, np.abs([o.auca_deg - o.truth_auca_deg for o in frames if o.auca_deg is not None])
@@ -230,10 +254,10 @@ def summarise(outcomes: list[PhantomOutcome]) -> dict[str, object]:
     hidden, hidden_errors = auca_errors_deg(False)
     summary.update(
         {
-            "auca_given_where_wall_shown": _rate(len(auca_errors), len(shown)),
+            **_rate("auca_given_where_wall_shown", len(auca_errors), len(shown)),
             "auca_abs_error_deg_median": round(float(np.median(auca_errors)), 2) if len(auca_errors) else None,
             "auca_abs_error_deg_p95": round(float(np.percentile(auca_errors, 95)), 2) if len(auca_errors) else None,
-            "auca_given_where_wall_not_shown": _rate(len(hidden_errors), len(hidden)),
+            **_rate("auca_given_where_wall_not_shown", len(hidden_errors), len(hidden)),
             "auca_abs_error_deg_max_where_wall_not_shown": round(float(hidden_errors.max()), 2) if len(hidden_errors) else None,
         }
     )

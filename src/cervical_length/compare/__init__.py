@@ -6,7 +6,7 @@ write (``write_tables``, ``write_plots``).
 
 from ._agreement import BlandAltman, Concordance, Interval, bland_altman, bland_altman_replicates, concordance
 from ._analysis import MIN_PAIRS, THRESHOLDS_MM, Comparison, GroupAgreement, PairComparison, compare_readings
-from ._decisions import Decision, decision_agreement, fleiss
+from ._decisions import Decision, decision_agreement, fleiss, proportion_interval
 from ._plots import write_plots
 from ._regression import Line, deming, passing_bablok
 from ._reliability import ICC, intraclass
@@ -38,6 +38,7 @@ __all__ = [
     "intraclass",
     "markdown",
     "passing_bablok",
+    "proportion_interval",
     "read_readings",
     "statistic_rows",
     "write_plots",

@@ -3,6 +3,7 @@ differences. Pure functions on 1-D arrays of paired values (mm for cervical leng
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,8 +69,12 @@ def _limits(bias: float, sd: float, n: int, *, k: float, level: float, form: str
     # sqrt(3 s**2 / n) for k = 2; kept in this form so the paper's worked example is reproduced.
     half_limit = t * sd * np.sqrt((1 + k * k / 2) / n)
     lower, upper = bias - k * sd, bias + k * sd
-    fit = stats.linregress(means, diffs)
-    half_slope = stats.t.ppf(0.5 + level / 2, n - 2) * fit.stderr
+    if np.ptp(means) > 0:
+        fit = stats.linregress(means, diffs)
+        half_slope = stats.t.ppf(0.5 + level / 2, n - 2) * fit.stderr
+        slope, slope_p = Interval(fit.slope, fit.slope - half_slope, fit.slope + half_slope), float(fit.pvalue)
+    else:  # every pair has the same mean: the difference has no slope on it
+        slope, slope_p = Interval(math.nan, math.nan, math.nan), math.nan
     return BlandAltman(
         n=n,
         form=form,
@@ -77,8 +82,8 @@ def _limits(bias: float, sd: float, n: int, *, k: float, level: float, form: str
         sd=sd,
         lower=Interval(lower, lower - half_limit, lower + half_limit),
         upper=Interval(upper, upper - half_limit, upper + half_limit),
-        slope=Interval(fit.slope, fit.slope - half_slope, fit.slope + half_slope),
-        slope_p=float(fit.pvalue),
+        slope=slope,
+        slope_p=slope_p,
     )
 
 

@@ -13,7 +13,7 @@ from statsmodels.stats.proportion import proportion_confint
 
 from ._agreement import Interval, paired
 
-__all__ = ["Decision", "decision_agreement", "fleiss"]
+__all__ = ["Decision", "decision_agreement", "fleiss", "proportion_interval"]
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,10 @@ class Decision:
     specificity: Interval | None
 
 
-def _proportion(hits: int, total: int, level: float) -> Interval | None:
+def proportion_interval(hits: int, total: int, *, level: float = 0.95) -> Interval | None:
+    """The share ``hits / total`` with its Wilson score interval at ``level`` (statsmodels); None
+    when ``total`` is 0. Wilson's interval stays inside 0-1 and keeps its coverage near 0 and 1,
+    where a rate of agreement sits."""
     if total == 0:
         return None
     low, high = proportion_confint(hits, total, alpha=1 - level, method="wilson")
@@ -62,8 +65,8 @@ def decision_agreement(a_mm: np.ndarray, b_mm: np.ndarray, *, threshold_mm: floa
         table=((both, only_a), (only_b, neither)),
         agreement=(both + neither) / a_mm.size,
         kappa=kappa,
-        sensitivity=_proportion(both, both + only_b, level),
-        specificity=_proportion(neither, neither + only_a, level),
+        sensitivity=proportion_interval(both, both + only_b, level=level),
+        specificity=proportion_interval(neither, neither + only_a, level=level),
     )
 
 
