@@ -79,6 +79,18 @@ def test_overlay_tints_each_lip_toward_its_colour():
     assert image[110, 90].tolist() == [100, 100, 100]  # beside them, inside the tinted box's rows
 
 
+def test_overlay_writes_its_values_on_a_dark_panel():
+    # Over a white screen (a scanner's burned-in text there), the values' corner is darkened to a
+    # quarter, the rest of the frame is untouched.
+    labels = straight_lips()
+    m = measure_cervix(labels, (0.1, 0.1))
+    image = overlay_image(np.full((*labels.shape, 3), 255, dtype=np.uint8), labels, m)
+    rows, cols = labels.shape
+    corner = image[rows - 30 :, :40]
+    assert (corner.reshape(-1, 3) == 63).all(axis=1).mean() > 0.5  # mostly panel, some glyphs
+    assert (image[: rows // 4, cols // 2 :] == 255).all()
+
+
 def test_overlay_draws_the_auca_wall(tmp_path):
     from dataclasses import replace
 

@@ -199,6 +199,11 @@ def overlay_image(rgb: np.ndarray, labels: np.ndarray, m: Measurement) -> np.nda
         colour = _WARN
     step = int(34 * scale)
     y = out.shape[0] - 12 - step * (len(lines) - 1)
+    # A dark panel under the text: the scanner burns its own annotations into that corner, and
+    # values written over them are hard to read at a glance.
+    width = max(cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)[0][0] for text in lines)
+    panel = out[max(0, y - step + 2) :, : min(out.shape[1], width + 20)]
+    panel[:] = panel // 4
     for text in lines:
         cv2.putText(out, text, (10, y), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), thick + 2, cv2.LINE_AA)
         cv2.putText(out, text, (10, y), cv2.FONT_HERSHEY_SIMPLEX, scale, colour, thick, cv2.LINE_AA)
