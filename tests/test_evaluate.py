@@ -73,6 +73,8 @@ class TestSummarise:
         # bias +/- 1.96 SD; each limit +/- t(0.975, 3) SD sqrt((1 + 1.96^2 / 2) / 4) (Bland & Altman 1986).
         assert s["cl_loa_mm"] == [-1.13, 2.63]
         assert s["cl_loa_mm_ci95"] == [[-3.73, 1.48], [0.02, 5.23]]
+        # Errors 1, 2, 0, 0: linear percentiles of (0, 0, 1, 2); 97.5 % lies at 2.925 of 3 steps: 1.925, kept as 1.92.
+        assert s["cl_loa_percentiles_mm"] == [0.0, 1.92]
         assert s["short_cervix_agreement"] == 0.75
         assert s["short_cervix_agreement_ci95"] == [0.3006, 0.9544]  # Wilson: 3 of 4
         assert s["funnel_detection_accuracy"] == 1.0
@@ -85,7 +87,7 @@ class TestSummarise:
     def test_limits_of_agreement_need_three_measured_frames(self):
         s = summarise([outcome(1, 30.0, 31.0), outcome(2, 24.0, 26.0), outcome(3, 15.0, None, truth_measurable=False)])
         assert s["cl_abs_error_mm_median"] == 1.5
-        assert "cl_loa_mm" not in s and "cl_loa_mm_ci95" not in s
+        assert not {"cl_loa_mm", "cl_loa_mm_ci95", "cl_loa_percentiles_mm"} & set(s)
 
     def test_a_rate_without_frames_has_no_interval(self):
         s = summarise([outcome(1, 30.0, 31.0)])  # no frame built not to be measured
