@@ -230,7 +230,8 @@ class TestDeming:
 class TestProportionInterval:
     @pytest.mark.parametrize(
         ("hits", "total", "low", "high"),
-        # Newcombe (1998) Stat Med 17:857-872, Table I, Wilson score method: 81/263 and 0/10.
+        # Newcombe (1998) Stat Med 17:857-872, Wilson's score method on his example 81/263; 0/10 and
+        # 10/10 from the closed form, z^2 / (n + z^2) and n / (n + z^2).
         [(81, 263, 0.2553, 0.3662), (0, 10, 0.0, 0.2775), (10, 10, 0.7225, 1.0)],
     )
     def test_wilson_interval_of_published_examples(self, hits, total, low, high):

@@ -196,6 +196,7 @@ def _limits_of_agreement(measured: list[PhantomOutcome]) -> dict[str, object]:
     cl, truth = np.array([o.cl_mm for o in measured]), np.array([o.truth_cl_mm for o in measured])
     agreement = bland_altman(cl, truth)
     lower, upper = agreement.lower, agreement.upper
+
     def mm(value: float) -> float:
         return round(float(value), 2)
 
