@@ -368,8 +368,8 @@ def memory_over_run(target_frames: int = 10_000) -> dict[str, float]:
     }
 
 
-def accuracy(count: int = 200) -> dict[str, object]:
-    """The measurement's targets on the test phantoms, as ``cervical-length evaluate --count 200``
+def accuracy(count: int = 1000) -> dict[str, object]:
+    """The measurement's targets on the test phantoms, as ``cervical-length evaluate --count 1000``
     reports them: Dice, CL error and limits of agreement, short-cervix call, funnel, quality gate, and
     the measurement's own time (mask to numbers, ms per frame)."""
     pipeline = Pipeline(DEFAULT_MODEL, threads=os.cpu_count() or 1)
