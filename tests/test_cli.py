@@ -170,7 +170,7 @@ class TestTrainWidths:
 
 def test_evaluate_writes_the_figures_and_one_row_per_frame(tmp_path, capsys):
     out = tmp_path / "eval" / "figures.json"
-    assert main(["evaluate", "--count", "3", "--out", str(out)]) == 0
+    assert main(["evaluate", "--count", "3", "--loops", "1", "--out", str(out)]) == 0
     figures = json.loads(out.read_text(encoding="utf-8"))
     with open(tmp_path / "eval" / "figures_frames.csv", newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
@@ -190,6 +190,14 @@ def test_evaluate_writes_the_figures_and_one_row_per_frame(tmp_path, capsys):
     low, high = figures["heldout"]["measurable_wrongly_rejected_ci95"]
     row = next(line for line in printed.splitlines() if line.startswith("measurable_wrongly_rejected_ci95"))
     assert f"{low}..{high}" in row
+    # One cine loop per look (seeds 5,000,000 and 6,000,000): its exam row, its summary.
+    with open(tmp_path / "eval" / "figures_loops.csv", newline="", encoding="utf-8") as handle:
+        loops = list(csv.DictReader(handle))
+    assert [(r["appearance"], int(r["seed"]), r["case"], int(r["frames"])) for r in loops] == [("train", 5_000_000, "normal", 12), ("shifted", 6_000_000, "normal", 12)]
+    for name, row in zip(("heldout_loops", "shifted_loops"), loops):
+        assert figures[name]["loops"] == 1
+        if row["cl_mm"]:
+            assert figures[name]["exam_cl_abs_error_mm_median"] == round(abs(float(row["cl_mm"]) - float(row["truth_cl_mm"])), 2)
 
 
 def test_evaluate_on_the_validation_phantoms_never_touches_the_test_seeds(tmp_path):

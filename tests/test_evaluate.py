@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from cervical_length.evaluate import PhantomOutcome, confidence_floor, funnel_tip_width_mm, summarise
+from cervical_length.evaluate import (
+    LoopOutcome,
+    PhantomOutcome,
+    confidence_floor,
+    funnel_tip_width_mm,
+    summarise,
+    summarise_loops,
+)
 
 
 def outcome(
@@ -108,6 +115,40 @@ class TestSummarise:
         assert s["auca_abs_error_deg_p95"] == 2.9
         assert s["auca_given_where_wall_not_shown"] == 0.5
         assert s["auca_abs_error_deg_max_where_wall_not_shown"] == 30.0
+
+
+def loop(seed: int, truth_cl: float, cl: float | None, frame_errors: tuple[float, ...], spread: float | None = None) -> LoopOutcome:
+    """A cine loop of 12 frames whose valid frames read ``truth_cl`` plus ``frame_errors`` mm and
+    whose exam-level length is ``cl``."""
+    return LoopOutcome(
+        seed=seed, appearance="train", case="normal", frames=12, truth_cl_mm=truth_cl, valid_frames=len(frame_errors),
+        cl_mm=cl, spread_mm=spread, chosen_frame=1 if cl is not None else None, frame_errors_mm=frame_errors,
+    )
+
+
+class TestSummariseLoops:
+    def test_exam_figures_beside_every_valid_frames(self):
+        loops = [
+            loop(1, 30.0, 29.0, (-1.0, 0.5, 1.0), spread=2.0),
+            loop(2, 24.0, 26.0, (2.0, 3.0), spread=1.0),  # read long of 25 mm: the short-cervix call fails
+            loop(3, 20.0, None, ()),  # no valid frame: no result
+            loop(4, 40.0, 40.5, (0.5, 0.5, 1.0, 2.0), spread=0.5),
+        ]
+        s = summarise_loops(loops)
+        assert s["loops"] == 4 and s["loops_with_a_result"] == 0.75
+        assert s["valid_frames_per_loop_median"] == 2.5 and s["spread_mm_median"] == 1.0
+        # Exam errors -1, +2, +0.5: bias 0.5, SD 1.5, limits 0.5 -/+ 2.94.
+        assert s["exam_cl_abs_error_mm_median"] == 1.0
+        assert s["exam_cl_loa_mm"] == [-2.44, 3.44]
+        assert s["exam_short_cervix_agreement"] == round(2 / 3, 4)
+        # The nine valid frames alone: |errors| 0.5 x 3, 1 x 3, 2 x 2, 3; loop 2's two both read long.
+        assert s["frame_cl_abs_error_mm_median"] == 1.0
+        assert s["frame_short_cervix_agreement"] == round(7 / 9, 4)
+
+    def test_loops_without_any_result(self):
+        s = summarise_loops([loop(1, 30.0, None, ())])
+        assert s["loops_with_a_result"] == 0.0 and s["spread_mm_median"] is None
+        assert not any(key.startswith(("exam_", "frame_")) for key in s)
 
 
 class TestCalibration:

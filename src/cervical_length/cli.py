@@ -180,6 +180,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--phantoms", choices=("test", "validation"), default="test",
         help="test: the reported figures (default); validation: the model-selection phantoms (seeds 1,000,000 and 2,000,000), to compare candidate models or settings without tuning on the test set",
     )
+    evaluate.add_argument(
+        "--loops", type=int, default=0, metavar="N",
+        help="also N generated cine loops per appearance (12 frames each; normal, short and funnelled cervices in turn) for the exam-level figures: the shortest of the best three valid frames against the truth, beside every valid frame alone (default 0)",
+    )
     evaluate.add_argument("--fugc", type=Path, metavar="DIR", help="also evaluate on this labelled folder")
     evaluate.add_argument("--out", type=Path, default=Path("results/evaluation.json"), metavar="JSON", help="where to write the figures")
     evaluate.add_argument("--frames", type=Path, metavar="CSV", help="where to write the per-frame rows (default: beside --out, NAME_frames.csv)")
@@ -316,14 +320,23 @@ def _figure(value: object) -> str:
     return str(value)
 
 
+def _print_figures(report: dict[str, object], sets: list[str]) -> None:
+    """The named summaries of ``report`` side by side, one figure a row, in the first one's order."""
+    keys = list(dict.fromkeys(k for name in sets for k in report[name]))
+    print(f"{'':38}" + "".join(f"{name:>26}" for name in sets))
+    for key in keys:
+        print(f"{key:38}" + "".join(f"{_figure(report[name].get(key, '')):>26}" for name in sets))
+
+
 def _evaluate(args: argparse.Namespace) -> int:
     # Imported here, as in _train: the network's commands import PyTorch, the others need not.
-    from .evaluate import PhantomOutcome, evaluate_fugc, evaluate_looks, summarise
+    from .evaluate import LoopOutcome, PhantomOutcome, evaluate_fugc, evaluate_looks, evaluate_loops, summarise, summarise_loops
 
     pipeline = _phantom_pipeline(args.model)
     segmenter = pipeline.segmenter
     report: dict[str, object] = {"model_sha256": pipeline.model_info.sha256, "phantoms": args.phantoms}
     frames_csv = args.frames or args.out.with_name(f"{args.out.stem}_frames.csv")
+    loops_csv = args.out.with_name(f"{args.out.stem}_loops.csv")
     for path in (args.out, frames_csv):
         path.parent.mkdir(parents=True, exist_ok=True)
     with CsvWriter(frames_csv, PhantomOutcome) as rows:
@@ -331,15 +344,23 @@ def _evaluate(args: argparse.Namespace) -> int:
             for outcome in outcomes:
                 rows.write(outcome)
             report[name] = summarise(outcomes)
+    frame_sets = ["heldout", "shifted"]
     if args.fugc:
         report["fugc"] = evaluate_fugc(segmenter, args.fugc)
+        frame_sets.append("fugc")
+    if args.loops:
+        with CsvWriter(loops_csv, LoopOutcome) as rows:
+            for name, loops in evaluate_loops(segmenter, phantoms=args.phantoms, count=args.loops, limits=pipeline.limits).items():
+                for loop in loops:
+                    rows.write(loop)
+                report[f"{name}_loops"] = summarise_loops(loops)
     args.out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
-    sets = [k for k in report if k not in ("model_sha256", "phantoms")]
-    keys = sorted({k for name in sets for k in report[name]}, key=lambda k: list(report["heldout"]).index(k) if k in report["heldout"] else 99)
-    print(f"{'':38}" + "".join(f"{name:>26}" for name in sets))
-    for key in keys:
-        print(f"{key:38}" + "".join(f"{_figure(report[name].get(key, '')):>26}" for name in sets))
-    print(f"Written to {args.out}, one row per frame in {frames_csv}. Figures are on generated phantoms, not on patients' images.")
+    _print_figures(report, frame_sets)
+    if args.loops:
+        print()
+        _print_figures(report, ["heldout_loops", "shifted_loops"])
+    written = f"one row per frame in {frames_csv}" + (f", one row per cine loop in {loops_csv}" if args.loops else "")
+    print(f"Written to {args.out}, {written}. Figures are on generated phantoms, not on patients' images.")
     return EXIT_OK
 
 

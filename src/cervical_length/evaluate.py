@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import cv2
@@ -17,18 +17,41 @@ import numpy as np
 from scipy import ndimage
 
 from .compare import bland_altman, proportion_interval
-from .measure import QualityLimits, hidden_tip_mm, measure_cervix, sector_mask
-from .phantom import generate
+from .measure import Measurement, QualityLimits, exam_result, hidden_tip_mm, measure_cervix, sector_mask
+from .phantom import Phantom, generate, generate_cine
 from .segment import Segmenter
 from .train import fugc_squares
 
-__all__ = ["hd95_mm", "PhantomOutcome", "evaluate_phantoms", "evaluate_looks", "summarise", "evaluate_fugc", "calibrate", "confidence_floor", "funnel_tip_width_mm", "VALIDATION_SEEDS", "TEST_SEEDS"]
+__all__ = [
+    "hd95_mm",
+    "PhantomOutcome",
+    "LoopOutcome",
+    "evaluate_phantoms",
+    "evaluate_looks",
+    "evaluate_loops",
+    "summarise",
+    "summarise_loops",
+    "evaluate_fugc",
+    "calibrate",
+    "confidence_floor",
+    "funnel_tip_width_mm",
+    "VALIDATION_SEEDS",
+    "TEST_SEEDS",
+    "LOOP_SEEDS",
+    "LOOP_FRAMES",
+]
 
 SHORT_CERVIX_MM = 25.0
 #: The model-selection phantoms (first seed per appearance), as in training: never the test seeds.
 VALIDATION_SEEDS = {"train": 1_000_000, "shifted": 2_000_000}
 #: The phantoms of the reported figures (first seed per appearance): chosen between models on neither.
 TEST_SEEDS = {"train": 3_000_000, "shifted": 4_000_000}
+#: The cine loops of the exam-level figures (first seed per appearance), apart from every frame set.
+LOOP_SEEDS = {"test": {"train": 5_000_000, "shifted": 6_000_000}, "validation": {"train": 7_000_000, "shifted": 8_000_000}}
+#: Frames of a generated cine loop; two of them, where the probe swings furthest, miss the canal.
+LOOP_FRAMES = 12
+#: The cases of the loops, in turn: an exam-level figure is about cervices that can be measured.
+LOOP_CASES = ("normal", "short", "funnel")
 
 
 def _surface(mask: np.ndarray) -> np.ndarray:
@@ -77,6 +100,24 @@ class PhantomOutcome:
     auca_deg: float | None = None
 
 
+@dataclass(frozen=True)
+class LoopOutcome:
+    """Truth and exam-level result of one generated cine loop (lengths in mm): one row of the loops
+    CSV that ``cervical-length evaluate --loops N`` writes beside its summary."""
+
+    seed: int
+    appearance: str
+    case: str
+    frames: int
+    truth_cl_mm: float  #: the loop's cervix moves with the probe but keeps its length
+    valid_frames: int  #: frames the quality gate let through
+    cl_mm: float | None  #: the shortest of the best three valid frames; None when none is valid
+    spread_mm: float | None  #: longest minus shortest of those three
+    chosen_frame: int | None  #: 1-based
+    #: every valid frame's cervical length minus the truth (in the JSON summary, not the CSV)
+    frame_errors_mm: tuple[float, ...] = field(default=(), repr=False)
+
+
 def _dice(a: np.ndarray, b: np.ndarray) -> float:
     total = a.sum() + b.sum()
     return 1.0 if total == 0 else float(2.0 * (a & b).sum() / total)
@@ -87,50 +128,50 @@ def evaluate_phantoms(
 ) -> list[PhantomOutcome]:
     """Generate each phantom, segment it with the model, measure it with the quality gate's
     ``limits``, and compare with its truth."""
-    outcomes = []
-    for seed in seeds:
-        phantom = generate(seed, appearance=appearance)
-        truth = phantom.truth
-        grey = cv2.cvtColor(phantom.rgb, cv2.COLOR_RGB2GRAY)
-        c0, r0, c1, r1 = truth.sector_bounds_px
-        (seg,) = segmenter.segment([grey], [(r0, c0, r1 + 1, c1 + 1)])
-        spacing = (truth.mm_per_pixel, truth.mm_per_pixel)
-        fan, apex = sector_mask(grey, truth.sector_bounds_px)  # once per file in the pipeline: not timed
-        start = time.perf_counter()
-        m = measure_cervix(seg.labels, spacing, probabilities=seg.probabilities, grey=grey, fan=fan, apex_px=apex, limits=limits)
-        elapsed = (time.perf_counter() - start) * 1000
-        dice = [_dice(seg.labels == k, phantom.labels == k) for k in (1, 2)]
-        hd = [hd95_mm(seg.labels == k, phantom.labels == k, spacing) for k in (1, 2)]
-        outcomes.append(
-            PhantomOutcome(
-                seed=seed,
-                appearance=appearance,
-                case=truth.case,
-                dice_anterior=dice[0],
-                dice_posterior=dice[1],
-                hd95_anterior_mm=hd[0],
-                hd95_posterior_mm=hd[1],
-                truth_measurable=truth.measurable,
-                measurable=m.measurable,
-                truth_cl_mm=truth.cl_mm,
-                cl_mm=m.cl_mm,
-                truth_funnel=truth.funnel,
-                funnel=(m.funnel is not None) if m.measurable else None,
-                truth_funnel_length_mm=truth.funnel_length_mm,
-                funnel_length_mm=m.funnel.length_mm if m.funnel else (0.0 if m.measurable else None),
-                truth_funnel_width_mm=truth.funnel_width_mm,
-                funnel_width_mm=m.funnel.width_mm if m.funnel else (0.0 if m.measurable else None),
-                measure_ms=elapsed,
-                funnel_shape=m.funnel.shape if m.funnel else "",
-                funnel_mid_width_mm=m.funnel.mid_width_mm if m.funnel else None,
-                confidence=m.confidence,
-                reasons="; ".join(m.reasons),
-                truth_auca_deg=truth.auca_deg,
-                truth_auca_visible=truth.auca_visible,
-                auca_deg=m.auca.angle_deg if m.auca else None,
-            )
-        )
-    return outcomes
+    return [_outcome(segmenter, generate(seed, appearance=appearance), limits)[0] for seed in seeds]
+
+
+def _outcome(segmenter: Segmenter, phantom: Phantom, limits: QualityLimits) -> tuple[PhantomOutcome, Measurement]:
+    """Segment and measure one phantom frame; its outcome against the truth, and the measurement."""
+    truth = phantom.truth
+    grey = cv2.cvtColor(phantom.rgb, cv2.COLOR_RGB2GRAY)
+    c0, r0, c1, r1 = truth.sector_bounds_px
+    (seg,) = segmenter.segment([grey], [(r0, c0, r1 + 1, c1 + 1)])
+    spacing = (truth.mm_per_pixel, truth.mm_per_pixel)
+    fan, apex = sector_mask(grey, truth.sector_bounds_px)  # once per file in the pipeline: not timed
+    start = time.perf_counter()
+    m = measure_cervix(seg.labels, spacing, probabilities=seg.probabilities, grey=grey, fan=fan, apex_px=apex, limits=limits)
+    elapsed = (time.perf_counter() - start) * 1000
+    dice = [_dice(seg.labels == k, phantom.labels == k) for k in (1, 2)]
+    hd = [hd95_mm(seg.labels == k, phantom.labels == k, spacing) for k in (1, 2)]
+    outcome = PhantomOutcome(
+        seed=truth.seed,
+        appearance=truth.appearance,
+        case=truth.case,
+        dice_anterior=dice[0],
+        dice_posterior=dice[1],
+        hd95_anterior_mm=hd[0],
+        hd95_posterior_mm=hd[1],
+        truth_measurable=truth.measurable,
+        measurable=m.measurable,
+        truth_cl_mm=truth.cl_mm,
+        cl_mm=m.cl_mm,
+        truth_funnel=truth.funnel,
+        funnel=(m.funnel is not None) if m.measurable else None,
+        truth_funnel_length_mm=truth.funnel_length_mm,
+        funnel_length_mm=m.funnel.length_mm if m.funnel else (0.0 if m.measurable else None),
+        truth_funnel_width_mm=truth.funnel_width_mm,
+        funnel_width_mm=m.funnel.width_mm if m.funnel else (0.0 if m.measurable else None),
+        measure_ms=elapsed,
+        funnel_shape=m.funnel.shape if m.funnel else "",
+        funnel_mid_width_mm=m.funnel.mid_width_mm if m.funnel else None,
+        confidence=m.confidence,
+        reasons="; ".join(m.reasons),
+        truth_auca_deg=truth.auca_deg,
+        truth_auca_visible=truth.auca_visible,
+        auca_deg=m.auca.angle_deg if m.auca else None,
+    )
+    return outcome, m
 
 
 def evaluate_looks(
@@ -146,6 +187,39 @@ def evaluate_looks(
         name: evaluate_phantoms(segmenter, range(seeds[look], seeds[look] + count), appearance=look, limits=limits)
         for name, look in (("heldout", "train"), ("shifted", "shifted"))
     }
+
+
+def evaluate_loops(
+    segmenter: Segmenter, *, phantoms: Literal["test", "validation"] = "test", count: int = 50, limits: QualityLimits = QualityLimits()
+) -> dict[str, list[LoopOutcome]]:
+    """``count`` cine loops of :data:`LOOP_FRAMES` frames per look (:data:`LOOP_SEEDS`; normal,
+    short and funnelled cervices in turn), each measured frame by frame and combined as an exam
+    is (:func:`~cervical_length.measure.exam_result`): ``{"heldout": ..., "shifted": ...}``."""
+    seeds = LOOP_SEEDS[phantoms]
+    looks: dict[str, list[LoopOutcome]] = {}
+    for name, look in (("heldout", "train"), ("shifted", "shifted")):
+        looks[name] = []
+        for k in range(count):
+            seed, case = seeds[look] + k, LOOP_CASES[k % len(LOOP_CASES)]
+            loop = generate_cine(seed, LOOP_FRAMES, appearance=look, case=case)
+            measured = [(("loop", p.truth.frame), _outcome(segmenter, p, limits)[1]) for p in loop]
+            exam = exam_result(measured)
+            truth_cl = loop[0].truth.cl_mm
+            looks[name].append(
+                LoopOutcome(
+                    seed=seed,
+                    appearance=look,
+                    case=case,
+                    frames=len(loop),
+                    truth_cl_mm=truth_cl,
+                    valid_frames=exam.valid_frames,
+                    cl_mm=exam.cl_mm,
+                    spread_mm=exam.spread_mm,
+                    chosen_frame=exam.chosen[1] if exam.chosen else None,
+                    frame_errors_mm=tuple(m.cl_mm - truth_cl for _, m in measured if m.measurable and m.cl_mm is not None),
+                )
+            )
+    return looks
 
 
 def calibrate(segmenter: Segmenter, *, count: int = 200) -> QualityLimits:
@@ -188,25 +262,31 @@ def _rate(name: str, hits: int, total: int) -> dict[str, object]:
     return {name: round(rate.estimate, 4), f"{name}_ci95": [round(rate.low, 4), round(rate.high, 4)]}
 
 
-def _limits_of_agreement(measured: list[PhantomOutcome]) -> dict[str, object]:
-    """Bias, SD and 95 % limits of agreement (mm) of the measured cervical length against the truth,
-    with the limits' 95 % confidence intervals: ``[[lower's low, lower's high], [upper's ...]]``;
-    and the 2.5th and 97.5th percentiles of the errors, the nonparametric limits of Bland & Altman
-    (1999, Stat Methods Med Res 8:135-160) for errors that are not normally distributed."""
-    cl, truth = np.array([o.cl_mm for o in measured]), np.array([o.truth_cl_mm for o in measured])
-    agreement = bland_altman(cl, truth)
-    lower, upper = agreement.lower, agreement.upper
+def _cl_figures(cl_mm: np.ndarray, truth_mm: np.ndarray, prefix: str = "") -> dict[str, object]:
+    """Cervical lengths (mm) against the truth, keys ``{prefix}cl_...``: the median absolute error;
+    from 3 pairs the bias, SD and 95 % limits of agreement with the limits' 95 % confidence
+    intervals (``[[lower's low, lower's high], [upper's ...]]``), and the 2.5th and 97.5th
+    percentiles of the errors, the nonparametric limits of Bland & Altman (1999, Stat Methods Med
+    Res 8:135-160) for errors that are not normally distributed; and the <= 25 mm call's agreement."""
 
     def mm(value: float) -> float:
         return round(float(value), 2)
 
-    return {
-        "cl_bias_mm": mm(agreement.bias.estimate),
-        "cl_sd_mm": mm(agreement.sd),
-        "cl_loa_mm": [mm(lower.estimate), mm(upper.estimate)],
-        "cl_loa_mm_ci95": [[mm(lower.low), mm(lower.high)], [mm(upper.low), mm(upper.high)]],
-        "cl_loa_percentiles_mm": [mm(v) for v in np.percentile(cl - truth, [2.5, 97.5])],
-    }
+    errors = cl_mm - truth_mm
+    figures: dict[str, object] = {f"{prefix}cl_abs_error_mm_median": mm(np.median(np.abs(errors)))}
+    if len(errors) >= 3:
+        agreement = bland_altman(cl_mm, truth_mm)
+        lower, upper = agreement.lower, agreement.upper
+        figures.update(
+            {
+                f"{prefix}cl_bias_mm": mm(agreement.bias.estimate),
+                f"{prefix}cl_sd_mm": mm(agreement.sd),
+                f"{prefix}cl_loa_mm": [mm(lower.estimate), mm(upper.estimate)],
+                f"{prefix}cl_loa_mm_ci95": [[mm(lower.low), mm(lower.high)], [mm(upper.low), mm(upper.high)]],
+                f"{prefix}cl_loa_percentiles_mm": [mm(v) for v in np.percentile(errors, [2.5, 97.5])],
+            }
+        )
+    return figures | _rate(f"{prefix}short_cervix_agreement", int(np.sum((cl_mm <= SHORT_CERVIX_MM) == (truth_mm <= SHORT_CERVIX_MM))), len(errors))
 
 
 def summarise(outcomes: list[PhantomOutcome]) -> dict[str, object]:
@@ -220,7 +300,6 @@ def summarise(outcomes: list[PhantomOutcome]) -> dict[str, object]:
     dice = np.array([(o.dice_anterior, o.dice_posterior) for o in outcomes])
     hd = np.array([(o.hd95_anterior_mm, o.hd95_posterior_mm) for o in outcomes])
     both = [o for o in outcomes if o.truth_measurable and o.measurable]
-    errors = np.array([o.cl_mm - o.truth_cl_mm for o in both])
     bad = [o for o in outcomes if not o.truth_measurable]
     good = [o for o in outcomes if o.truth_measurable]
     funnel_pairs = [o for o in both if o.funnel is not None]
@@ -238,13 +317,10 @@ def summarise(outcomes: list[PhantomOutcome]) -> dict[str, object]:
         **_rate("measurable_wrongly_rejected", sum(not o.measurable for o in good), len(good)),
         "measure_ms_per_frame": round(float(np.mean([o.measure_ms for o in outcomes])), 1),
     }
-    if len(errors):
-        summary["cl_abs_error_mm_median"] = round(float(np.median(np.abs(errors))), 2)
-        if len(errors) >= 3:
-            summary.update(_limits_of_agreement(both))
+    if both:
+        summary.update(_cl_figures(np.array([o.cl_mm for o in both]), np.array([o.truth_cl_mm for o in both])))
         summary.update(
             {
-                **_rate("short_cervix_agreement", sum((o.cl_mm <= SHORT_CERVIX_MM) == (o.truth_cl_mm <= SHORT_CERVIX_MM) for o in both), len(both)),
                 **_rate("funnel_detection_accuracy", sum(o.funnel == o.truth_funnel for o in funnel_pairs), len(funnel_pairs)),
                 "funnel_length_abs_error_mm_median": round(float(np.median(funnel_lengths)), 2) if funnel_lengths else None,
                 "funnel_width_abs_error_mm_median": round(float(np.median(funnel_widths)), 2) if funnel_widths else None,
@@ -266,6 +342,28 @@ def summarise(outcomes: list[PhantomOutcome]) -> dict[str, object]:
             "auca_abs_error_deg_max_where_wall_not_shown": round(float(hidden_errors.max()), 2) if len(hidden_errors) else None,
         }
     )
+    return summary
+
+
+def summarise_loops(loops: list[LoopOutcome]) -> dict[str, object]:
+    """The exam-level figures of cine loops: how many loops got a cervical length, and that length
+    (the shortest of the best three valid frames) against the truth, beside the figures of every
+    valid frame of the same loops taken alone, as a single-frame measurement would report it, so
+    the exam rule's gain or loss can be read off. The frames of one loop are one cervix: their
+    intervals (``frame_*_ci95``) treat them as independent and are too narrow."""
+    measured = [o for o in loops if o.cl_mm is not None]
+    frame_truth = np.array([o.truth_cl_mm for o in loops for _ in o.frame_errors_mm])
+    frame_cl = frame_truth + np.array([e for o in loops for e in o.frame_errors_mm])
+    summary: dict[str, object] = {
+        "loops": len(loops),
+        **_rate("loops_with_a_result", len(measured), len(loops)),
+        "valid_frames_per_loop_median": float(np.median([o.valid_frames for o in loops])) if loops else None,
+        "spread_mm_median": round(float(np.median([o.spread_mm for o in measured])), 2) if measured else None,
+    }
+    if measured:
+        summary.update(_cl_figures(np.array([o.cl_mm for o in measured]), np.array([o.truth_cl_mm for o in measured]), "exam_"))
+    if len(frame_cl):
+        summary.update(_cl_figures(frame_cl, frame_truth, "frame_"))
     return summary
 
 
