@@ -169,10 +169,12 @@ def build_parser() -> argparse.ArgumentParser:
             "from 3,000,000; shifted appearance, seeds from 4,000,000) and compare with their exact "
             "truth: Dice and HD95 of each lip, cervical-length error and limits of agreement in mm, "
             "the <= 25 mm call, funnel detection and length, the quality gate, the AUCA's error in "
-            "degrees where the frame shows the anterior uterine wall. With --fugc, also the "
-            "Dice on a folder of labelled PNGs (images/X.png + labels/X.png). Writes the figures as "
-            "JSON, one row per phantom frame as CSV (truth, result and the quality gate's reasons, "
-            "to look into any error), and prints a table."
+            "degrees where the frame shows the anterior uterine wall; each rate with its 95 % "
+            "Wilson interval, the limits of agreement with theirs. With --loops, also the exam-level "
+            "result on generated cine loops; with --fugc, the Dice on a folder of labelled PNGs "
+            "(images/X.png + labels/X.png). Writes the figures as JSON, one row per phantom frame "
+            "(and per loop) as CSV (truth, result and the quality gate's reasons, to look into any "
+            "error), and prints a table."
         ),
     )
     _add_phantom_run_arguments(evaluate)
