@@ -209,6 +209,36 @@ def test_evaluate_on_the_validation_phantoms_never_touches_the_test_seeds(tmp_pa
     assert seeds == [("train", 1_000_000), ("train", 1_000_001), ("shifted", 2_000_000), ("shifted", 2_000_001)]
 
 
+def test_evaluate_on_a_labelled_folder_writes_a_row_per_image(tmp_path, capsys):
+    import cv2
+
+    from cervical_length.phantom import generate
+
+    folder = tmp_path / "clinic"
+    for sub in ("images", "labels"):
+        (folder / sub).mkdir(parents=True)
+    phantom = generate(41, case="normal")
+    cv2.imwrite(str(folder / "images" / "a.png"), cv2.cvtColor(phantom.rgb, cv2.COLOR_RGB2GRAY))
+    cv2.imwrite(str(folder / "labels" / "a.png"), phantom.labels)
+    out = tmp_path / "figures.json"
+    args = ["evaluate", "--count", "1", "--fugc", str(folder), "--fugc-mm-per-pixel", str(phantom.truth.mm_per_pixel), "--out", str(out)]
+    assert main(args) == 0
+    with open(tmp_path / "figures_fugc.csv", newline="", encoding="utf-8") as handle:
+        (row,) = list(csv.DictReader(handle))
+    assert row["image"] == "a.png" and row["measurable"] == row["reference_measurable"] == "True"
+    figures = json.loads(out.read_text(encoding="utf-8"))["fugc"]
+    assert figures["cl_abs_error_mm_median"] == round(abs(float(row["cl_mm"]) - float(row["reference_cl_mm"])), 2)
+    assert "on its own images" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("extra", [["--fugc-mm-per-pixel", "0.1"], ["--fugc", "DIR", "--fugc-mm-per-pixel", "0"]])
+def test_evaluate_pixel_size_needs_a_folder_and_a_size(tmp_path, capsys, extra):
+    extra = [str(tmp_path) if a == "DIR" else a for a in extra]
+    assert main(["evaluate", "--count", "1", "--out", str(tmp_path / "f.json"), *extra]) == 2
+    assert "--fugc-mm-per-pixel needs --fugc and a pixel size above 0 mm" in capsys.readouterr().err
+    assert not (tmp_path / "f.json").exists()
+
+
 def test_fine_tuning_keeps_the_working_size_and_records_the_lineage(tmp_path, random_model):
     import cv2
 

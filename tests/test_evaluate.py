@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
+import cv2
+import numpy as np
 import pytest
 
 from cervical_length.evaluate import (
     LoopOutcome,
     PhantomOutcome,
     confidence_floor,
+    evaluate_fugc,
     funnel_tip_width_mm,
     summarise,
+    summarise_fugc,
     summarise_loops,
 )
+from cervical_length.model import DEFAULT_MODEL, load_model
+from cervical_length.phantom import PhantomTruth, generate
+from cervical_length.segment import Segmenter
 
 
 def outcome(
@@ -179,3 +189,47 @@ class TestCalibration:
         outcomes = [outcome(k, 20.0, 20.0, confidence=c) for k, c in enumerate([0.937, 0.95, 0.99])]
         outcomes.append(outcome(9, 20.0, None, truth_measurable=False, confidence=0.2))
         assert confidence_floor(outcomes, quantile=0.0) == 0.93
+
+
+@pytest.fixture(scope="module")
+def labelled(tmp_path_factory) -> tuple[Path, PhantomTruth]:
+    """A labelled folder in the FUGC layout holding one normal phantom (36.1 mm) and its label map."""
+    folder = tmp_path_factory.mktemp("labelled")
+    for sub in ("images", "labels"):
+        (folder / sub).mkdir()
+    phantom = generate(41, case="normal")
+    cv2.imwrite(str(folder / "images" / "a.png"), cv2.cvtColor(phantom.rgb, cv2.COLOR_RGB2GRAY))
+    cv2.imwrite(str(folder / "labels" / "a.png"), phantom.labels)
+    return folder, phantom.truth
+
+
+@pytest.fixture(scope="module")
+def shipped() -> Segmenter:
+    model, info = load_model(DEFAULT_MODEL)
+    return Segmenter(model, model_sha256=info.sha256, working_size=info.working_size)
+
+
+class TestLabelledFolder:
+    def test_lengths_on_the_models_labels_and_the_folders_own(self, labelled, shipped):
+        folder, truth = labelled
+        (outcome,) = evaluate_fugc(shipped, folder, mm_per_pixel=truth.mm_per_pixel)
+        assert outcome.image == "a.png" and min(outcome.dice_anterior, outcome.dice_posterior) > 0.85
+        assert outcome.reference_measurable and outcome.measurable
+        assert outcome.reference_cl_mm == pytest.approx(truth.cl_mm, abs=0.3)  # the measurement on exact labels
+        assert outcome.cl_mm == pytest.approx(truth.cl_mm, abs=2.0)
+        s = summarise_fugc([outcome])
+        assert s["frames"] == 1 and s["measured_frames"] == 1 and s["declined_where_reference_measured"] == 0.0
+        assert s["cl_abs_error_mm_median"] == round(abs(outcome.cl_mm - outcome.reference_cl_mm), 2)
+
+    def test_without_a_pixel_size_only_the_dice(self, labelled, shipped):
+        folder, _ = labelled
+        (outcome,) = evaluate_fugc(shipped, folder)
+        assert outcome.cl_mm is None and outcome.reference_cl_mm is None and outcome.measurable is None
+        assert set(summarise_fugc([outcome])) == {"frames", "dice_anterior", "dice_posterior", "dice_lips_mean"}
+
+    def test_a_label_map_of_another_size_is_named(self, labelled, shipped, tmp_path):
+        folder, _ = labelled
+        shutil.copytree(folder, tmp_path / "bad")
+        cv2.imwrite(str(tmp_path / "bad" / "labels" / "a.png"), np.zeros((10, 10), dtype=np.uint8))
+        with pytest.raises(ValueError, match=r"a\.png: labels must be 0/1/2 and the image's size"):
+            evaluate_fugc(shipped, tmp_path / "bad")

@@ -186,7 +186,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--loops", type=int, default=0, metavar="N",
         help="also N generated cine loops per appearance (12 frames each; normal, short and funnelled cervices in turn) for the exam-level figures: the shortest of the best three valid frames against the truth, beside every valid frame alone (default 0)",
     )
-    evaluate.add_argument("--fugc", type=Path, metavar="DIR", help="also evaluate on this labelled folder")
+    evaluate.add_argument("--fugc", type=Path, metavar="DIR", help="also evaluate on this labelled folder (images/X.png + labels/X.png)")
+    evaluate.add_argument(
+        "--fugc-mm-per-pixel", type=float, metavar="MM",
+        help="the labelled images' pixel size (mm, square pixels): with it, the cervical length on the model's labels is compared with that on the folder's own label maps",
+    )
     evaluate.add_argument("--out", type=Path, default=Path("results/evaluation.json"), metavar="JSON", help="where to write the figures")
     evaluate.add_argument("--frames", type=Path, metavar="CSV", help="where to write the per-frame rows (default: beside --out, NAME_frames.csv)")
 
@@ -331,16 +335,37 @@ def _print_figures(report: dict[str, object], sets: list[str]) -> None:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
+    if args.fugc_mm_per_pixel is not None and not (args.fugc and args.fugc_mm_per_pixel > 0):
+        raise _UsageError("--fugc-mm-per-pixel needs --fugc and a pixel size above 0 mm")
     # Imported here, as in _train: the network's commands import PyTorch, the others need not.
-    from .evaluate import LoopOutcome, PhantomOutcome, evaluate_fugc, evaluate_looks, evaluate_loops, summarise, summarise_loops
+    from .evaluate import (
+        LabelledOutcome,
+        LoopOutcome,
+        PhantomOutcome,
+        evaluate_fugc,
+        evaluate_looks,
+        evaluate_loops,
+        summarise,
+        summarise_fugc,
+        summarise_loops,
+    )
 
     pipeline = _phantom_pipeline(args.model)
     segmenter = pipeline.segmenter
     report: dict[str, object] = {"model_sha256": pipeline.model_info.sha256, "phantoms": args.phantoms}
     frames_csv = args.frames or args.out.with_name(f"{args.out.stem}_frames.csv")
     loops_csv = args.out.with_name(f"{args.out.stem}_loops.csv")
+    fugc_csv = args.out.with_name(f"{args.out.stem}_fugc.csv")
     for path in (args.out, frames_csv):
         path.parent.mkdir(parents=True, exist_ok=True)
+    if args.fugc:  # first: a folder that cannot be read fails before the phantoms' minutes
+        try:
+            labelled = evaluate_fugc(segmenter, args.fugc, mm_per_pixel=args.fugc_mm_per_pixel, limits=pipeline.limits)
+        except ValueError as err:
+            raise _UsageError(str(err)) from err
+        with CsvWriter(fugc_csv, LabelledOutcome) as rows:
+            for outcome in labelled:
+                rows.write(outcome)
     with CsvWriter(frames_csv, PhantomOutcome) as rows:
         for name, outcomes in evaluate_looks(segmenter, phantoms=args.phantoms, count=args.count, limits=pipeline.limits).items():
             for outcome in outcomes:
@@ -348,7 +373,7 @@ def _evaluate(args: argparse.Namespace) -> int:
             report[name] = summarise(outcomes)
     frame_sets = ["heldout", "shifted"]
     if args.fugc:
-        report["fugc"] = evaluate_fugc(segmenter, args.fugc)
+        report["fugc"] = summarise_fugc(labelled)
         frame_sets.append("fugc")
     if args.loops:
         with CsvWriter(loops_csv, LoopOutcome) as rows:
@@ -362,7 +387,12 @@ def _evaluate(args: argparse.Namespace) -> int:
         print()
         _print_figures(report, ["heldout_loops", "shifted_loops"])
     written = f"one row per frame in {frames_csv}" + (f", one row per cine loop in {loops_csv}" if args.loops else "")
-    print(f"Written to {args.out}, {written}. Figures are on generated phantoms, not on patients' images.")
+    written += f", one row per labelled image in {fugc_csv}" if args.fugc else ""
+    if args.fugc:
+        source = "The labelled folder's figures (fugc) are on its own images, the others on generated phantoms."
+    else:
+        source = "Figures are on generated phantoms, not on patients' images."
+    print(f"Written to {args.out}, {written}. {source}")
     return EXIT_OK
 
 

@@ -1,8 +1,9 @@
 """Accuracy against ground truth: segmentation (Dice, HD95 in mm) and measurement (CL error in mm,
-short-cervix call, funnel, quality gate, AUCA in degrees) on phantom sets, and segmentation on
-labelled PNG folders.
+short-cervix call, funnel, quality gate, AUCA in degrees) on phantom frames and cine loops, and
+segmentation and cervical length on labelled PNG folders (a clinic's own images).
 
-Pure computation on arrays; the CLI writes the JSON and prints the table.
+The images are generated here, or read through :mod:`cervical_length.train`'s reader of labelled
+folders; the CLI writes the JSON and CSV files and prints the table.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 import cv2
@@ -20,7 +22,7 @@ from .compare import bland_altman, proportion_interval
 from .measure import Measurement, QualityLimits, exam_result, hidden_tip_mm, measure_cervix, sector_mask
 from .phantom import Phantom, generate, generate_cine
 from .segment import Segmenter
-from .train import fugc_squares
+from .train import labelled_pairs, read_labelled
 
 __all__ = [
     "hd95_mm",
@@ -31,7 +33,9 @@ __all__ = [
     "evaluate_loops",
     "summarise",
     "summarise_loops",
+    "LabelledOutcome",
     "evaluate_fugc",
+    "summarise_fugc",
     "calibrate",
     "confidence_floor",
     "funnel_tip_width_mm",
@@ -367,14 +371,72 @@ def summarise_loops(loops: list[LoopOutcome]) -> dict[str, object]:
     return summary
 
 
-def evaluate_fugc(segmenter: Segmenter, folder: str) -> dict[str, object]:
-    """Dice of each lip on a folder of labelled PNG pairs (FUGC format), at the working size."""
-    images, labels = fugc_squares(folder, size=segmenter.working_size)
-    predicted = segmenter.probabilities(images).argmax(axis=1)
-    dice = np.array([[_dice(p == k, t == k) for k in (1, 2)] for p, t in zip(predicted, labels)])
-    return {
-        "frames": len(images),
+@dataclass(frozen=True)
+class LabelledOutcome:
+    """One image of a labelled folder: the model's Dice of each lip, and the cervical length (mm)
+    measured on the model's labels and on the folder's own label map of that image (the tool's
+    measurement both times, so the difference is the model's); one row of the labelled folder's CSV.
+    The lengths are None without a pixel size, or where the quality gate declined."""
+
+    image: str  #: file name in the folder
+    dice_anterior: float
+    dice_posterior: float
+    reference_measurable: bool | None  #: the image's own label map passes the quality gate
+    measurable: bool | None  #: the model's label map passes it
+    reference_cl_mm: float | None
+    cl_mm: float | None
+    reasons: str  #: why the gate declined the model's labels ('' when measured)
+
+
+def evaluate_fugc(
+    segmenter: Segmenter, folder: str | Path, *, mm_per_pixel: float | None = None, limits: QualityLimits = QualityLimits()
+) -> list[LabelledOutcome]:
+    """Segment each image of a labelled PNG folder (:func:`~cervical_length.train.labelled_pairs`:
+    a clinic's own images in the FUGC layout) in its own geometry, with the Dice of each lip against
+    its label map; given the images' square pixel size ``mm_per_pixel``, also measure the cervical
+    length on the model's labels and on the image's own label map, each through the quality gate."""
+    outcomes = []
+    for image_path, label_path in labelled_pairs(folder):
+        grey, reference = read_labelled(image_path, label_path)
+        (seg,) = segmenter.segment([grey], [None])
+        dice = [_dice(seg.labels == k, reference == k) for k in (1, 2)]
+        measured = reference_measured = None
+        if mm_per_pixel is not None:
+            fan, apex = sector_mask(grey, None)
+            spacing = (mm_per_pixel, mm_per_pixel)
+            measured = measure_cervix(seg.labels, spacing, probabilities=seg.probabilities, grey=grey, fan=fan, apex_px=apex, limits=limits)
+            reference_measured = measure_cervix(reference, spacing, grey=grey, fan=fan, apex_px=apex, limits=limits)
+        outcomes.append(
+            LabelledOutcome(
+                image=image_path.name,
+                dice_anterior=dice[0],
+                dice_posterior=dice[1],
+                reference_measurable=reference_measured.measurable if reference_measured else None,
+                measurable=measured.measurable if measured else None,
+                reference_cl_mm=reference_measured.cl_mm if reference_measured else None,
+                cl_mm=measured.cl_mm if measured else None,
+                reasons="; ".join(measured.reasons) if measured else "",
+            )
+        )
+    return outcomes
+
+
+def summarise_fugc(outcomes: list[LabelledOutcome]) -> dict[str, object]:
+    """Dice of each lip (frame geometry); with lengths, how often the model's labels were declined
+    where the image's own were measured, and the cervical length on the model's labels against that
+    on the image's own (mm: median error, limits of agreement, the <= 25 mm call)."""
+    dice = np.array([(o.dice_anterior, o.dice_posterior) for o in outcomes])
+    summary: dict[str, object] = {
+        "frames": len(outcomes),
         "dice_anterior": round(float(dice[:, 0].mean()), 4),
         "dice_posterior": round(float(dice[:, 1].mean()), 4),
         "dice_lips_mean": round(float(dice.mean()), 4),
     }
+    reference = [o for o in outcomes if o.reference_measurable]
+    if reference:
+        both = [o for o in reference if o.measurable]
+        summary["measured_frames"] = len(both)
+        summary.update(_rate("declined_where_reference_measured", len(reference) - len(both), len(reference)))
+        if both:
+            summary.update(_cl_figures(np.array([o.cl_mm for o in both]), np.array([o.reference_cl_mm for o in both])))
+    return summary

@@ -22,7 +22,7 @@ from .model_info import CLASSES, ModelInfo, TrainConfig
 from .phantom import generate
 from .segment import letterbox, letterbox_labels
 
-__all__ = ["phantom_squares", "fugc_squares", "augment", "dice_per_class", "separation_weights", "train"]
+__all__ = ["phantom_squares", "labelled_pairs", "read_labelled", "fugc_squares", "augment", "dice_per_class", "separation_weights", "train"]
 
 Squares = tuple[np.ndarray, np.ndarray]  # (N, S, S) uint8 grey, (N, S, S) uint8 labels
 
@@ -44,28 +44,40 @@ def phantom_squares(first_seed: int, count: int, *, appearance: str, size: int, 
     return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
 
 
-def fugc_squares(folder: str | Path, *, size: int) -> Squares:
-    """Image/label PNG pairs to working squares: ``images/X.png`` + ``labels/X.png`` (FUGC 2025), or
-    ``X.png`` + ``X_label.png`` side by side (phantom sets). Labels 0/1/2; images are read as grey.
-    """
+def labelled_pairs(folder: str | Path) -> list[tuple[Path, Path]]:
+    """The (image, label) PNG paths of a labelled folder: ``images/X.png`` + ``labels/X.png`` (FUGC
+    2025), or ``X.png`` + ``X_label.png`` side by side (phantom sets); ValueError when there are none."""
     folder = Path(folder)
     if (folder / "images").is_dir():
         pairs = [(p, folder / "labels" / p.name) for p in sorted((folder / "images").glob("*.png"))]
     else:
         pairs = [(p, p.with_name(f"{p.stem}_label.png")) for p in sorted(folder.glob("*.png")) if not p.stem.endswith("_label") and p.name != "montage.png"]
+    if not pairs:
+        raise ValueError(f"{folder}: no image/label PNG pairs found")
+    return pairs
+
+
+def read_labelled(image_path: Path, label_path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """One labelled image: (rows, cols) uint8 grey and its (rows, cols) uint8 label map (0
+    background, 1 anterior lip, 2 posterior lip); ValueError naming the file when either is
+    missing, unreadable, of another size or holds other labels."""
+    image = cv2.imread(str(image_path), cv2.IMREAD_GRAYSCALE)
+    label = cv2.imread(str(label_path), cv2.IMREAD_UNCHANGED)
+    if image is None or label is None:
+        raise ValueError(f"{image_path}: image or its label {label_path.name} is missing or unreadable")
+    if label.shape != image.shape or label.max() > len(CLASSES) - 1:
+        raise ValueError(f"{label_path}: labels must be 0/1/2 and the image's size {image.shape}")
+    return image, label
+
+
+def fugc_squares(folder: str | Path, *, size: int) -> Squares:
+    """Working-size grey squares and labels of a labelled folder (:func:`labelled_pairs`)."""
     images, labels = [], []
-    for image_path, label_path in pairs:
-        image = cv2.imread(str(image_path), cv2.IMREAD_GRAYSCALE)
-        label = cv2.imread(str(label_path), cv2.IMREAD_UNCHANGED)
-        if image is None or label is None:
-            raise ValueError(f"{image_path}: image or its label {label_path.name} is missing or unreadable")
-        if label.shape != image.shape or label.max() > len(CLASSES) - 1:
-            raise ValueError(f"{label_path}: labels must be 0/1/2 and the image's size {image.shape}")
+    for image_path, label_path in labelled_pairs(folder):
+        image, label = read_labelled(image_path, label_path)
         square, box = letterbox(image, None, size)
         images.append(square)
         labels.append(letterbox_labels(label, box))
-    if not images:
-        raise ValueError(f"{folder}: no image/label PNG pairs found")
     return np.stack(images), np.stack(labels)
 
 
