@@ -221,7 +221,10 @@ def test_evaluate_on_a_labelled_folder_writes_a_row_per_image(tmp_path, capsys):
     cv2.imwrite(str(folder / "images" / "a.png"), cv2.cvtColor(phantom.rgb, cv2.COLOR_RGB2GRAY))
     cv2.imwrite(str(folder / "labels" / "a.png"), phantom.labels)
     out = tmp_path / "figures.json"
-    args = ["evaluate", "--count", "1", "--fugc", str(folder), "--fugc-mm-per-pixel", str(phantom.truth.mm_per_pixel), "--out", str(out)]
+    # The pixel size by image, as for a folder exported at several depths.
+    sizes = tmp_path / "sizes.csv"
+    sizes.write_text(f"image,mm_per_pixel\na.png,{phantom.truth.mm_per_pixel}\n", encoding="utf-8")
+    args = ["evaluate", "--count", "1", "--fugc", str(folder), "--fugc-mm-per-pixel", str(sizes), "--out", str(out)]
     assert main(args) == 0
     with open(tmp_path / "figures_fugc.csv", newline="", encoding="utf-8") as handle:
         (row,) = list(csv.DictReader(handle))
@@ -231,11 +234,20 @@ def test_evaluate_on_a_labelled_folder_writes_a_row_per_image(tmp_path, capsys):
     assert "on its own images" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("extra", [["--fugc-mm-per-pixel", "0.1"], ["--fugc", "DIR", "--fugc-mm-per-pixel", "0"]])
-def test_evaluate_pixel_size_needs_a_folder_and_a_size(tmp_path, capsys, extra):
-    extra = [str(tmp_path) if a == "DIR" else a for a in extra]
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--fugc-mm-per-pixel", "0.1"], "--fugc-mm-per-pixel needs --fugc"),
+        (["--fugc", "DIR", "--fugc-mm-per-pixel", "0"], "--fugc-mm-per-pixel must be above 0 mm, not 0"),
+        (["--fugc", "DIR", "--fugc-mm-per-pixel", "DIR/sizes.csv"], "sizes.csv, row 3: mm_per_pixel must be a number above 0, not 'x'"),
+        (["--fugc", "DIR", "--fugc-mm-per-pixel", "DIR/none.csv"], "none.csv"),
+    ],
+)
+def test_evaluate_pixel_size_needs_a_folder_and_a_size(tmp_path, capsys, extra, message):
+    (tmp_path / "sizes.csv").write_text("image,mm_per_pixel\na.png,0.12\nb.png,x\n", encoding="utf-8")
+    extra = [a.replace("DIR", str(tmp_path)) for a in extra]
     assert main(["evaluate", "--count", "1", "--out", str(tmp_path / "f.json"), *extra]) == 2
-    assert "--fugc-mm-per-pixel needs --fugc and a pixel size above 0 mm" in capsys.readouterr().err
+    assert message in capsys.readouterr().err
     assert not (tmp_path / "f.json").exists()
 
 

@@ -221,6 +221,14 @@ class TestLabelledFolder:
         assert s["frames"] == 1 and s["measured_frames"] == 1 and s["declined_where_reference_measured"] == 0.0
         assert s["cl_abs_error_mm_median"] == round(abs(outcome.cl_mm - outcome.reference_cl_mm), 2)
 
+    def test_pixel_sizes_by_image(self, labelled, shipped):
+        folder, truth = labelled
+        (one,) = evaluate_fugc(shipped, folder, mm_per_pixel=truth.mm_per_pixel)
+        (by_name,) = evaluate_fugc(shipped, folder, mm_per_pixel={"a.png": truth.mm_per_pixel})
+        assert by_name == one
+        with pytest.raises(ValueError, match=r"a\.png: no pixel size for a\.png"):
+            evaluate_fugc(shipped, folder, mm_per_pixel={"b.png": 0.1})
+
     def test_without_a_pixel_size_only_the_dice(self, labelled, shipped):
         folder, _ = labelled
         (outcome,) = evaluate_fugc(shipped, folder)

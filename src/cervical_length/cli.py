@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import math
 import multiprocessing
 import os
 import sys
@@ -188,8 +189,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("--fugc", type=Path, metavar="DIR", help="also evaluate on this labelled folder (images/X.png + labels/X.png)")
     evaluate.add_argument(
-        "--fugc-mm-per-pixel", type=float, metavar="MM",
-        help="the labelled images' pixel size (mm, square pixels): with it, the cervical length on the model's labels is compared with that on the folder's own label maps",
+        "--fugc-mm-per-pixel", metavar="MM|CSV",
+        help="the labelled images' pixel size: mm (square pixels), or a CSV with columns image and mm_per_pixel for images of several depths; with it, the cervical length on the model's labels is compared with that on the folder's own label maps",
     )
     evaluate.add_argument("--out", type=Path, default=Path("results/evaluation.json"), metavar="JSON", help="where to write the figures")
     evaluate.add_argument("--frames", type=Path, metavar="CSV", help="where to write the per-frame rows (default: beside --out, NAME_frames.csv)")
@@ -334,9 +335,28 @@ def _print_figures(report: dict[str, object], sets: list[str]) -> None:
         print(f"{key:38}" + "".join(f"{_figure(report[name].get(key, '')):>26}" for name in sets))
 
 
+def _pixel_sizes(value: str | None, folder: Path | None) -> float | dict[str, float] | None:
+    """``--fugc-mm-per-pixel``: a size in mm, or the CSV of sizes by image; only with ``--fugc``."""
+    if value is None:
+        return None
+    if folder is None:
+        raise _UsageError("--fugc-mm-per-pixel needs --fugc")
+    from .train import read_pixel_sizes
+
+    try:
+        size = float(value)
+    except ValueError:
+        try:
+            return read_pixel_sizes(value)
+        except (OSError, ValueError) as err:
+            raise _UsageError(f"--fugc-mm-per-pixel {value}: {err}") from err
+    if not size > 0 or not math.isfinite(size):
+        raise _UsageError(f"--fugc-mm-per-pixel must be above 0 mm, not {value}")
+    return size
+
+
 def _evaluate(args: argparse.Namespace) -> int:
-    if args.fugc_mm_per_pixel is not None and not (args.fugc and args.fugc_mm_per_pixel > 0):
-        raise _UsageError("--fugc-mm-per-pixel needs --fugc and a pixel size above 0 mm")
+    pixel_sizes = _pixel_sizes(args.fugc_mm_per_pixel, args.fugc)
     # Imported here, as in _train: the network's commands import PyTorch, the others need not.
     from .evaluate import (
         LabelledOutcome,
@@ -360,7 +380,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         path.parent.mkdir(parents=True, exist_ok=True)
     if args.fugc:  # first: a folder that cannot be read fails before the phantoms' minutes
         try:
-            labelled = evaluate_fugc(segmenter, args.fugc, mm_per_pixel=args.fugc_mm_per_pixel, limits=pipeline.limits)
+            labelled = evaluate_fugc(segmenter, args.fugc, mm_per_pixel=pixel_sizes, limits=pipeline.limits)
         except ValueError as err:
             raise _UsageError(str(err)) from err
         with CsvWriter(fugc_csv, LabelledOutcome) as rows:

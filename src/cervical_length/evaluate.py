@@ -9,7 +9,7 @@ folders; the CLI writes the JSON and CSV files and prints the table.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -389,12 +389,17 @@ class LabelledOutcome:
 
 
 def evaluate_fugc(
-    segmenter: Segmenter, folder: str | Path, *, mm_per_pixel: float | None = None, limits: QualityLimits = QualityLimits()
+    segmenter: Segmenter,
+    folder: str | Path,
+    *,
+    mm_per_pixel: float | Mapping[str, float] | None = None,
+    limits: QualityLimits = QualityLimits(),
 ) -> list[LabelledOutcome]:
     """Segment each image of a labelled PNG folder (:func:`~cervical_length.train.labelled_pairs`:
     a clinic's own images in the FUGC layout) in its own geometry, with the Dice of each lip against
-    its label map; given the images' square pixel size ``mm_per_pixel``, also measure the cervical
-    length on the model's labels and on the image's own label map, each through the quality gate."""
+    its label map; given the images' square pixel size (mm: one for all, or by file name), also
+    measure the cervical length on the model's labels and on the image's own label map, each through
+    the quality gate. ValueError naming an image that has no pixel size in ``mm_per_pixel``."""
     outcomes = []
     for image_path, label_path in labelled_pairs(folder):
         grey, reference = read_labelled(image_path, label_path)
@@ -402,8 +407,11 @@ def evaluate_fugc(
         dice = [_dice(seg.labels == k, reference == k) for k in (1, 2)]
         measured = reference_measured = None
         if mm_per_pixel is not None:
+            if isinstance(mm_per_pixel, Mapping) and image_path.name not in mm_per_pixel:
+                raise ValueError(f"{image_path}: no pixel size for {image_path.name} in the table of pixel sizes")
+            size = mm_per_pixel[image_path.name] if isinstance(mm_per_pixel, Mapping) else mm_per_pixel
             fan, apex = sector_mask(grey, None)
-            spacing = (mm_per_pixel, mm_per_pixel)
+            spacing = (size, size)
             measured = measure_cervix(seg.labels, spacing, probabilities=seg.probabilities, grey=grey, fan=fan, apex_px=apex, limits=limits)
             reference_measured = measure_cervix(reference, spacing, grey=grey, fan=fan, apex_px=apex, limits=limits)
         outcomes.append(

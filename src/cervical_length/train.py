@@ -6,6 +6,7 @@ it. Logs loss and validation Dice each epoch.
 
 from __future__ import annotations
 
+import csv
 import multiprocessing
 import sys
 import time
@@ -22,7 +23,7 @@ from .model_info import CLASSES, ModelInfo, TrainConfig
 from .phantom import generate
 from .segment import letterbox, letterbox_labels
 
-__all__ = ["phantom_squares", "labelled_pairs", "read_labelled", "fugc_squares", "augment", "dice_per_class", "separation_weights", "train"]
+__all__ = ["phantom_squares", "labelled_pairs", "read_labelled", "read_pixel_sizes", "fugc_squares", "augment", "dice_per_class", "separation_weights", "train"]
 
 Squares = tuple[np.ndarray, np.ndarray]  # (N, S, S) uint8 grey, (N, S, S) uint8 labels
 
@@ -68,6 +69,27 @@ def read_labelled(image_path: Path, label_path: Path) -> tuple[np.ndarray, np.nd
     if label.shape != image.shape or label.max() > len(CLASSES) - 1:
         raise ValueError(f"{label_path}: labels must be 0/1/2 and the image's size {image.shape}")
     return image, label
+
+
+def read_pixel_sizes(path: str | Path) -> dict[str, float]:
+    """A labelled folder's pixel sizes: a CSV with columns ``image`` (file name) and
+    ``mm_per_pixel`` (square pixels, mm), for folders whose images were exported at several depths;
+    ValueError naming the file and row for a missing column or a size that is not above 0."""
+    path = Path(path)
+    sizes = {}
+    with open(path, newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        if not {"image", "mm_per_pixel"} <= set(reader.fieldnames or ()):
+            raise ValueError(f"{path}: needs the columns image and mm_per_pixel")
+        for number, row in enumerate(reader, start=2):
+            try:
+                size = float(row["mm_per_pixel"])
+            except ValueError:
+                size = float("nan")
+            if not size > 0 or not np.isfinite(size):
+                raise ValueError(f"{path}, row {number}: mm_per_pixel must be a number above 0, not {row['mm_per_pixel']!r}")
+            sizes[row["image"]] = size
+    return sizes
 
 
 def fugc_squares(folder: str | Path, *, size: int) -> Squares:
