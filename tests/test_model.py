@@ -37,6 +37,7 @@ from cervical_length.train import (
     augment,
     dice_per_class,
     phantom_squares,
+    read_pixel_sizes,
     separation_weights,
     train,
 )
@@ -299,3 +300,23 @@ def test_calibration_is_made_on_the_validation_frames_measured_as_found():
     ]
     expected = QualityLimits(min_confidence=confidence_floor(outcomes), funnel_tip_mm=funnel_tip_width_mm(outcomes))
     assert calibrate(segmenter, count=4) == expected
+
+
+class TestReadPixelSizes:
+    @pytest.mark.parametrize("column", ["image", "file"])  # file: a phantom set's ground_truth.csv
+    def test_sizes_by_image(self, tmp_path, column):
+        (tmp_path / "s.csv").write_text(f"{column},frame,mm_per_pixel\na.png,1,0.12\nb.png,1,0.2\n", encoding="utf-8")
+        assert read_pixel_sizes(tmp_path / "s.csv") == {"a.png": 0.12, "b.png": 0.2}
+
+    @pytest.mark.parametrize(
+        ("text", "message"),
+        [
+            ("image,size\na.png,0.1\n", "needs the columns image \\(or file\\) and mm_per_pixel"),
+            ("image,mm_per_pixel\na.png,0.1\nb.png,-1\n", "row 3: mm_per_pixel must be a number above 0, not '-1'"),
+            ("image,mm_per_pixel\na.png,nan\n", "row 2: mm_per_pixel must be a number above 0, not 'nan'"),
+        ],
+    )
+    def test_bad_tables_are_named(self, tmp_path, text, message):
+        (tmp_path / "s.csv").write_text(text, encoding="utf-8")
+        with pytest.raises(ValueError, match=message):
+            read_pixel_sizes(tmp_path / "s.csv")

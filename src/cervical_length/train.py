@@ -72,15 +72,18 @@ def read_labelled(image_path: Path, label_path: Path) -> tuple[np.ndarray, np.nd
 
 
 def read_pixel_sizes(path: str | Path) -> dict[str, float]:
-    """A labelled folder's pixel sizes: a CSV with columns ``image`` (file name) and
-    ``mm_per_pixel`` (square pixels, mm), for folders whose images were exported at several depths;
-    ValueError naming the file and row for a missing column or a size that is not above 0."""
+    """A labelled folder's pixel sizes: a CSV with columns ``image`` (file name; or ``file``, as in a
+    phantom set's ground_truth.csv) and ``mm_per_pixel`` (square pixels, mm), for folders whose
+    images were exported at several depths; ValueError naming the file and row for a missing column
+    or a size that is not above 0."""
     path = Path(path)
     sizes = {}
     with open(path, newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
-        if not {"image", "mm_per_pixel"} <= set(reader.fieldnames or ()):
-            raise ValueError(f"{path}: needs the columns image and mm_per_pixel")
+        columns = set(reader.fieldnames or ())
+        name = next((c for c in ("image", "file") if c in columns), None)
+        if name is None or "mm_per_pixel" not in columns:
+            raise ValueError(f"{path}: needs the columns image (or file) and mm_per_pixel")
         for number, row in enumerate(reader, start=2):
             try:
                 size = float(row["mm_per_pixel"])
@@ -88,7 +91,7 @@ def read_pixel_sizes(path: str | Path) -> dict[str, float]:
                 size = float("nan")
             if not size > 0 or not np.isfinite(size):
                 raise ValueError(f"{path}, row {number}: mm_per_pixel must be a number above 0, not {row['mm_per_pixel']!r}")
-            sizes[row["image"]] = size
+            sizes[row[name]] = size
     return sizes
 
 
