@@ -132,11 +132,12 @@ def evaluate_phantoms(
 ) -> list[PhantomOutcome]:
     """Generate each phantom, segment it with the model, measure it with the quality gate's
     ``limits``, and compare with its truth."""
-    return [_outcome(segmenter, generate(seed, appearance=appearance), limits)[0] for seed in seeds]
+    return [_outcome(segmenter, generate(seed, appearance=appearance), limits) for seed in seeds]
 
 
-def _outcome(segmenter: Segmenter, phantom: Phantom, limits: QualityLimits) -> tuple[PhantomOutcome, Measurement]:
-    """Segment and measure one phantom frame; its outcome against the truth, and the measurement."""
+def _measured(segmenter: Segmenter, phantom: Phantom, limits: QualityLimits) -> tuple[np.ndarray, Measurement, float]:
+    """Segment and measure one phantom frame: the model's label map, the measurement and the
+    measurement's own time (ms, mask to numbers)."""
     truth = phantom.truth
     grey = cv2.cvtColor(phantom.rgb, cv2.COLOR_RGB2GRAY)
     c0, r0, c1, r1 = truth.sector_bounds_px
@@ -145,10 +146,17 @@ def _outcome(segmenter: Segmenter, phantom: Phantom, limits: QualityLimits) -> t
     fan, apex = sector_mask(grey, truth.sector_bounds_px)  # once per file in the pipeline: not timed
     start = time.perf_counter()
     m = measure_cervix(seg.labels, spacing, probabilities=seg.probabilities, grey=grey, fan=fan, apex_px=apex, limits=limits)
-    elapsed = (time.perf_counter() - start) * 1000
-    dice = [_dice(seg.labels == k, phantom.labels == k) for k in (1, 2)]
-    hd = [hd95_mm(seg.labels == k, phantom.labels == k, spacing) for k in (1, 2)]
-    outcome = PhantomOutcome(
+    return seg.labels, m, (time.perf_counter() - start) * 1000
+
+
+def _outcome(segmenter: Segmenter, phantom: Phantom, limits: QualityLimits) -> PhantomOutcome:
+    """One phantom frame segmented and measured, against its truth (Dice and HD95 of each lip too)."""
+    truth = phantom.truth
+    labels, m, elapsed = _measured(segmenter, phantom, limits)
+    spacing = (truth.mm_per_pixel, truth.mm_per_pixel)
+    dice = [_dice(labels == k, phantom.labels == k) for k in (1, 2)]
+    hd = [hd95_mm(labels == k, phantom.labels == k, spacing) for k in (1, 2)]
+    return PhantomOutcome(
         seed=truth.seed,
         appearance=truth.appearance,
         case=truth.case,
@@ -175,7 +183,6 @@ def _outcome(segmenter: Segmenter, phantom: Phantom, limits: QualityLimits) -> t
         truth_auca_visible=truth.auca_visible,
         auca_deg=m.auca.angle_deg if m.auca else None,
     )
-    return outcome, m
 
 
 def evaluate_looks(
@@ -206,7 +213,7 @@ def evaluate_loops(
         for k in range(count):
             seed, case = seeds[look] + k, LOOP_CASES[k % len(LOOP_CASES)]
             loop = generate_cine(seed, LOOP_FRAMES, appearance=look, case=case)
-            measured = [(("loop", p.truth.frame), _outcome(segmenter, p, limits)[1]) for p in loop]
+            measured = [(("loop", p.truth.frame), _measured(segmenter, p, limits)[1]) for p in loop]
             exam = exam_result(measured)
             truth_cl = loop[0].truth.cl_mm
             looks[name].append(
