@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import math
 import multiprocessing
 import os
 import sys
@@ -341,18 +340,19 @@ def _pixel_sizes(value: str | None, folder: Path | None) -> float | dict[str, fl
         return None
     if folder is None:
         raise _UsageError("--fugc-mm-per-pixel needs --fugc")
-    from .train import read_pixel_sizes
+    from .train import pixel_size, read_pixel_sizes
 
     try:
-        size = float(value)
-    except ValueError:
+        float(value)
+    except ValueError:  # not a number: the table of sizes by image
         try:
             return read_pixel_sizes(value)
         except (OSError, ValueError) as err:
             raise _UsageError(f"--fugc-mm-per-pixel {value}: {err}") from err
-    if not size > 0 or not math.isfinite(size):
-        raise _UsageError(f"--fugc-mm-per-pixel must be above 0 mm, not {value}")
-    return size
+    try:
+        return pixel_size(value)
+    except ValueError as err:
+        raise _UsageError(f"--fugc-mm-per-pixel must be above 0 mm, not {value}") from err
 
 
 def _evaluate(args: argparse.Namespace) -> int:

@@ -7,6 +7,7 @@ it. Logs loss and validation Dice each epoch.
 from __future__ import annotations
 
 import csv
+import math
 import multiprocessing
 import sys
 import time
@@ -23,7 +24,7 @@ from .model_info import CLASSES, ModelInfo, TrainConfig
 from .phantom import generate
 from .segment import letterbox, letterbox_labels
 
-__all__ = ["phantom_squares", "labelled_pairs", "read_labelled", "read_pixel_sizes", "fugc_squares", "augment", "dice_per_class", "separation_weights", "train"]
+__all__ = ["phantom_squares", "labelled_pairs", "read_labelled", "pixel_size", "read_pixel_sizes", "fugc_squares", "augment", "dice_per_class", "separation_weights", "train"]
 
 Squares = tuple[np.ndarray, np.ndarray]  # (N, S, S) uint8 grey, (N, S, S) uint8 labels
 
@@ -71,6 +72,17 @@ def read_labelled(image_path: Path, label_path: Path) -> tuple[np.ndarray, np.nd
     return image, label
 
 
+def pixel_size(text: str) -> float:
+    """A pixel size in mm from text: ValueError unless it is a finite number above 0."""
+    try:
+        size = float(text)
+    except ValueError:
+        size = math.nan
+    if not (size > 0 and math.isfinite(size)):
+        raise ValueError(f"mm_per_pixel must be a number above 0, not {text!r}")
+    return size
+
+
 def read_pixel_sizes(path: str | Path) -> dict[str, float]:
     """A labelled folder's pixel sizes: a CSV with columns ``image`` (file name; or ``file``, as in a
     phantom set's ground_truth.csv) and ``mm_per_pixel`` (square pixels, mm), for folders whose
@@ -86,12 +98,9 @@ def read_pixel_sizes(path: str | Path) -> dict[str, float]:
             raise ValueError(f"{path}: needs the columns image (or file) and mm_per_pixel")
         for number, row in enumerate(reader, start=2):
             try:
-                size = float(row["mm_per_pixel"])
-            except ValueError:
-                size = float("nan")
-            if not size > 0 or not np.isfinite(size):
-                raise ValueError(f"{path}, row {number}: mm_per_pixel must be a number above 0, not {row['mm_per_pixel']!r}")
-            sizes[row[name]] = size
+                sizes[row[name]] = pixel_size(row["mm_per_pixel"])
+            except ValueError as err:
+                raise ValueError(f"{path}, row {number}: {err}") from err
     return sizes
 
 
