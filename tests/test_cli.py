@@ -281,8 +281,9 @@ def test_calibrate_writes_its_settings_into_the_model_and_leaves_the_weights(tmp
     assert main(["calibrate", "--model", str(model), "--count", "2"]) == 0
     info = read_model_info(model)  # its checksum still holds
     assert weights.read_bytes() == before
-    assert info.min_confidence is not None and info.funnel_tip_mm is not None
-    assert f"confidence floor {info.min_confidence:.2f}, funnel tip {info.funnel_tip_mm:.2f} mm" in capsys.readouterr().out
+    assert None not in (info.min_confidence, info.min_os_confidence, info.funnel_tip_mm)
+    printed = f"confidence floor {info.min_confidence:.2f}, at the internal os {info.min_os_confidence:.2f}, funnel tip {info.funnel_tip_mm:.2f} mm"
+    assert printed in capsys.readouterr().out
 
 
 def test_calibrate_a_missing_model_is_a_usage_error(tmp_path, capsys):

@@ -35,6 +35,7 @@ def outcome(
     shape: str = "V",
     mid_width: float | None = None,
     confidence: float = 0.95,
+    os_confidence: float | None = 0.9,
 ) -> PhantomOutcome:
     """A measured frame; ``funnel`` = (truth length, length, truth width, width) in mm; ``auca`` =
     (whether the frame shows the wall, the measured angle) against a true angle of 120 degrees;
@@ -62,6 +63,7 @@ def outcome(
         funnel_width_mm=f[3] if measured else None,
         measure_ms=2.0,
         confidence=confidence,
+        os_confidence=os_confidence,
         reasons="" if measured else "canal not fully inside the ultrasound sector",
         funnel_shape=shape if (funnel and measured) else "",
         funnel_mid_width_mm=(f[3] / 2 if mid_width is None else mid_width) if (funnel and measured) else None,
@@ -189,6 +191,14 @@ class TestCalibration:
         outcomes = [outcome(k, 20.0, 20.0, confidence=c) for k, c in enumerate([0.937, 0.95, 0.99])]
         outcomes.append(outcome(9, 20.0, None, truth_measurable=False, confidence=0.2))
         assert confidence_floor(outcomes, quantile=0.0) == 0.93
+
+    def test_os_confidence_floor_leaves_out_frames_without_a_canal(self):
+        outcomes = [outcome(k, 20.0, 20.0, os_confidence=c) for k, c in enumerate([0.868, 0.9, 0.97])]
+        outcomes.append(outcome(8, 20.0, None, os_confidence=None))  # no canal found: no os
+        outcomes.append(outcome(9, 20.0, None, truth_measurable=False, os_confidence=0.3))
+        assert confidence_floor(outcomes, of="os_confidence", quantile=0.0) == 0.86
+        assert confidence_floor(outcomes, of="os_confidence", quantile=0.5) == 0.9
+        assert confidence_floor(outcomes[3:], of="os_confidence") == 0.0  # no canal found anywhere: no floor
 
 
 @pytest.fixture(scope="module")

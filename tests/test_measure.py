@@ -202,6 +202,22 @@ class TestQualityGate:
         probabilities = np.stack([labels == k for k in range(3)]).astype(np.float32) * 0.5 + 0.5 / 3
         assert any("confidence" in r for r in self._reasons(labels, probabilities=probabilities).reasons)
 
+    def test_unsure_where_the_canal_ends(self):
+        labels = straight_lips()  # canal along row 150, external os at column 100 (nearer the probe)
+        spacing = (0.1, 0.15)  # 3 mm is 30 rows and 20 columns
+        probabilities = np.stack([labels == k for k in range(3)]).astype(np.float32)
+        rows, cols = np.indices(labels.shape)
+        unsure = (rows - 150) ** 2 + ((cols - 299) * 1.5) ** 2 <= 25**2  # lips and fluid around the internal os
+        probabilities[:, unsure] = probabilities[:, unsure] * 0.25 + 0.25  # each class still wins its pixels, at 0.5
+        m = self._reasons(labels, spacing, probabilities=probabilities)
+        r, c = m.internal_os_px
+        near = ((rows - r) * spacing[0]) ** 2 + ((cols - c) * spacing[1]) ** 2 <= 3.0**2
+        expected = probabilities.max(axis=0)[near].mean()
+        assert m.os_confidence == pytest.approx(expected, abs=1e-6) and m.os_confidence < 0.75
+        assert m.confidence > 0.95  # over the whole cervix the model is sure
+        assert m.reasons == (f"internal os not clearly seen (model confidence {expected:.2f} < 0.75 within 3 mm of it)",)
+        assert measure_cervix(labels, spacing).os_confidence == 1.0  # one-hot labels: sure everywhere
+
     def test_canal_not_visible(self):
         labels = straight_lips()
         assert any("not visible" in r for r in self._reasons(labels, grey=grey_for(labels, canal_visible=False)).reasons)
@@ -602,6 +618,19 @@ class TestMaskHelpers:
         image = np.arange(100, dtype=np.uint8).reshape(10, 10)
         mask = image >= 40  # the levels 40-99, 60 pixels
         np.testing.assert_array_equal(quantiles_u8(image, mask, (0.5, 0.9)), [69.0, 93.0])  # 30 and 54 pixels reach them
+
+    @pytest.mark.parametrize(("centre", "expected_px"), [((20.0, 25.0), 23), ((0.0, 25.0), 14), ((20.5, 0.6), 16)])
+    def test_disc_with_anisotropic_pixels_clipped_to_the_array(self, centre, expected_px):
+        from cervical_length.measure._masks import disc
+
+        # 0.32 mm across 0.1 mm rows and 0.15 mm columns: an ellipse 3.2 rows and 2.13 columns in radius.
+        box, inside = disc((40, 50), np.array(centre), 0.32, (0.1, 0.15))
+        rows, cols = np.indices((40, 50))
+        expected = ((rows - centre[0]) / 3.2) ** 2 + ((cols - centre[1]) / (0.32 / 0.15)) ** 2 <= 1.0
+        found = np.zeros((40, 50), dtype=bool)
+        found[box] = inside
+        np.testing.assert_array_equal(found, expected)
+        assert int(inside.sum()) == expected_px
 
     def test_1mm_mean_is_the_box_mean(self):
         from cervical_length.measure._masks import box_side_1mm_px, mean_1mm

@@ -11,7 +11,14 @@ import torch
 
 from cervical_length.engine import quality_limits
 from cervical_length.errors import ModelError
-from cervical_length.evaluate import VALIDATION_SEEDS, calibrate, confidence_floor, evaluate_phantoms, funnel_tip_width_mm
+from cervical_length.evaluate import (
+    OS_CONFIDENCE_QUANTILE,
+    VALIDATION_SEEDS,
+    calibrate,
+    confidence_floor,
+    evaluate_phantoms,
+    funnel_tip_width_mm,
+)
 from cervical_length.measure import QualityLimits
 from cervical_length.model import UNet, load_model, save_model
 from cervical_length.model_info import (
@@ -90,10 +97,10 @@ class TestWeightsFile:
     def test_calibration_reaches_the_measurement(self, tmp_path):
         info = save_model(UNet((4, 8, 16)), tmp_path / "m.json", working_size=64, card={})
         assert info.min_confidence is None and info.funnel_tip_mm is None and quality_limits(info) == QualityLimits()
-        amend_metadata(tmp_path / "m.json", calibration_metadata(min_confidence=0.81, funnel_tip_mm=1.25))
+        amend_metadata(tmp_path / "m.json", calibration_metadata(min_confidence=0.81, min_os_confidence=0.78, funnel_tip_mm=1.25))
         _, amended = load_model(tmp_path / "m.json")  # the checksum still holds: the weights are untouched
-        assert (amended.min_confidence, amended.funnel_tip_mm) == (0.81, 1.25)
-        assert quality_limits(amended) == QualityLimits(min_confidence=0.81, funnel_tip_mm=1.25)
+        assert (amended.min_confidence, amended.min_os_confidence, amended.funnel_tip_mm) == (0.81, 0.78, 1.25)
+        assert quality_limits(amended) == QualityLimits(min_confidence=0.81, min_os_confidence=0.78, funnel_tip_mm=1.25)
 
     def test_amending_cannot_change_the_weights_or_checksum(self, tmp_path):
         save_model(UNet((4, 8, 16)), tmp_path / "m.json", working_size=64, card={})
@@ -105,6 +112,7 @@ class TestWeightsFile:
     def test_shipped_model_is_calibrated(self):
         _, info = load_model(DEFAULT_MODEL)
         assert 0.5 < info.min_confidence < 1.0
+        assert 0.5 < info.min_os_confidence < 1.0
         assert 0.5 < info.funnel_tip_mm < 2.0
 
     def test_weights_path_cannot_escape_the_model_folder(self, tmp_path):
@@ -292,13 +300,18 @@ class TestShippedModel:
 def test_calibration_is_made_on_the_validation_frames_measured_as_found():
     model, info = load_model(DEFAULT_MODEL)
     segmenter = Segmenter(model, model_sha256=info.sha256, working_size=info.working_size)
-    # No confidence floor and no funnel tip: the settings being calibrated must not shape their own data.
+    # No confidence floors and no funnel tip: the settings being calibrated must not shape their own data.
+    unfloored = QualityLimits(min_confidence=0.0, min_os_confidence=0.0)
     outcomes = [
         o
         for appearance, first in VALIDATION_SEEDS.items()
-        for o in evaluate_phantoms(segmenter, range(first, first + 4), appearance=appearance, limits=QualityLimits(min_confidence=0.0))
+        for o in evaluate_phantoms(segmenter, range(first, first + 4), appearance=appearance, limits=unfloored)
     ]
-    expected = QualityLimits(min_confidence=confidence_floor(outcomes), funnel_tip_mm=funnel_tip_width_mm(outcomes))
+    expected = QualityLimits(
+        min_confidence=confidence_floor(outcomes),
+        min_os_confidence=confidence_floor(outcomes, of="os_confidence", quantile=OS_CONFIDENCE_QUANTILE),
+        funnel_tip_mm=funnel_tip_width_mm(outcomes),
+    )
     assert calibrate(segmenter, count=4) == expected
 
 

@@ -421,9 +421,17 @@ def _calibrate_model(path: Path, *, count: int = 200) -> None:
     from .evaluate import calibrate
 
     calibrated = calibrate(_phantom_pipeline(path).segmenter, count=count)
-    values = f"confidence floor {calibrated.min_confidence:.2f}, funnel tip {calibrated.funnel_tip_mm:.2f} mm"
+    values = (
+        f"confidence floor {calibrated.min_confidence:.2f}, at the internal os {calibrated.min_os_confidence:.2f}, "
+        f"funnel tip {calibrated.funnel_tip_mm:.2f} mm"
+    )
     try:
-        amend_metadata(path, calibration_metadata(min_confidence=calibrated.min_confidence, funnel_tip_mm=calibrated.funnel_tip_mm))
+        amend_metadata(
+            path,
+            calibration_metadata(
+                min_confidence=calibrated.min_confidence, min_os_confidence=calibrated.min_os_confidence, funnel_tip_mm=calibrated.funnel_tip_mm
+            ),
+        )
     except OSError as err:
         raise _UsageError(f"{path}: cannot write the calibration ({values}) into the model's metadata: {err.strerror}") from err
     print(f"Calibrated {path}: {values}")

@@ -82,6 +82,7 @@ class FrameResult:
     funnel_shape: str = ""
     auca_deg: float | None = None  #: anterior uterocervical angle, degrees; None when the wall is not seen
     confidence: float | None = None
+    os_confidence: float | None = None  #: the model's confidence within 3 mm of the internal os
     reasons: str = ""
     external_os_row: float | None = None
     external_os_col: float | None = None
@@ -142,6 +143,7 @@ def _row(frame: Frame, m: Measurement, model_sha256: str, notes: str) -> FrameRe
         funnel_shape=(f.shape if f else "T") if m.measurable else "",
         auca_deg=round(m.auca.angle_deg, 1) if m.auca else None,
         confidence=round(m.confidence, 3),
+        os_confidence=None if m.os_confidence is None else round(m.os_confidence, 3),
         reasons="; ".join(m.reasons),
         external_os_row=_mm(ext[0]) if ext else None,
         external_os_col=_mm(ext[1]) if ext else None,
@@ -188,8 +190,8 @@ def _failure(path: Path, err: DicomReadError, notes: str) -> FrameResult:
 
 def quality_limits(info: ModelInfo) -> QualityLimits:
     """The quality gate and measurement settings for a model: the defaults, with what was calibrated
-    for the model (its confidence floor and funnel tip width) where its metadata has them."""
-    calibrated = {"min_confidence": info.min_confidence, "funnel_tip_mm": info.funnel_tip_mm}
+    for the model (its confidence floors and funnel tip width) where its metadata has them."""
+    calibrated = {"min_confidence": info.min_confidence, "min_os_confidence": info.min_os_confidence, "funnel_tip_mm": info.funnel_tip_mm}
     return QualityLimits(**{name: value for name, value in calibrated.items() if value is not None})
 
 

@@ -38,6 +38,7 @@ __all__ = [
     "summarise_fugc",
     "calibrate",
     "confidence_floor",
+    "OS_CONFIDENCE_QUANTILE",
     "funnel_tip_width_mm",
     "VALIDATION_SEEDS",
     "TEST_SEEDS",
@@ -96,6 +97,7 @@ class PhantomOutcome:
     funnel_width_mm: float | None
     measure_ms: float
     confidence: float  #: the measurement's mean winning-class probability over the cervix
+    os_confidence: float | None  #: the same within 3 mm of the internal os found (None: no canal found)
     reasons: str  #: why the quality gate declined the frame, '; '-separated ('' when measured)
     funnel_shape: str = ""  #: the letter of the funnel found ('' when none)
     funnel_mid_width_mm: float | None = None  #: its width halfway from apex to base
@@ -178,6 +180,7 @@ def _outcome(segmenter: Segmenter, phantom: Phantom, limits: QualityLimits) -> P
         funnel_shape=m.funnel.shape if m.funnel else "",
         funnel_mid_width_mm=m.funnel.mid_width_mm if m.funnel else None,
         confidence=m.confidence,
+        os_confidence=m.os_confidence,
         reasons="; ".join(m.reasons),
         truth_auca_deg=truth.auca_deg,
         truth_auca_visible=truth.auca_visible,
@@ -233,21 +236,34 @@ def evaluate_loops(
     return looks
 
 
+#: The share of measurable validation frames the confidence at the internal os alone declines: the
+#: frames whose canal end the model is least sure of, where the largest length errors were (README).
+OS_CONFIDENCE_QUANTILE = 0.005
+
+
 def calibrate(segmenter: Segmenter, *, count: int = 200) -> QualityLimits:
     """The measurement settings calibrated for this model on ``count`` validation phantoms of each
-    look: :func:`confidence_floor` and :func:`funnel_tip_width_mm`, the defaults elsewhere."""
-    looks = evaluate_looks(segmenter, phantoms="validation", count=count, limits=QualityLimits(min_confidence=0.0))
+    look: the two :func:`confidence_floor` s and :func:`funnel_tip_width_mm`, the defaults elsewhere."""
+    looks = evaluate_looks(segmenter, phantoms="validation", count=count, limits=QualityLimits(min_confidence=0.0, min_os_confidence=0.0))
     outcomes = [o for look in looks.values() for o in look]
-    return QualityLimits(min_confidence=confidence_floor(outcomes), funnel_tip_mm=funnel_tip_width_mm(outcomes))
+    return QualityLimits(
+        min_confidence=confidence_floor(outcomes),
+        min_os_confidence=confidence_floor(outcomes, of="os_confidence", quantile=OS_CONFIDENCE_QUANTILE),
+        funnel_tip_mm=funnel_tip_width_mm(outcomes),
+    )
 
 
-def confidence_floor(outcomes: Sequence[PhantomOutcome], *, quantile: float = 0.02) -> float:
-    """The quality gate's confidence floor: the ``quantile`` of the confidence of the measurable
-    phantoms, rounded down to 0.01, so that confidence alone rejects about that share of measurable
-    frames. Models differ in how sure they sound (a smaller network gives softer probabilities), so
-    a fixed floor would reject a good frame for one model and pass a poor one for another."""
-    confidences = [o.confidence for o in outcomes if o.truth_measurable]
-    return float(np.floor(np.quantile(confidences, quantile) * 100) / 100)
+def confidence_floor(
+    outcomes: Sequence[PhantomOutcome], *, of: Literal["confidence", "os_confidence"] = "confidence", quantile: float = 0.02
+) -> float:
+    """A confidence floor of the quality gate: the ``quantile`` of the measurable phantoms'
+    confidence (``of``: {'confidence', 'os_confidence'}; frames where no canal was found have no
+    confidence at the os and are left out), rounded down to 0.01, so that it alone rejects about
+    that share of measurable frames; 0 (no floor) when none has one. Models differ in how sure they
+    sound (a smaller network gives softer probabilities), so a fixed floor would reject a good frame
+    for one model and pass a poor one for another."""
+    confidences = [value for o in outcomes if o.truth_measurable and (value := getattr(o, of)) is not None]
+    return float(np.floor(np.quantile(confidences, quantile) * 100) / 100) if confidences else 0.0
 
 
 def funnel_tip_width_mm(outcomes: Sequence[PhantomOutcome], *, most_mm: float = 3.0) -> float:

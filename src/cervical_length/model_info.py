@@ -71,6 +71,12 @@ class ModelInfo:
         return self._calibrated("quality_gate", "min_confidence")
 
     @property
+    def min_os_confidence(self) -> float | None:
+        """The quality gate's floor of the confidence at the internal os, calibrated for this model
+        (``quality_gate.min_os_confidence`` in the metadata); None: the measurement's default."""
+        return self._calibrated("quality_gate", "min_os_confidence")
+
+    @property
     def funnel_tip_mm(self) -> float | None:
         """How narrow (mm) a funnel's tip this model draws closed, calibrated on its validation
         phantoms (``measurement.funnel_tip_mm`` in the metadata); None: the measurement's default."""
@@ -128,11 +134,17 @@ def write_metadata(metadata_path: str | os.PathLike[str], weights: str | os.Path
     return info
 
 
-def calibration_metadata(*, min_confidence: float, funnel_tip_mm: float) -> dict:
+def calibration_metadata(*, min_confidence: float, min_os_confidence: float, funnel_tip_mm: float) -> dict:
     """The metadata fields of a model's calibration (see :func:`cervical_length.evaluate.calibrate`),
-    read back by :attr:`ModelInfo.min_confidence` and :attr:`ModelInfo.funnel_tip_mm`."""
+    read back by :attr:`ModelInfo.min_confidence`, :attr:`ModelInfo.min_os_confidence` and
+    :attr:`ModelInfo.funnel_tip_mm`."""
     return {
-        "quality_gate": {"min_confidence": min_confidence, "rule": "2nd percentile of the confidence of measurable validation phantoms"},
+        "quality_gate": {
+            "min_confidence": min_confidence,
+            "rule": "2nd percentile of the confidence of measurable validation phantoms",
+            "min_os_confidence": min_os_confidence,
+            "os_rule": "0.5th percentile of the confidence within 3 mm of the internal os of measurable validation phantoms",
+        },
         "measurement": {
             "funnel_tip_mm": funnel_tip_mm,
             "rule": "least-squares tip width that explains the cervical-length errors of validation phantoms with a straight-walled funnel",

@@ -70,6 +70,7 @@ def _measurement(row: FrameResult) -> Measurement | None:
         cl_straight_mm=row.cl_straight_mm,
         funnel=funnel,
         confidence=row.confidence or 0.0,
+        os_confidence=row.os_confidence,
         auca=None if row.auca_deg is None else Auca(row.auca_deg, ((0.0, 0.0), (0.0, 0.0))),
     )
 

@@ -26,6 +26,7 @@ from ._masks import (
     close,
     convex_hull,
     dilate,
+    disc,
     largest_component,
     mean_1mm,
     mean_along,
@@ -38,6 +39,9 @@ __all__ = ["QualityLimits", "Measurement", "measure_cervix"]
 
 #: Radius (mm) of the closing that bridges notches between the lips below the scanner's resolution.
 BRIDGE_MM = 1.0
+#: Radius (mm) around the internal os over which the model's confidence there is averaged: about
+#: the lips' rounded inner ends and the fluid or tissue beyond them, where the canal's end is decided.
+OS_RADIUS_MM = 3.0
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,9 @@ class QualityLimits:
     max_cl_mm: float = 65.0
     min_lip_ratio: float = 0.65  #: thinner / thicker lip; below: probe pressure
     min_confidence: float = 0.85  #: mean winning-class probability over the cervix
+    #: Mean winning-class probability within :data:`OS_RADIUS_MM` of the internal os; below, the
+    #: model is unsure where the canal ends (the largest length errors sit there).
+    min_os_confidence: float = 0.75
     #: Lips this close to the sector edge (pixels) are cut off by it: about one pixel of the network's
     #: 256 grid for a 600 x 800 export, the resolution the lips are drawn at.
     edge_margin_px: float = 3.0
@@ -72,6 +79,8 @@ class Measurement:
     cl_two_segment_mm : two straight segments through the canal's furthest point from that line;
         equals ``cl_straight_mm`` for a straight canal.
     confidence : mean winning-class probability over the cervix (0-1).
+    os_confidence : mean winning-class probability within :data:`OS_RADIUS_MM` of the internal os
+        (0-1); None when no canal was found.
     auca : the anterior uterocervical angle, when the frame is measured and shows the anterior
         uterine wall (see :func:`anterior_uterocervical_angle`); None otherwise.
     """
@@ -83,6 +92,7 @@ class Measurement:
     cl_two_segment_mm: float | None = None
     funnel: Funnel | None = None
     confidence: float = 0.0
+    os_confidence: float | None = None
     external_os_px: tuple[float, float] | None = None
     internal_os_px: tuple[float, float] | None = None
     centreline_px: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
@@ -169,6 +179,7 @@ def measure_cervix(
     box = (row0 - margin, col0 - margin, row0 + height + margin, col0 + width + margin)
     offset = np.array(box[:2], dtype=np.float64)
     labels = window(labels, box, 0)
+    frame_probabilities = probabilities  # the internal os's surroundings may reach past the window
     if probabilities is None:
         probabilities = np.stack([labels == k for k in range(3)]).astype(np.float32)
     else:
@@ -226,8 +237,15 @@ def measure_cervix(
     centreline = canal.centreline
     cl, straight, two_segment = canal_lengths(centreline, spacing)
 
+    os_confidence = 1.0  # one-hot labels are sure everywhere
+    if frame_probabilities is not None:
+        around, inside = disc(frame_probabilities.shape[1:], centreline[-1] + offset, OS_RADIUS_MM, spacing)
+        os_confidence = float(frame_probabilities[(slice(None), *around)].max(axis=0)[inside].mean())
+
     if confidence < limits.min_confidence:
         reasons.append(f"low model confidence ({confidence:.2f} < {limits.min_confidence})")
+    if os_confidence < limits.min_os_confidence:
+        reasons.append(f"internal os not clearly seen (model confidence {os_confidence:.2f} < {limits.min_os_confidence} within {OS_RADIUS_MM:g} mm of it)")
     if fan is not None:
         outside = ~window(fan, box, False)
         near_edge = dilate(outside, int(np.ceil(limits.edge_margin_px)))
@@ -271,6 +289,7 @@ def measure_cervix(
         cl_two_segment_mm=two_segment if ok else None,
         funnel=funnel if ok else None,
         confidence=confidence,
+        os_confidence=os_confidence,
         external_os_px=(float(external[0]), float(external[1])),
         internal_os_px=(float(internal[0]), float(internal[1])),
         centreline_px=centreline,

@@ -7,7 +7,7 @@ from functools import cache
 import cv2
 import numpy as np
 
-__all__ = ["window", "convex_hull", "dilate", "largest_component", "mean_along", "quantiles_u8", "near_line", "close", "pixels_of", "centroid_px", "select_labels", "box_side_1mm_px", "mean_1mm"]
+__all__ = ["window", "convex_hull", "dilate", "largest_component", "mean_along", "quantiles_u8", "near_line", "close", "pixels_of", "centroid_px", "select_labels", "box_side_1mm_px", "mean_1mm", "disc"]
 
 
 def window(array: np.ndarray, box: tuple[int, int, int, int], fill: object) -> np.ndarray:
@@ -144,3 +144,15 @@ def mean_1mm(grey: np.ndarray, spacing_mm: tuple[float, float]) -> np.ndarray:
     """(rows, cols) float32 mean of a uint8 image over the :func:`box_side_1mm_px` square."""
     side = box_side_1mm_px(spacing_mm)
     return cv2.boxFilter(grey, cv2.CV_32F, (side, side))
+
+
+def disc(shape: tuple[int, int], centre_px: np.ndarray, radius_mm: float, spacing_mm: tuple[float, float]) -> tuple[tuple[slice, slice], np.ndarray]:
+    """The pixels of a (rows, cols) array whose centres lie within ``radius_mm`` of ``centre_px``
+    (row, col), anisotropic spacing honoured: the slices of their bounding box, clipped to the array,
+    and the (h, w) bool mask of the disc in that box."""
+    reach = np.array([radius_mm / spacing_mm[0], radius_mm / spacing_mm[1]])
+    low = np.maximum(np.floor(centre_px - reach).astype(int), 0)
+    high = np.minimum(np.ceil(centre_px + reach).astype(int) + 1, shape)
+    rows, cols = np.ogrid[low[0] : high[0], low[1] : high[1]]
+    inside = ((rows - centre_px[0]) / reach[0]) ** 2 + ((cols - centre_px[1]) / reach[1]) ** 2 <= 1.0
+    return (slice(low[0], high[0]), slice(low[1], high[1])), inside
