@@ -34,8 +34,8 @@ from cervical_length.dicom import read_frames, write_us_dicom
 from cervical_length.engine import Pipeline, cervix_spacing
 from cervical_length.evaluate import evaluate_looks, summarise
 from cervical_length.measure import measure_cervix, sector_mask
-from cervical_length.model import load_model
-from cervical_length.model_info import DEFAULT_MODEL
+from cervical_length.model import UNet, load_model
+from cervical_length.model_info import DEFAULT_MODEL, DEFAULT_WIDTHS, WORKING_SIZE
 from cervical_length.outputs import encode_png, overlay_image
 from cervical_length.phantom import generate
 from cervical_length.segment import Segmenter, back_to_frame, letterbox
@@ -107,12 +107,16 @@ def _squares(kind: str, size: int) -> np.ndarray:
     return np.repeat(square[None], 8, axis=0)
 
 
-def _forward_worker(batches: int, kind: str = "noise") -> tuple[int, float]:
+def _forward_worker(batches: int, kind: str = "noise", *, reference: bool = False) -> tuple[int, float]:
     """In a worker process: frames and seconds of ``batches`` forward passes of 8 :func:`_squares`
-    on one thread."""
-    model, info = load_model(DEFAULT_MODEL)
-    segmenter = Segmenter(model, model_sha256=info.sha256, working_size=info.working_size, threads=1)
-    squares = _squares(kind, info.working_size)
+    on one thread, by the shipped model or (``reference``) by an untrained network of the default
+    widths: its computation, and so its speed, is that of any weights of that shape."""
+    if reference:
+        segmenter = Segmenter(UNet(DEFAULT_WIDTHS).eval(), model_sha256="reference", working_size=WORKING_SIZE, threads=1)
+    else:
+        model, info = load_model(DEFAULT_MODEL)
+        segmenter = Segmenter(model, model_sha256=info.sha256, working_size=info.working_size, threads=1)
+    squares = _squares(kind, segmenter.working_size)
     segmenter.probabilities(squares)
     start = time.perf_counter()
     for _ in range(batches):
@@ -121,9 +125,10 @@ def _forward_worker(batches: int, kind: str = "noise") -> tuple[int, float]:
 
 
 def _reference_forward() -> float:
-    """Frames/s of the forward pass on one thread over the whole square, measured now: the machine's
-    speed drifts, so each section's figures carry the network speed they were measured beside."""
-    frames, seconds = _forward_worker(20)
+    """Frames/s of the five-level network (the default widths; the shipped model until version 0.5.0)
+    on one thread over the whole square, measured now: the machine's speed drifts, so each section's
+    figures carry the speed of this fixed computation beside them, comparable across model versions."""
+    frames, seconds = _forward_worker(20, reference=True)
     return _rate(frames, seconds)
 
 

@@ -168,6 +168,10 @@ class TestTrainWidths:
         assert message in capsys.readouterr().err
 
 
+    def test_widths_with_init_must_grow_its_network(self, capsys, random_model):
+        assert main(["train", "--init", str(random_model), "--widths", "8,16"]) == 2
+        assert "--widths: widths (8, 16) do not add levels below this network's" in capsys.readouterr().err
+
 def test_evaluate_writes_the_figures_and_one_row_per_frame(tmp_path, capsys):
     out = tmp_path / "eval" / "figures.json"
     assert main(["evaluate", "--count", "3", "--loops", "1", "--out", str(out)]) == 0

@@ -142,6 +142,27 @@ class TestInference:
             assert out.is_contiguous()
             torch.testing.assert_close(out, model(x), atol=1e-5, rtol=1e-4)
 
+    def test_a_grown_network_keeps_every_layer_at_its_level(self):
+        torch.manual_seed(0)
+        small = UNet((4, 8, 16))
+        before = {k: v.clone() for k, v in small.state_dict().items()}
+        grown = small.grown((4, 8, 16, 32, 64))
+        assert grown.widths == (4, 8, 16, 32, 64)
+        state = grown.state_dict()
+        # Encoder blocks and head by name; decoder blocks (deepest first) two places on.
+        for name, tensor in before.items():
+            moved = name if not name.startswith("up.") else f"up.{int(name.split('.')[1]) + 2}.{name.split('.', 2)[2]}"
+            torch.testing.assert_close(state[moved], tensor, rtol=0, atol=0)
+        with torch.no_grad():
+            next(iter(grown.parameters())).add_(1.0)  # the copy is the grown network's own
+        torch.testing.assert_close(small.state_dict(), before, rtol=0, atol=0)
+        assert grown.eval()(torch.rand(1, 1, 32, 32)).shape == (1, 3, 32, 32)
+
+    @pytest.mark.parametrize("widths", [(4, 8, 16), (4, 8), (4, 16, 16, 32), (8, 8, 16, 32)])
+    def test_growing_needs_new_levels_below_the_old(self, widths):
+        with pytest.raises(ValueError, match=r"do not add levels below this network's \(4, 8, 16\)"):
+            UNet((4, 8, 16)).grown(widths)
+
     @pytest.mark.parametrize("shape", [(1, 4, 8, 8), (2, 3, 7, 9), (1, 8, 6, 5)])
     def test_inference_max_pool_equals_torchs(self, shape):
         from cervical_length.model import _MaxPool2x2

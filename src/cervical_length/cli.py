@@ -145,8 +145,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="extra cross-entropy weight where the two lips nearly touch (canal, funnel tip); default %(default)s",
     )
     train.add_argument(
-        "--widths", type=_widths, default=defaults.widths, metavar="W,W,...",
-        help="channels per U-Net level (default %(default)s); ignored with --init, which keeps its own",
+        "--widths", type=_widths, metavar="W,W,...",
+        help=(
+            f"channels per U-Net level (default {','.join(map(str, defaults.widths))}); with --init, that model's "
+            "widths followed by those of new deeper levels, grown onto it (default: its own)"
+        ),
     )
 
     export = commands.add_parser(
@@ -665,6 +668,11 @@ def _train(args: argparse.Namespace) -> int:
     from .train import fugc_squares, train
 
     init, init_info = load_model(args.init) if args.init else (None, None)
+    if init is not None and args.widths not in (None, init.widths):
+        try:
+            init = init.grown(args.widths)
+        except ValueError as err:
+            raise _UsageError(f"--widths: {err}") from err
     config = TrainConfig(
         seed=args.seed,
         train_count=args.train_count,
@@ -674,7 +682,7 @@ def _train(args: argparse.Namespace) -> int:
         learning_rate=args.learning_rate,
         max_minutes=args.max_minutes,
         separation_weight=args.separation_weight,
-        widths=init.widths if init is not None else args.widths,
+        widths=init.widths if init is not None else args.widths or TrainConfig.widths,
         working_size=init_info.working_size if init_info is not None else WORKING_SIZE,
     )
     torch.set_num_threads(os.cpu_count() or 1)

@@ -7,6 +7,7 @@ file) after its SHA-256 is checked against the model card's metadata file.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -96,6 +97,30 @@ class UNet(nn.Module):
     def grid_px(self) -> int:
         """Input pixels per pixel of the deepest level (the grid halves at each level below the first)."""
         return 2 ** (len(self.widths) - 1)
+
+    def grown(self, widths: Sequence[int]) -> UNet:
+        """A deeper U-Net that starts from this one: ``widths`` are this network's widths followed
+        by those of the new deepest levels.
+
+        Every layer of this network is copied into the layer of the new one that works at the same
+        level (the encoder blocks and the head as they are, each decoder block by the level it
+        brings features up to); the new levels' encoder blocks and the decoder blocks that bring
+        their features back up start untrained, so fine-tuning adds depth to what was learnt.
+        Raises ValueError when ``widths`` do not extend this network's.
+        """
+        widths = tuple(widths)
+        added = len(widths) - len(self.widths)
+        if added < 1 or widths[: len(self.widths)] != self.widths:
+            raise ValueError(f"widths {widths} do not add levels below this network's {self.widths}")
+        grown = UNet(widths, self.head.out_channels)
+        state = grown.state_dict()
+        for name, tensor in self.state_dict().items():
+            if name.startswith("up."):  # decoder blocks are listed deepest first
+                _, index, rest = name.split(".", 2)
+                name = f"up.{int(index) + added}.{rest}"
+            state[name] = tensor.clone()
+        grown.load_state_dict(state)
+        return grown
 
     def fused(self) -> UNet:
         """A copy for CPU inference, with the same outputs to float rounding. Only for eval mode: the
