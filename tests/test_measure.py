@@ -719,6 +719,24 @@ class TestSectorMask:
         assert (found != fan).sum() < 0.01 * fan.sum()  # only the fan's pointed tip, rounded by the closing
         assert apex[0] == pytest.approx(10, abs=3) and apex[1] == pytest.approx(100, abs=1)
 
+    def test_fluid_reaching_the_fans_edge_stays_inside_the_probes_footprint_out(self):
+        from cervical_length.measure import sector_mask
+
+        rows, cols = np.indices((200, 240))
+        rho, theta = np.hypot(rows + 10, cols - 120), np.degrees(np.arctan2(cols - 120, rows + 10))
+        fan = (rho >= 40) & (rho < 190) & (np.abs(theta) <= 30)  # a probe 40 px in radius, its apex above the image
+        grey = np.where(fan, 90, 0).astype(np.uint8)
+        bay = fan & (rho > 140) & (np.abs(theta) < 8)  # amniotic fluid out to the fan's far edge
+        grey[bay] = 0
+        found, apex = sector_mask(grey, None)
+        assert found[bay & (rho < 187)].all()  # the hull's chord across the bay cuts the arc's 2-pixel sagitta
+        footprint = (rho < 38) & (np.abs(theta) <= 25)  # under the probe's face: not imaged
+        assert not found[footprint].any()
+        # Beyond the fan, only the hull's pixels across the staircase of its far arc: each touches the fan.
+        assert not (found & ~cv2.dilate(fan.view(np.uint8), np.ones((3, 3), np.uint8)).view(bool)).any()
+        assert found[fan & ~bay].all()
+        assert apex[1] == pytest.approx(120, abs=1)
+
     def test_bounds_limit_the_search(self):
         from cervical_length.measure import sector_mask
 

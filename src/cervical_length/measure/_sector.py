@@ -13,9 +13,10 @@ def sector_mask(grey: np.ndarray, bounds: tuple[int, int, int, int] | None) -> t
 
     grey : (rows, cols) uint8 frame. bounds : (min_col, min_row, max_col, max_row) of the tissue
     region, inclusive, or None for the whole image. The fan is the largest non-black area inside the
-    region (8-connected, after closing gaps narrower than 15 pixels), holes filled (anechoic fluid
-    inside the fan stays inside); the apex is the middle of its top row. Returns (rows, cols) bool
-    and (row, col).
+    region (8-connected, after closing gaps narrower than 15 pixels), holes filled and bays closed
+    by its convex hull below its top edge (anechoic fluid inside the fan or reaching its edge stays
+    inside; the probe's footprint at the top stays out); the apex is the middle of its top row.
+    Returns (rows, cols) bool and (row, col).
     """
     c0, r0, c1, r1 = bounds if bounds is not None else (0, 0, grey.shape[1] - 1, grey.shape[0] - 1)
     inside = np.zeros(grey.shape, dtype=bool)
@@ -26,7 +27,16 @@ def sector_mask(grey: np.ndarray, bounds: tuple[int, int, int, int] | None) -> t
     contours, _ = cv2.findContours(window, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     window[:] = 0
     if contours:
-        cv2.drawContours(window, [max(contours, key=cv2.contourArea)], -1, 1, thickness=cv2.FILLED)
+        outline = max(contours, key=cv2.contourArea)
+        cv2.drawContours(window, [outline], -1, 1, thickness=cv2.FILLED)
+        # Fluid that reaches the fan's edge (amniotic fluid, a bladder; black at a low dynamic range)
+        # is as black as the outside and cuts a bay into the area, and the lips beside it would read
+        # as cut off by the sector. A fan is convex but for the probe's footprint at its top, so the
+        # fan is the area's convex hull, below the area's top edge in each column.
+        top = np.full(window.shape[1], window.shape[0])
+        np.minimum.at(top, outline[:, 0, 0], outline[:, 0, 1])  # the area's top edge: its outline's highest point per column
+        cv2.fillConvexPoly(window, cv2.convexHull(outline), 1)
+        window[np.arange(window.shape[0])[:, None] < top] = 0
     inside[r0 : r1 + 1, c0 : c1 + 1] = window
     rows = np.nonzero(inside.any(axis=1))[0]
     if len(rows) == 0:
