@@ -28,11 +28,11 @@ def sector_mask(grey: np.ndarray, bounds: tuple[int, int, int, int] | None) -> t
     window[:] = 0
     if contours:
         outline = max(contours, key=cv2.contourArea)
-        cv2.drawContours(window, [outline], -1, 1, thickness=cv2.FILLED)
         # Fluid that reaches the fan's edge (amniotic fluid, a bladder; black at a low dynamic range)
         # is as black as the outside and cuts a bay into the area, and the lips beside it would read
         # as cut off by the sector. A fan is convex but for the probe's footprint at its top, so the
-        # fan is the area's convex hull, below the area's top edge in each column.
+        # fan is the area's convex hull (which holds the filled area, holes and all), below the
+        # area's top edge in each column.
         top = np.full(window.shape[1], window.shape[0])
         np.minimum.at(top, outline[:, 0, 0], outline[:, 0, 1])  # the area's top edge: its outline's highest point per column
         cv2.fillConvexPoly(window, cv2.convexHull(outline), 1)
