@@ -62,7 +62,8 @@ class QualityLimits:
     edge_margin_px: float = 3.0
     min_canal_contrast: float = 1.05  #: canal line brightness / lip brightness; below: not in plane
     shadow_fraction: float = 0.2  #: share of the canal darker than a quarter of the lips' bright tissue
-    min_funnel_mm: float = 2.5  #: funnel length and width that count as funnelling
+    #: Funnel length (its hidden tip put back) and base width that count as funnelling (mm).
+    min_funnel_mm: float = 3.5
     #: A model draws a funnel's tip closed where it is narrower than this (mm), so a straight-walled
     #: funnel's apex is put back where its walls meet (:func:`hidden_tip_mm`). Calibrated per model
     #: on its validation phantoms (its metadata); 0 for exact label maps.
@@ -123,9 +124,9 @@ def _follow(
 ) -> _Canal:
     """Orient the lips' interface (external os nearer the probe ``apex``), smooth it, end it at a
     funnel's ``fluid`` (or, for a straight-walled funnel, where its walls meet beyond a tip drawn
-    closed narrower than ``funnel_tip_mm``) and find that funnel, unless ``funnel_possible`` is
-    False (too little fluid between the lips for any). ``gaps`` labels the 4-connected parts of the
-    background inside the lips' ``hull``."""
+    closed narrower than ``funnel_tip_mm``) and find that funnel, none shorter than ``min_funnel_mm``
+    with its tip put back, unless ``funnel_possible`` is False (too little fluid between the lips
+    for any). ``gaps`` labels the 4-connected parts of the background inside the lips' ``hull``."""
     if np.hypot(*(line[0] - apex)) > np.hypot(*(line[-1] - apex)):
         line = line[::-1]
     interface = smooth_polyline(line, window_px=2.0 / min(spacing))
@@ -137,13 +138,17 @@ def _follow(
     if fluid is not None:
         centreline, tail = cut_at_funnel(interface, fluid, gaps.shape, spacing)
     funnel = funnel_beyond(centreline, tail) if funnel_possible else None
-    if funnel is not None and (hidden := float(hidden_tip_mm(funnel.length_mm, funnel.width_mm, funnel.mid_width_mm, funnel_tip_mm))) > 0:
+    if funnel is None:
+        return _Canal(centreline, interface, None)
+    if (hidden := float(hidden_tip_mm(funnel.length_mm, funnel.width_mm, funnel.mid_width_mm, funnel_tip_mm))) > 0:
         # The apex where the funnel's straight walls meet, beyond the tip the labels drew closed.
         closed, beyond = split_before_end(centreline, hidden, spacing)
         extended = funnel_beyond(closed, np.vstack([beyond, tail[1:]]))
-        if extended is not None:
-            centreline, funnel = closed, replace(extended, apex_extended_mm=hidden)
-    return _Canal(centreline, interface, funnel)
+        if extended is not None and extended.length_mm >= min_funnel_mm:
+            return _Canal(closed, interface, replace(extended, apex_extended_mm=hidden))
+    # Judged on its whole length, the tip put back included: a gap shorter than that at the internal
+    # os is most often the model rounding the lips' inner corners, not funnelling (README).
+    return _Canal(centreline, interface, funnel if funnel.length_mm >= min_funnel_mm else None)
 
 
 def measure_cervix(

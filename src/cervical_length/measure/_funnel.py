@@ -92,7 +92,7 @@ def find_funnel(
     tail: np.ndarray,
     spacing: Spacing,
     cl_mm: float,
-    min_funnel_mm: float,
+    min_width_mm: float,
     fluid: np.ndarray | None,
 ) -> Funnel | None:
     """Funnel beyond the functional internal os (the centreline's last point), or None when closed.
@@ -102,7 +102,8 @@ def find_funnel(
     touching the canal's end or the fluid-filled ``tail`` of the lips' interface. With an image
     (``fluid``: (rows, cols) bool, the anechoic pixels), they must hold fluid, so a notch in a label
     map is no funnel, and only their part within :data:`FLUID_REACH_MM` of it counts; nor is a
-    funnel shorter or narrower than ``min_funnel_mm``. Its length runs from the apex to the middle of
+    funnel narrower than ``min_width_mm`` (its length is judged by the caller, once a tip drawn
+    closed is put back). Its length runs from the apex to the middle of
     its edge on the hull (the funnel base, between the lips' inner corners), its width across that base.
     """
     apex = centreline[-1]
@@ -146,7 +147,7 @@ def find_funnel(
     base_mid = corners.mean(axis=0)
     length = float(np.hypot(*((base_mid - apex) * scale)))
     width = float(np.hypot(*((corners[1] - corners[0]) * scale))) + min(spacing)  # centres to edges
-    if length < min_funnel_mm or width < min_funnel_mm:
+    if length == 0 or width < min_width_mm:
         return None
     # Width halfway from apex to base, across the funnel's own axis.
     axis = (base_mid - apex) * scale / length
