@@ -103,8 +103,8 @@ def find_funnel(
     (``fluid``: (rows, cols) bool, the anechoic pixels), they must hold fluid, so a notch in a label
     map is no funnel, and only their part within :data:`FLUID_REACH_MM` of it counts; nor is a
     funnel narrower than ``min_width_mm`` (its length is judged by the caller, once a tip drawn
-    closed is put back). Its length runs from the apex to the middle of
-    its edge on the hull (the funnel base, between the lips' inner corners), its width across that base.
+    closed is put back). Its length runs from the apex to the middle of its edge on the hull (the
+    funnel base, between the lips' inner corners), its width across that base.
     """
     apex = centreline[-1]
     scale = np.asarray(spacing)
