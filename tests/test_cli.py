@@ -50,6 +50,7 @@ def test_folder_with_good_corrupt_and_text_file(make_dicom, tmp_path, capsys, ra
     assert [(d["frame"], d["status"]) for d in lines] == [(int(r["frame"]) if r["frame"] else None, r["status"]) for r in rows]
     printed = capsys.readouterr()
     assert "2 frames from 3 files" in printed.out and "2 files failed" in printed.out
+    assert ": not measurable (2 frames)" in printed.out  # the exam of good.dcm
     assert "corrupt.dcm: CorruptDicomError" in printed.err and "notes.txt: NotDicomError" in printed.err
     assert all(sha256(p) == h for p, h in hashes.items())
 
@@ -102,6 +103,7 @@ def test_identifiers_only_when_asked_for(make_dicom, tmp_path, random_model, cap
         text = (tmp_path / "plain" / name).read_text()
         assert "Doe" not in text and "MRN-4711" not in text
     assert "Doe" not in printed.out + printed.err and "MRN-4711" not in printed.out + printed.err
+    assert ": not measurable (1 frame)\n" in printed.out  # its exam, of one frame
     assert main([*base, "--out", str(tmp_path / "named"), "--include-identifiers"]) == 0
     (row,) = _rows(tmp_path / "named")
     assert (row["patient_name"], row["patient_id"], row["patient_birth_date"]) == ("Doe^Jane", "MRN-4711", "19900101")

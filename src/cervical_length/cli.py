@@ -556,7 +556,8 @@ def _export(store: ResultsStore, out: Path, contexts: dict | None, profile: str,
     exported = export_results(store, out, contexts, profile=profile, sr=sr)
     if not quiet:
         for row in exported.exams:
-            cl = f"CL {row.cl_mm:.1f} mm from {row.valid_frames} valid of {row.frames} frames (spread {row.spread_mm:.1f} mm)" if row.cl_mm is not None else f"not measurable ({row.frames} frames)"
+            frames = f"{row.frames} frame{'' if row.frames == 1 else 's'}"
+            cl = f"CL {row.cl_mm:.1f} mm from {row.valid_frames} valid of {frames} (spread {row.spread_mm:.1f} mm)" if row.cl_mm is not None else f"not measurable ({frames})"
             rules = f"; rules: {', '.join(filter(None, (row.rule_findings, row.rule_suggestions, row.rule_contraindications))) or 'none apply'}" if row.assessment else ""
             print(f"exam  {row.accession_number or row.study_instance_uid}: {cl}{rules}")
     for problem in exported.problems:
