@@ -132,7 +132,7 @@ class TestPhantomGroundTruth:
         phantom = generate(seed, case=case)
         truth, sector = phantom.truth, phantom.scene.sector
         grey = cv2.cvtColor(phantom.rgb, cv2.COLOR_RGB2GRAY)
-        m = measure_cervix(phantom.labels, (truth.mm_per_pixel,) * 2, grey=grey, fan=np.asarray(sector.fan_mask), apex_px=(sector.apex_row, sector.apex_col))
+        m = measure_cervix(phantom.labels, truth.spacing_mm, grey=grey, fan=np.asarray(sector.fan_mask), apex_px=(sector.apex_row, sector.apex_col))
         assert m.measurable, m.reasons
         assert m.cl_mm == pytest.approx(truth.cl_mm, abs=0.3)
         assert np.hypot(*(np.array(m.external_os_px) - truth.external_os_px)) * truth.mm_per_pixel < 1.0
@@ -147,7 +147,7 @@ class TestPhantomGroundTruth:
         phantom = generate(300, case=case)
         truth, sector = phantom.truth, phantom.scene.sector
         grey = cv2.cvtColor(phantom.rgb, cv2.COLOR_RGB2GRAY)
-        m = measure_cervix(phantom.labels, (truth.mm_per_pixel,) * 2, grey=grey, fan=np.asarray(sector.fan_mask), apex_px=(sector.apex_row, sector.apex_col))
+        m = measure_cervix(phantom.labels, truth.spacing_mm, grey=grey, fan=np.asarray(sector.fan_mask), apex_px=(sector.apex_row, sector.apex_col))
         assert not m.measurable and m.cl_mm is None
         key = {"out_of_sector": "sector", "out_of_plane": "not visible", "shadow": "shadow", "probe_pressure": "unequal"}[case]
         assert any(key in reason for reason in m.reasons), m.reasons
@@ -534,7 +534,7 @@ class TestAuca:
         truth, sector = phantom.truth, phantom.scene.sector
         assert truth.auca_visible
         grey = cv2.cvtColor(phantom.rgb, cv2.COLOR_RGB2GRAY)
-        m = measure_cervix(phantom.labels, (truth.mm_per_pixel,) * 2, grey=grey, fan=np.asarray(sector.fan_mask), apex_px=(sector.apex_row, sector.apex_col))
+        m = measure_cervix(phantom.labels, truth.spacing_mm, grey=grey, fan=np.asarray(sector.fan_mask), apex_px=(sector.apex_row, sector.apex_col))
         assert m.auca is not None and m.auca.angle_deg == pytest.approx(truth.auca_deg, abs=2.5)
 
     @pytest.mark.parametrize(("case", "seed"), [("normal", 203), ("short", 204)])  # the wall leaves the sector; a fetal head against it
@@ -543,7 +543,7 @@ class TestAuca:
         truth, sector = phantom.truth, phantom.scene.sector
         assert not truth.auca_visible
         grey = cv2.cvtColor(phantom.rgb, cv2.COLOR_RGB2GRAY)
-        m = measure_cervix(phantom.labels, (truth.mm_per_pixel,) * 2, grey=grey, fan=np.asarray(sector.fan_mask), apex_px=(sector.apex_row, sector.apex_col))
+        m = measure_cervix(phantom.labels, truth.spacing_mm, grey=grey, fan=np.asarray(sector.fan_mask), apex_px=(sector.apex_row, sector.apex_col))
         assert m.measurable and m.auca is None
 
 

@@ -144,10 +144,9 @@ def _measured(segmenter: Segmenter, phantom: Phantom, limits: QualityLimits) -> 
     grey = cv2.cvtColor(phantom.rgb, cv2.COLOR_RGB2GRAY)
     c0, r0, c1, r1 = truth.sector_bounds_px
     (seg,) = segmenter.segment([grey], [(r0, c0, r1 + 1, c1 + 1)])
-    spacing = (truth.mm_per_pixel, truth.mm_per_pixel)
     fan, apex = sector_mask(grey, truth.sector_bounds_px)  # once per file in the pipeline: not timed
     start = time.perf_counter()
-    m = measure_cervix(seg.labels, spacing, probabilities=seg.probabilities, grey=grey, fan=fan, apex_px=apex, limits=limits)
+    m = measure_cervix(seg.labels, truth.spacing_mm, probabilities=seg.probabilities, grey=grey, fan=fan, apex_px=apex, limits=limits)
     return seg.labels, m, (time.perf_counter() - start) * 1000
 
 
@@ -155,9 +154,8 @@ def _outcome(segmenter: Segmenter, phantom: Phantom, limits: QualityLimits) -> P
     """One phantom frame segmented and measured, against its truth (Dice and HD95 of each lip too)."""
     truth = phantom.truth
     labels, m, elapsed = _measured(segmenter, phantom, limits)
-    spacing = (truth.mm_per_pixel, truth.mm_per_pixel)
     dice = [_dice(labels == k, phantom.labels == k) for k in (1, 2)]
-    hd = [hd95_mm(labels == k, phantom.labels == k, spacing) for k in (1, 2)]
+    hd = [hd95_mm(labels == k, phantom.labels == k, truth.spacing_mm) for k in (1, 2)]
     return PhantomOutcome(
         seed=truth.seed,
         appearance=truth.appearance,

@@ -130,7 +130,7 @@ def write_samples(out_dir: str | os.PathLike[str], preview: str | os.PathLike[st
             photometric=spec.photometric,
             compression=spec.compression,
             regions=regions if spec.calibration in ("region", "dual") else (),
-            pixel_spacing_mm=(truths[0].mm_per_pixel,) * 2 if spec.calibration == "pixel_spacing" else None,
+            pixel_spacing_mm=truths[0].spacing_mm if spec.calibration == "pixel_spacing" else None,
             frame_time_ms=50.0 if spec.frames > 1 else None,
             study_uid=study,
             series_uid=generate_uid(entropy_srcs=["cervical-length sample series", spec.name]),

@@ -47,6 +47,11 @@ class PhantomTruth:
     funnel_points_px: np.ndarray  #: (3, 2): apex, anterior base, posterior base; NaN without funnel
     sector_bounds_px: tuple[int, int, int, int]  #: (min_col, min_row, max_col, max_row)
 
+    @property
+    def spacing_mm(self) -> tuple[float, float]:
+        """(row, col) size of one pixel in mm: a phantom's pixels are square."""
+        return (self.mm_per_pixel, self.mm_per_pixel)
+
     def rescaled(self, scale: float, offset_rc: tuple[float, float]) -> PhantomTruth:
         """The truth after the image was resized by ``scale`` and pasted at ``offset_rc`` (row, col)."""
         offset = np.asarray(offset_rc, dtype=np.float64)
