@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import cv2
 import numpy as np
 import pytest
@@ -191,6 +193,20 @@ class TestQualityGate:
         labels = straight_lips(thickness_px=60)
         labels[:120][labels[:120] == 1] = 0  # anterior lip 30 px, posterior 60 px
         assert any("unequal" in r for r in self._reasons(labels).reasons)
+
+    @pytest.mark.parametrize(("start", "declined"), [(200, True), (170, False)])
+    def test_a_lip_running_on_past_the_external_os(self, start, declined):
+        labels = straight_lips()  # canal along row 150 from column 100 (external os) to 299
+        labels[150:][labels[150:] == 2] = 0
+        labels[150:210, start:300] = 2  # the posterior lip drawn only from ``start`` on
+        m = measure_cervix(labels, (0.1, 0.1))
+        external_col = m.external_os_px[1]  # where the lips start to meet, a few pixels before ``start``
+        assert start - 5 < external_col <= start
+        assert m.measurable is not declined
+        if declined:
+            (reason,) = m.reasons
+            found = re.fullmatch(r"external os not found: the anterior lip runs on ([\d.]+) mm past the canal's end", reason)
+            assert found and float(found[1]) == pytest.approx((external_col - 100) / 10, abs=0.1)
 
     @pytest.mark.parametrize("length_px,spacing", [(30, 0.1), (350, 0.2)])
     def test_not_anatomical_length(self, length_px, spacing):
