@@ -292,6 +292,16 @@ def test_calibrate_writes_its_settings_into_the_model_and_leaves_the_weights(tmp
     assert printed in capsys.readouterr().out
 
 
+@pytest.mark.parametrize(
+    "argv,message",
+    [(["--extra-funnels", "-1"], "--extra-funnels must be 0 or more"), (["--extra-funnels", "5", "--fugc", "x"], "not to --fugc")],
+)
+def test_train_usage_errors_exit_two(tmp_path, capsys, argv, message):
+    assert main(["train", "--out", str(tmp_path / "m.json"), *argv]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "m.json").exists()
+
+
 def test_calibrate_a_missing_model_is_a_usage_error(tmp_path, capsys):
     assert main(["calibrate", "--model", str(tmp_path / "none.json"), "--count", "2"]) == 2
     assert "none.json" in capsys.readouterr().err

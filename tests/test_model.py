@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -40,6 +41,7 @@ from cervical_length.segment import (
     to_original,
 )
 from cervical_length.train import (
+    EXTRA_FUNNEL_SEEDS,
     SEPARATION_SIGMA_PX,
     augment,
     dice_per_class,
@@ -47,6 +49,7 @@ from cervical_length.train import (
     read_pixel_sizes,
     separation_weights,
     train,
+    training_squares,
 )
 
 
@@ -291,6 +294,15 @@ class TestTraining:
         assert weights[0, 0, 5] == pytest.approx(expected(14.0), rel=1e-3)
         assert weights[0, 12, 39] == pytest.approx(1.0, abs=1e-3)
         assert separation_weights(np.zeros((2, 8, 8), np.uint8), 5.0) == pytest.approx(1.0)
+
+    def test_extra_funnels_follow_the_default_mix(self):
+        config = TrainConfig(seed=1, train_count=3, extra_funnels=2, working_size=32, workers=1)
+        images, labels = training_squares(config)
+        mix = phantom_squares(10_000_000, 3, appearance="train", size=32, workers=1)
+        funnels = phantom_squares(EXTRA_FUNNEL_SEEDS + 10_000_000, 2, appearance="train", size=32, workers=1, case="funnel")
+        np.testing.assert_array_equal(images, np.concatenate([mix[0], funnels[0]]))
+        np.testing.assert_array_equal(labels, np.concatenate([mix[1], funnels[1]]))
+        np.testing.assert_array_equal(training_squares(replace(config, extra_funnels=0))[0], mix[0])
 
     @pytest.mark.parametrize("separation_weight", [0.0, 5.0])
     def test_a_few_steps_reduce_the_loss(self, tmp_path, separation_weight):

@@ -145,6 +145,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="extra cross-entropy weight where the two lips nearly touch (canal, funnel tip); default %(default)s",
     )
     train.add_argument(
+        "--extra-funnels", type=int, default=defaults.extra_funnels, metavar="N",
+        help="add N phantoms of funnelled cervices to the --train-count of the default case mix; default %(default)s",
+    )
+    train.add_argument(
         "--widths", type=_widths, metavar="W,W,...",
         help=(
             f"channels per U-Net level (default {','.join(map(str, defaults.widths))}); with --init, that model's "
@@ -668,6 +672,10 @@ def _train(args: argparse.Namespace) -> int:
     from .model import load_model
     from .train import fugc_squares, train
 
+    if args.extra_funnels < 0:
+        raise _UsageError("--extra-funnels must be 0 or more")
+    if args.fugc and args.extra_funnels:
+        raise _UsageError("--extra-funnels adds phantoms to a training on phantoms, not to --fugc")
     init, init_info = load_model(args.init) if args.init else (None, None)
     if init is not None and args.widths not in (None, init.widths):
         try:
@@ -683,6 +691,7 @@ def _train(args: argparse.Namespace) -> int:
         learning_rate=args.learning_rate,
         max_minutes=args.max_minutes,
         separation_weight=args.separation_weight,
+        extra_funnels=args.extra_funnels,
         widths=init.widths if init is not None else args.widths or TrainConfig.widths,
         working_size=init_info.working_size if init_info is not None else WORKING_SIZE,
     )

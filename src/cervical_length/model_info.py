@@ -47,6 +47,8 @@ class TrainConfig:
     widths: tuple[int, ...] = DEFAULT_WIDTHS
     workers: int = 2
     separation_weight: float = 0.0  #: w0 of :func:`~cervical_length.train.separation_weights`; 0 is plain cross-entropy
+    #: Funnelled phantoms added to the ``train_count`` of the default mix (:func:`~cervical_length.train.training_squares`)
+    extra_funnels: int = 0
 
 
 @dataclass(frozen=True)

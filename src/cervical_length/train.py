@@ -21,29 +21,46 @@ import torch
 
 from .model import UNet, save_model
 from .model_info import CLASSES, ModelInfo, TrainConfig
-from .phantom import generate
+from .phantom import PhantomCase, generate
 from .segment import letterbox, letterbox_labels
 
-__all__ = ["phantom_squares", "labelled_pairs", "read_labelled", "pixel_size", "read_pixel_sizes", "fugc_squares", "augment", "dice_per_class", "separation_weights", "train"]
+__all__ = ["phantom_squares", "training_squares", "labelled_pairs", "read_labelled", "pixel_size", "read_pixel_sizes", "fugc_squares", "augment", "dice_per_class", "separation_weights", "train"]
 
 Squares = tuple[np.ndarray, np.ndarray]  # (N, S, S) uint8 grey, (N, S, S) uint8 labels
 
 
-def _phantom_square(job: tuple[int, str, int]) -> Squares:
-    seed, appearance, size = job
-    phantom = generate(seed, appearance=appearance)
+#: First seed of the extra funnelled phantoms (:attr:`TrainConfig.extra_funnels`) of seed 0; seed k
+#: starts k x 10,000,000 further on, as the other training phantoms do.
+EXTRA_FUNNEL_SEEDS = 30_000_000
+
+
+def _phantom_square(job: tuple[int, str, int, PhantomCase | None]) -> Squares:
+    seed, appearance, size, case = job
+    phantom = generate(seed, appearance=appearance, case=case)
     c0, r0, c1, r1 = phantom.truth.sector_bounds_px
     grey = cv2.cvtColor(phantom.rgb, cv2.COLOR_RGB2GRAY)
     square, box = letterbox(grey, (r0, c0, r1 + 1, c1 + 1), size)
     return square, letterbox_labels(phantom.labels, box)
 
 
-def phantom_squares(first_seed: int, count: int, *, appearance: str, size: int, workers: int) -> Squares:
-    """Working-size grey squares and labels of ``count`` phantoms from ``first_seed`` on."""
-    jobs = [(first_seed + k, appearance, size) for k in range(count)]
+def phantom_squares(first_seed: int, count: int, *, appearance: str, size: int, workers: int, case: PhantomCase | None = None) -> Squares:
+    """Working-size grey squares and labels of ``count`` phantoms from ``first_seed`` on, of the
+    default case mix or all of ``case``."""
+    jobs = [(first_seed + k, appearance, size, case) for k in range(count)]
     with multiprocessing.Pool(workers) as pool:
         pairs = pool.map(_phantom_square, jobs, chunksize=8)
     return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
+
+
+def training_squares(config: TrainConfig) -> Squares:
+    """The phantoms a training run on phantoms learns from: ``config.train_count`` of the default case
+    mix (seeds from ``config.seed`` x 10,000,000), then ``config.extra_funnels`` funnelled ones."""
+    kw = dict(appearance="train", size=config.working_size, workers=config.workers)
+    squares = phantom_squares(config.seed * 10_000_000, config.train_count, **kw)
+    if config.extra_funnels == 0:
+        return squares
+    funnels = phantom_squares(EXTRA_FUNNEL_SEEDS + config.seed * 10_000_000, config.extra_funnels, case="funnel", **kw)
+    return np.concatenate([squares[0], funnels[0]]), np.concatenate([squares[1], funnels[1]])
 
 
 def labelled_pairs(folder: str | Path) -> list[tuple[Path, Path]]:
@@ -219,7 +236,7 @@ def train(
     size = config.working_size
     start = time.perf_counter()
     if train_data is None:
-        train_data = phantom_squares(config.seed * 10_000_000, config.train_count, appearance="train", size=size, workers=config.workers)
+        train_data = training_squares(config)
     if validation is None:
         validation = {
             "heldout": phantom_squares(1_000_000, config.val_count, appearance="train", size=size, workers=config.workers),
