@@ -318,7 +318,10 @@ def _overhang_mm(lip: np.ndarray, centreline: np.ndarray, spacing: Spacing) -> f
     outward = (centreline[0] - inner) * np.asarray(spacing)
     if not outward.any():
         return 0.0
-    reach = (np.argwhere(lip) - centreline[0]) * np.asarray(spacing) @ (outward / np.hypot(*outward))
+    # A linear function is largest on the lip's outline: its few hundred corners, not its pixels.
+    contours, _ = cv2.findContours(np.ascontiguousarray(lip, dtype=np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    outline = np.concatenate(contours).reshape(-1, 2)[:, ::-1]  # (row, col)
+    reach = (outline - centreline[0]) * np.asarray(spacing) @ (outward / np.hypot(*outward))
     return float(reach.max())
 
 
