@@ -31,6 +31,7 @@ from ._masks import (
     mean_1mm,
     mean_along,
     near_line,
+    outline_px,
     quantiles_u8,
     window,
 )
@@ -198,7 +199,7 @@ def measure_cervix(
     if min(np.count_nonzero(lip) for lip in lips) * pixel_mm2 < limits.min_lip_area_mm2:
         return Measurement(False, ("cervix not found: a lip is missing",))
     cervix = lips[0] | lips[1]
-    hull = convex_hull(cervix)
+    hull, hull_corners = convex_hull(cervix)
     # The winning class's probability averaged over the lips (OpenCV's masked mean: half numpy's time).
     confidence = cv2.mean(np.maximum(np.maximum(probabilities[0], probabilities[1]), probabilities[2]), mask=cervix.view(np.uint8))[0]
     bridged = close(cervix, BRIDGE_MM / min(spacing))
@@ -261,9 +262,11 @@ def measure_cervix(
         near_edge = dilate(outside, int(np.ceil(limits.edge_margin_px)))
         if (cervix & near_edge).any():
             reasons.append("canal not fully inside the ultrasound sector")
-    for name, lip in zip(("anterior", "posterior"), lips):
-        if (overhang := _overhang_mm(lip, centreline, spacing)) > limits.max_lip_overhang_mm:
-            reasons.append(f"external os not found: the {name} lip runs on {overhang:.1f} mm past the canal's end")
+    if _overhang_mm(hull_corners, centreline, spacing) > limits.max_lip_overhang_mm:
+        # The hull's corners bound both lips; which one runs on is asked only then.
+        for name, lip in zip(("anterior", "posterior"), lips):
+            if (overhang := _overhang_mm(outline_px(lip), centreline, spacing)) > limits.max_lip_overhang_mm:
+                reasons.append(f"external os not found: the {name} lip runs on {overhang:.1f} mm past the canal's end")
     thickness = lip_thicknesses_mm(lips, centreline, spacing)
     if min(thickness) < limits.min_lip_ratio * max(thickness):
         reasons.append(f"lips very unequal in thickness ({min(thickness):.1f} vs {max(thickness):.1f} mm: probe pressure)")
@@ -310,18 +313,16 @@ def measure_cervix(
     )
 
 
-def _overhang_mm(lip: np.ndarray, centreline: np.ndarray, spacing: Spacing) -> float:
-    """How far (mm) the pixels of ``lip`` (bool mask) reach past the external os (``centreline[0]``),
-    along the direction of the canal's first 3 mm; about 0 where the lip's end rounds off at the os."""
+def _overhang_mm(points_px: np.ndarray, centreline: np.ndarray, spacing: Spacing) -> float:
+    """How far (mm) ``points_px`` ((K, 2) (row, col), a lip's outline) reach past the external os
+    (``centreline[0]``), along the direction of the canal's first 3 mm; about 0 where a lip's end
+    rounds off at the os."""
     steps = np.hypot(*(np.diff(centreline, axis=0) * np.asarray(spacing)).T)
     inner = centreline[min(int(np.searchsorted(np.cumsum(steps), 3.0)) + 1, len(centreline) - 1)]
     outward = (centreline[0] - inner) * np.asarray(spacing)
-    if not outward.any():
+    if not outward.any() or len(points_px) == 0:
         return 0.0
-    # A linear function is largest on the lip's outline: its few hundred corners, not its pixels.
-    contours, _ = cv2.findContours(np.ascontiguousarray(lip, dtype=np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    outline = np.concatenate(contours).reshape(-1, 2)[:, ::-1]  # (row, col)
-    reach = (outline - centreline[0]) * np.asarray(spacing) @ (outward / np.hypot(*outward))
+    reach = (points_px - centreline[0]) * np.asarray(spacing) @ (outward / np.hypot(*outward))
     return float(reach.max())
 
 

@@ -7,7 +7,7 @@ from functools import cache
 import cv2
 import numpy as np
 
-__all__ = ["window", "convex_hull", "dilate", "largest_component", "mean_along", "quantiles_u8", "near_line", "close", "pixels_of", "centroid_px", "select_labels", "box_side_1mm_px", "mean_1mm", "disc"]
+__all__ = ["window", "outline_px", "convex_hull", "dilate", "largest_component", "mean_along", "quantiles_u8", "near_line", "close", "pixels_of", "centroid_px", "select_labels", "box_side_1mm_px", "mean_1mm", "disc"]
 
 
 def window(array: np.ndarray, box: tuple[int, int, int, int], fill: object) -> np.ndarray:
@@ -23,13 +23,21 @@ def window(array: np.ndarray, box: tuple[int, int, int, int], fill: object) -> n
     return out
 
 
-def convex_hull(mask: np.ndarray) -> np.ndarray:
-    """The filled convex hull of a boolean mask's pixel centres."""
+def outline_px(mask: np.ndarray) -> np.ndarray:
+    """(K, 2) int (row, col) corners of the outer outlines of a boolean mask's parts: a linear
+    function of position is largest over the mask at one of them."""
     contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    return np.concatenate(contours).reshape(-1, 2)[:, ::-1] if contours else np.empty((0, 2), dtype=np.int32)
+
+
+def convex_hull(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The filled convex hull of a boolean mask's pixel centres, and its corners ((K, 2) int (row, col))."""
     hull = np.zeros(mask.shape, dtype=np.uint8)
-    if contours:
-        cv2.fillConvexPoly(hull, cv2.convexHull(np.concatenate(contours)), 1)
-    return hull.view(bool)
+    corners = outline_px(mask)
+    if len(corners):
+        corners = cv2.convexHull(np.ascontiguousarray(corners[:, ::-1])).reshape(-1, 2)[:, ::-1]
+        cv2.fillConvexPoly(hull, np.ascontiguousarray(corners[:, ::-1]), 1)
+    return hull.view(bool), corners
 
 
 def dilate(mask: np.ndarray, pixels: int) -> np.ndarray:
