@@ -46,19 +46,12 @@ def test_lengths_within_the_agreement_target(results, truth):
     assert measured >= 9 and rejected <= measured // 10 + 1
 
 
-#: Not-measurable sample frames the shipped model's quality gate lets through, as it lets through
-#: about 4 % of the phantoms' (README). Frame 10 of the cine is out of plane: the six-level model
-#: traces its canal over an echo 1.056 times the lips' (the gate's floor is 1.05; 1.039 for the
-#: five-level model, which declined it), and reads 42.9 mm against the loop's 41.9.
-GATE_MISSES = {("04_cine_jpeg.dcm", 10): 42.9}
-
-
 @pytest.mark.slow
 def test_not_measurable_and_uncalibrated_are_said(results, truth):
+    """Every sample frame built not to be measured is declined, both out-of-plane frames of the cine
+    among them (the model of 0.5.x let one through)."""
     for key, row in truth.items():
-        if key in GATE_MISSES:
-            assert results[key].status == "measured" and results[key].cl_mm == pytest.approx(GATE_MISSES[key], abs=0.05), key
-        elif row["measurable"] == "0":
+        if row["measurable"] == "0":
             assert results[key].status == "not_measurable" and results[key].cl_mm is None, key
     (uncalibrated,) = [r for (name, _), r in results.items() if name == "07_uncalibrated.dcm"]
     assert uncalibrated.status == "uncalibrated" and uncalibrated.cl_mm is None
