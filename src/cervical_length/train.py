@@ -55,11 +55,12 @@ def phantom_squares(first_seed: int, count: int, *, appearance: str, size: int, 
 def training_squares(config: TrainConfig) -> Squares:
     """The phantoms a training run on phantoms learns from: ``config.train_count`` of the default case
     mix (seeds from ``config.seed`` x 10,000,000), then ``config.extra_funnels`` funnelled ones."""
-    kw = dict(appearance="train", size=config.working_size, workers=config.workers)
-    squares = phantom_squares(config.seed * 10_000_000, config.train_count, **kw)
+    size, workers = config.working_size, config.workers
+    squares = phantom_squares(config.seed * 10_000_000, config.train_count, appearance="train", size=size, workers=workers)
     if config.extra_funnels == 0:
         return squares
-    funnels = phantom_squares(EXTRA_FUNNEL_SEEDS + config.seed * 10_000_000, config.extra_funnels, case="funnel", **kw)
+    first = EXTRA_FUNNEL_SEEDS + config.seed * 10_000_000
+    funnels = phantom_squares(first, config.extra_funnels, appearance="train", size=size, workers=workers, case="funnel")
     return np.concatenate([squares[0], funnels[0]]), np.concatenate([squares[1], funnels[1]])
 
 

@@ -33,11 +33,12 @@ def outline_px(mask: np.ndarray) -> np.ndarray:
 def convex_hull(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The filled convex hull of a boolean mask's pixel centres, and its corners ((K, 2) int (row, col))."""
     hull = np.zeros(mask.shape, dtype=np.uint8)
-    corners = outline_px(mask)
-    if len(corners):
-        corners = cv2.convexHull(np.ascontiguousarray(corners[:, ::-1])).reshape(-1, 2)[:, ::-1]
-        cv2.fillConvexPoly(hull, np.ascontiguousarray(corners[:, ::-1]), 1)
-    return hull.view(bool), corners
+    points = outline_px(mask)
+    if len(points) == 0:
+        return hull.view(bool), points
+    xy = cv2.convexHull(np.ascontiguousarray(points[:, ::-1])).reshape(-1, 2)  # OpenCV's (x, y)
+    cv2.fillConvexPoly(hull, xy, 1)
+    return hull.view(bool), xy[:, ::-1]
 
 
 def dilate(mask: np.ndarray, pixels: int) -> np.ndarray:
