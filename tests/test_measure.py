@@ -125,6 +125,13 @@ class TestLengths:
         assert polyline_length_mm(smooth_polyline(zigzag, 6.0), (1, 1)) == pytest.approx(100.0, rel=0.01)
 
 
+def measure_exact(phantom) -> Measurement:
+    """A phantom measured on its exact label map, with its image, sector and probe position."""
+    sector = phantom.scene.sector
+    grey = cv2.cvtColor(phantom.rgb, cv2.COLOR_RGB2GRAY)
+    return measure_cervix(phantom.labels, phantom.truth.spacing_mm, grey=grey, fan=np.asarray(sector.fan_mask), apex_px=(sector.apex_row, sector.apex_col))
+
+
 class TestPhantomGroundTruth:
     """From exact label masks of phantoms (not from the model): the geometry must come back."""
 
@@ -132,9 +139,7 @@ class TestPhantomGroundTruth:
     @pytest.mark.parametrize("case", ["normal", "short", "funnel"])
     def test_cl_and_funnel(self, seed, case):
         phantom = generate(seed, case=case)
-        truth, sector = phantom.truth, phantom.scene.sector
-        grey = cv2.cvtColor(phantom.rgb, cv2.COLOR_RGB2GRAY)
-        m = measure_cervix(phantom.labels, truth.spacing_mm, grey=grey, fan=np.asarray(sector.fan_mask), apex_px=(sector.apex_row, sector.apex_col))
+        truth, m = phantom.truth, measure_exact(phantom)
         assert m.measurable, m.reasons
         assert m.cl_mm == pytest.approx(truth.cl_mm, abs=0.3)
         assert np.hypot(*(np.array(m.external_os_px) - truth.external_os_px)) * truth.mm_per_pixel < 1.0
@@ -146,10 +151,7 @@ class TestPhantomGroundTruth:
 
     @pytest.mark.parametrize("case", ["out_of_sector", "out_of_plane", "shadow", "probe_pressure"])
     def test_hard_cases_rejected_with_their_reason(self, case):
-        phantom = generate(300, case=case)
-        truth, sector = phantom.truth, phantom.scene.sector
-        grey = cv2.cvtColor(phantom.rgb, cv2.COLOR_RGB2GRAY)
-        m = measure_cervix(phantom.labels, truth.spacing_mm, grey=grey, fan=np.asarray(sector.fan_mask), apex_px=(sector.apex_row, sector.apex_col))
+        m = measure_exact(generate(300, case=case))
         assert not m.measurable and m.cl_mm is None
         key = {"out_of_sector": "sector", "out_of_plane": "not visible", "shadow": "shadow", "probe_pressure": "unequal"}[case]
         assert any(key in reason for reason in m.reasons), m.reasons
@@ -547,19 +549,15 @@ class TestAuca:
     @pytest.mark.parametrize(("case", "seed"), [("normal", 200), ("short", 203), ("funnel", 204)])
     def test_phantoms_that_show_the_wall(self, case, seed):
         phantom = generate(seed, case=case)
-        truth, sector = phantom.truth, phantom.scene.sector
+        truth, m = phantom.truth, measure_exact(phantom)
         assert truth.auca_visible
-        grey = cv2.cvtColor(phantom.rgb, cv2.COLOR_RGB2GRAY)
-        m = measure_cervix(phantom.labels, truth.spacing_mm, grey=grey, fan=np.asarray(sector.fan_mask), apex_px=(sector.apex_row, sector.apex_col))
         assert m.auca is not None and m.auca.angle_deg == pytest.approx(truth.auca_deg, abs=2.5)
 
     @pytest.mark.parametrize(("case", "seed"), [("normal", 203), ("short", 204)])  # the wall leaves the sector; a fetal head against it
     def test_phantoms_that_do_not_show_the_wall(self, case, seed):
         phantom = generate(seed, case=case)
-        truth, sector = phantom.truth, phantom.scene.sector
+        truth, m = phantom.truth, measure_exact(phantom)
         assert not truth.auca_visible
-        grey = cv2.cvtColor(phantom.rgb, cv2.COLOR_RGB2GRAY)
-        m = measure_cervix(phantom.labels, truth.spacing_mm, grey=grey, fan=np.asarray(sector.fan_mask), apex_px=(sector.apex_row, sector.apex_col))
         assert m.measurable and m.auca is None
 
 
