@@ -317,8 +317,7 @@ def _overhang_mm(points_px: np.ndarray, centreline: np.ndarray, spacing: Spacing
     """How far (mm) ``points_px`` ((K, 2) (row, col), a lip's outline) reach past the external os
     (``centreline[0]``), along the direction of the canal's first 3 mm; about 0 where a lip's end
     rounds off at the os."""
-    steps = np.hypot(*(np.diff(centreline, axis=0) * np.asarray(spacing)).T)
-    inner = centreline[min(int(np.searchsorted(np.cumsum(steps), 3.0)) + 1, len(centreline) - 1)]
+    inner = split_before_end(centreline[::-1], 3.0, spacing)[1][0]  # 3 mm in from the external os
     outward = (centreline[0] - inner) * np.asarray(spacing)
     if not outward.any() or len(points_px) == 0:
         return 0.0
