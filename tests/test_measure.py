@@ -379,6 +379,39 @@ class TestFunnelBase:
         assert m.funnel.length_mm == as_exact.funnel.length_mm and m.cl_mm == as_exact.cl_mm
 
 
+class TestFunnelWalls:
+    """A funnel's walls are of a length; a wedge of the cavity beside one lip's end is no funnel."""
+
+    @staticmethod
+    def wedge(*, both_sides: bool) -> tuple[np.ndarray, np.ndarray]:
+        # straight_lips 12 mm thick, the canal closed to its end (col 300, 20.0 mm). The posterior
+        # lip is drawn on past that end for 3.6 mm, sloping away at 45 degrees, as a model draws
+        # the uterine wall beyond the os; the amniotic fluid fills the rest beyond the os.
+        labels, (rows, cols) = straight_lips(thickness_px=120, shape=(400, 400)), np.indices((400, 400))
+        drawn_on = (cols >= 300) & (cols < 336) & (rows >= cols - 96) & (rows < 320)
+        labels[drawn_on] = 2
+        if both_sides:
+            labels[np.flipud(drawn_on)] = 1
+        grey = grey_for(labels)
+        grey[(cols >= 300) & (labels == 0)] = 20
+        return labels, grey
+
+    def test_a_wedge_beside_one_lips_end_is_no_funnel(self):
+        # The fluid inside the hull runs from the canal's end 11.7 mm along the anterior lip's end
+        # and 5.2 mm along the drawn-on tissue: 4.3 mm "long", but its walls are lopsided.
+        labels, grey = self.wedge(both_sides=False)
+        m = measure_cervix(labels, (0.1, 0.1), grey=grey)
+        assert m.measurable and m.funnel is None, m.reasons
+        assert m.cl_mm == pytest.approx(20.0, abs=0.05)
+
+    def test_the_same_wedge_on_both_sides_is_a_funnel(self):
+        labels, grey = self.wedge(both_sides=True)
+        m = measure_cervix(labels, (0.1, 0.1), grey=grey)
+        assert m.funnel is not None and m.funnel.length_mm == pytest.approx(3.55, abs=0.05)
+        assert m.funnel.width_mm == pytest.approx(7.8, abs=0.05)
+        assert m.cl_mm == pytest.approx(20.0, abs=0.05)
+
+
 class TestBridging:
     """Notches between the lips narrower than the scanner resolves do not end the canal."""
 
