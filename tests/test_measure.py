@@ -380,7 +380,7 @@ class TestFunnelBase:
 
 
 class TestFunnelWalls:
-    """A funnel's walls are of a length; a wedge of the cavity beside one lip's end is no funnel."""
+    """A funnel's two walls are about equally long; a wedge of the cavity beside one lip's end is no funnel."""
 
     @staticmethod
     def wedge(*, both_sides: bool) -> tuple[np.ndarray, np.ndarray]:

@@ -33,12 +33,12 @@ FLUID_REACH_MM = 1.5
 #: With an image, a funnel holds at least this much anechoic fluid (mm^2); less is a gap in the label
 #: map between tissue echoes.
 MIN_FUNNEL_FLUID_MM2 = 2.0
-#: A funnel's two walls, from its apex to the corners of its base, are of a length: the membranes
-#: bulge into the canal along its axis. The shorter must reach this share of the longer. A model that
-#: draws the uterine wall beyond a closed internal os as lip leaves a wedge of the amniotic cavity
-#: inside the lips' hull, between one lip's end (the long wall) and that drawn-on tissue (the short
-#: one). On the 1,200 model-selection phantoms this share drops 18 of the 48 false funnels and 3 of
-#: the 308 true ones (README, "Lopsided funnels").
+#: A funnel's two walls, from its apex to the corners of its base, are about equally long: the
+#: membranes bulge into the canal along its axis. The shorter must reach this share of the longer.
+#: A model that draws the uterine wall beyond a closed internal os as lip leaves a wedge of the
+#: amniotic cavity inside the lips' hull, between one lip's end (the long wall) and that drawn-on
+#: tissue (the short one). On the 1,200 model-selection phantoms this share drops 18 of the 48
+#: false funnels and 3 of the 308 true ones (README, "Model and accuracy", lopsided funnels).
 MIN_WALL_RATIO = 0.5
 
 
