@@ -404,6 +404,14 @@ class TestFunnelWalls:
         assert m.measurable and m.funnel is None, m.reasons
         assert m.cl_mm == pytest.approx(20.0, abs=0.05)
 
+    def test_walls_are_compared_in_mm(self):
+        # The same labels with pixels twice as wide (0.2 mm) as tall: the drawn-on wall is now 8.1 mm
+        # against 11.7, not lopsided, and the wedge is a 5.3 mm funnel on a 40.0 mm canal.
+        labels, grey = self.wedge(both_sides=False)
+        m = measure_cervix(labels, (0.1, 0.2), grey=grey)
+        assert m.funnel is not None and m.funnel.length_mm == pytest.approx(5.31, abs=0.05)
+        assert m.cl_mm == pytest.approx(40.0, abs=0.05)
+
     def test_the_same_wedge_on_both_sides_is_a_funnel(self):
         labels, grey = self.wedge(both_sides=True)
         m = measure_cervix(labels, (0.1, 0.1), grey=grey)
