@@ -262,11 +262,8 @@ def measure_cervix(
         near_edge = dilate(outside, int(np.ceil(limits.edge_margin_px)))
         if (cervix & near_edge).any():
             reasons.append("canal not fully inside the ultrasound sector")
-    if _overhang_mm(hull_corners, centreline, spacing) > limits.max_lip_overhang_mm:
-        # The hull's corners bound both lips; which one runs on is asked only then.
-        for name, lip in zip(("anterior", "posterior"), lips):
-            if (overhang := _overhang_mm(outline_px(lip), centreline, spacing)) > limits.max_lip_overhang_mm:
-                reasons.append(f"external os not found: the {name} lip runs on {overhang:.1f} mm past the canal's end")
+    for name, overhang in _overhanging_lips(lips, hull_corners, centreline, spacing, limits.max_lip_overhang_mm):
+        reasons.append(f"external os not found: the {name} lip runs on {overhang:.1f} mm past the canal's end")
     thickness = lip_thicknesses_mm(lips, centreline, spacing)
     if min(thickness) < limits.min_lip_ratio * max(thickness):
         reasons.append(f"lips very unequal in thickness ({min(thickness):.1f} vs {max(thickness):.1f} mm: probe pressure)")
@@ -313,16 +310,26 @@ def measure_cervix(
     )
 
 
-def _overhang_mm(points_px: np.ndarray, centreline: np.ndarray, spacing: Spacing) -> float:
-    """How far (mm) ``points_px`` ((K, 2) (row, col), a lip's outline) reach past the external os
-    (``centreline[0]``), along the direction of the canal's first 3 mm; about 0 where a lip's end
-    rounds off at the os."""
+def _overhanging_lips(
+    lips: tuple[np.ndarray, np.ndarray], hull_corners: np.ndarray, centreline: np.ndarray, spacing: Spacing, limit_mm: float
+) -> list[tuple[str, float]]:
+    """The lips ('anterior', 'posterior') that reach more than ``limit_mm`` past the external os
+    (``centreline[0]``), along the direction of the canal's first 3 mm, with how far (mm); about 0
+    where a lip's end rounds off at the os. The lips' hull corners ((K, 2) (row, col)) bound both:
+    each lip's outline is traced only when they reach past the limit."""
     inner = split_before_end(centreline[::-1], 3.0, spacing)[1][0]  # 3 mm in from the external os
     outward = (centreline[0] - inner) * np.asarray(spacing)
-    if not outward.any() or len(points_px) == 0:
-        return 0.0
-    reach = (points_px - centreline[0]) * np.asarray(spacing) @ (outward / np.hypot(*outward))
-    return float(reach.max())
+    if not outward.any():
+        return []
+    unit = outward / np.hypot(*outward)
+
+    def reach_mm(points_px: np.ndarray) -> float:
+        return float(((points_px - centreline[0]) * np.asarray(spacing) @ unit).max()) if len(points_px) else 0.0
+
+    if reach_mm(hull_corners) <= limit_mm:
+        return []
+    reaches = ((name, reach_mm(outline_px(lip))) for name, lip in zip(("anterior", "posterior"), lips))
+    return [(name, reach) for name, reach in reaches if reach > limit_mm]
 
 
 def _auca(
