@@ -8,6 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from pydicom import dcmread
+from pydicom.datadict import dictionary_VR
+from pydicom.dataelem import RawDataElement
+from pydicom.tag import Tag
 
 from cervical_length.dicom import RegionSpec, write_us_dicom
 
@@ -17,6 +21,16 @@ def gradient_rgb(rows: int = 120, cols: int = 160, frames: int = 1) -> np.ndarra
     ramp = (np.add.outer(np.arange(rows) * 1.0, np.arange(cols) * 0.5) % 256).astype(np.uint8)
     out = np.stack([np.roll(ramp, 7 * f, axis=1) for f in range(frames)])
     return np.repeat(out[..., None], 3, axis=3)
+
+
+def with_raw_value(path: Path, keyword: str, text: bytes) -> Path:
+    """Give attribute ``keyword`` of the file at ``path`` the raw header text ``text`` (even length),
+    malformed as a scanner may write it: pydicom itself refuses to write a malformed number."""
+    ds = dcmread(path)
+    tag = Tag(keyword)
+    ds[tag] = RawDataElement(tag, dictionary_VR(tag), len(text), text, 0, False, True)
+    ds.save_as(path)
+    return path
 
 
 @pytest.fixture

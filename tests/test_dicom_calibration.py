@@ -9,7 +9,9 @@ from pydicom import dcmread
 from pydicom.data import get_testdata_file
 
 from cervical_length.dicom import RegionSpec, calibration_from_dataset, read_source, user_spacing
-from cervical_length.errors import CalibrationError, NoTissueRegionError, RegionBoundsClippedWarning
+from cervical_length.errors import CalibrationError, HeaderValueWarning, NoTissueRegionError, RegionBoundsClippedWarning
+
+from .conftest import with_raw_value
 
 TISSUE = RegionSpec((0, 0, 159, 119), 0.01, 0.01)
 
@@ -98,6 +100,30 @@ class TestOtherSources:
         ds = dcmread(path)
         ds.ImagerPixelSpacing = [0.2, 0.25]
         cal = calibration_from_dataset(ds)
+        assert (cal.source, cal.mm_per_pixel_x, cal.mm_per_pixel_y) == ("imager_pixel_spacing", 0.25, 0.2)
+
+    @pytest.mark.parametrize(
+        "raw, said",
+        [
+            (b"x.x\\y.yy", "'x.x\\\\y.yy' is not a number"),
+            (b"0.1 ", "'0.1' is not two plausible values of 0.001-5 mm"),
+            (b"0\\0 ", "'0\\\\0' is not two plausible values"),
+            (b"nan\\0.2 ", "'nan\\\\0.2' is not two plausible values"),
+        ],
+    )
+    def test_unusable_pixel_spacing_is_ignored_and_said(self, make_dicom, raw, said):
+        path = with_raw_value(make_dicom(regions=[], pixel_spacing_mm=(0.15, 0.15)), "PixelSpacing", raw)
+        with pytest.warns(HeaderValueWarning, match=rf"{path.name}: \(0028,0030\) Pixel Spacing {said}"):
+            cal = read_source(path).calibration
+        assert (cal.source, cal.calibrated) == ("none", False)
+        assert cal.notes[0].startswith("(0028,0030) Pixel Spacing") and cal.notes[0].endswith(": ignored")
+
+    def test_unusable_pixel_spacing_falls_back_to_imager_pixel_spacing(self, make_dicom):
+        path = with_raw_value(make_dicom(regions=[], pixel_spacing_mm=(0.15, 0.15)), "PixelSpacing", b"x.x\\y.yy")
+        ds = dcmread(path)
+        ds.ImagerPixelSpacing = [0.2, 0.25]
+        with pytest.warns(HeaderValueWarning, match="Pixel Spacing"):
+            cal = calibration_from_dataset(ds)
         assert (cal.source, cal.mm_per_pixel_x, cal.mm_per_pixel_y) == ("imager_pixel_spacing", 0.25, 0.2)
 
     def test_region_wins_over_pixel_spacing(self, make_dicom):

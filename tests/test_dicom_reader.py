@@ -14,9 +14,10 @@ from pydicom.encaps import encapsulate
 from pydicom.pixels import apply_color_lut, convert_color_space, pixel_array
 from pydicom.uid import UID
 
-from cervical_length.dicom import iter_dicom_paths, read_frames, read_source, to_grey_and_rgb
+from cervical_length.dicom import iter_dicom_paths, iter_frames, read_frames, read_source, to_grey_and_rgb
 from cervical_length.errors import (
     CorruptDicomError,
+    HeaderValueWarning,
     MissingPixelDataError,
     NonUltrasoundWarning,
     NotDicomError,
@@ -26,7 +27,7 @@ from cervical_length.errors import (
     UnsupportedTransferSyntaxError,
 )
 
-from .conftest import gradient_rgb, sha256
+from .conftest import gradient_rgb, sha256, with_raw_value
 
 
 class TestPhotometricInterpretations:
@@ -193,8 +194,10 @@ class TestPydicomExports:
         assert frame.source.modality == "US" and not frame.calibration.calibrated
 
     def test_big_endian_rgb_exact_pixels(self):
-        with pytest.warns(NonUltrasoundWarning):
+        # A secondary capture whose 33.3 mm Pixel Spacing is no ultrasound scale: ignored, and said so.
+        with pytest.warns(NonUltrasoundWarning), pytest.warns(HeaderValueWarning, match=r"Pixel Spacing '33.3333\\33.3333'"):
             (frame,) = read_frames(get_testdata_file("SC_rgb_small_odd_big_endian.dcm"))
+        assert not frame.calibration.calibrated
         assert frame.rgb[:, 0].tolist() == [[166, 141, 52], [63, 87, 176], [158, 158, 158]]
         # BT.601 luma of (166, 141, 52) is 138.3
         assert frame.grey[0, 0] == 138
@@ -222,6 +225,24 @@ class TestBadInput:
         path.write_bytes(b"")
         with pytest.raises(NotDicomError, match="empty.dcm"):
             read_source(path)
+
+    def test_number_of_frames_not_an_integer(self, make_dicom):
+        path = with_raw_value(make_dicom(frames_rgb=gradient_rgb(frames=2)), "NumberOfFrames", b"ab")
+        with pytest.raises(CorruptDicomError, match=rf"{path.name}: \(0028,0008\) Number of Frames 'ab' is not an integer: its frames cannot be counted"):
+            read_source(path)
+
+    def test_frame_time_not_a_number_is_ignored_with_a_warning(self, make_dicom):
+        path = with_raw_value(make_dicom(frames_rgb=gradient_rgb(frames=2), frame_time_ms=40.0), "FrameTime", b"fast")
+        with pytest.warns(HeaderValueWarning, match=rf"{path.name}: \(0018,1063\) Frame Time 'fast' is not a number: ignored"):
+            source = read_source(path)
+        assert (source.frame_time_ms, source.number_of_frames) == (None, 2)
+        assert [frame.frame_number for frame in iter_frames(source)] == [1, 2]
+
+    def test_control_characters_of_a_bad_value_are_escaped(self, make_dicom):
+        path = with_raw_value(make_dicom(frames_rgb=gradient_rgb(frames=2)), "NumberOfFrames", b"2\n<b>")
+        with pytest.raises(CorruptDicomError) as caught:
+            read_source(path)
+        assert "Number of Frames '2\\n<b>' is not an integer" in str(caught.value) and "\n" not in str(caught.value)
 
     @pytest.mark.parametrize("fraction", [0.1, 0.5, 0.9])
     def test_truncated_jpeg_multiframe(self, make_dicom, fraction):

@@ -231,3 +231,25 @@ def test_a_funnel_apex_put_past_the_tip_seen_is_noted_in_the_row(make_dicom):
     )
     assert _row(frame, measured, "sha", "a header note").notes == "a header note; funnel apex put 1.3 mm past the tip seen, where its straight walls meet"
     assert _row(frame, replace(measured, funnel=replace(funnel, apex_extended_mm=0.0)), "sha", "").notes == ""
+
+
+def test_an_unforeseen_error_fails_its_file_and_the_run_goes_on(make_dicom, tmp_path, pipeline, monkeypatch):
+    import cervical_length.engine as engine
+
+    make_dicom("a.dcm", frames_rgb=gradient_rgb(frames=3), photometric="MONOCHROME2")
+    make_dicom("b.dcm")
+    calls = iter(range(100))
+    measure = engine.measure_cervix
+
+    def fails_on_the_second_frame(*args, **kwargs):
+        if next(calls) == 1:
+            raise ZeroDivisionError("float division by zero")
+        return measure(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "measure_cervix", fails_on_the_second_frame)
+    rows = [(Path(i.result.file).name, i.result.frame, i.result.status, i.result.error) for i in iter_frame_results(pipeline, [tmp_path])]
+    # The frame measured before the fault keeps its row; the file then fails, naming the fault.
+    assert rows[0] == ("a.dcm", 1, "not_measurable", "")
+    assert rows[1][:3] == ("a.dcm", None, "failed")
+    assert rows[1][3].startswith("UnforeseenError: ZeroDivisionError: float division by zero (unforeseen: please report it")
+    assert rows[2:] == [("b.dcm", 1, "not_measurable", "")]

@@ -27,7 +27,7 @@ from pydicom import dcmread
 
 from . import __version__
 from .dicom import Calibration, Frame, SourceImage, iter_dicom_paths, iter_frames, read_source
-from .errors import DicomReadError, ModelError, WorkerDiedError
+from .errors import DicomReadError, ModelError, UnforeseenError, WorkerDiedError
 from .measure import Measurement, QualityLimits, exam_result, measure_cervix, sector_mask
 from .model_info import DEFAULT_MODEL, ModelInfo, read_model_info
 from .outputs import overlay_image, overlay_name, uid_stem, write_png
@@ -248,10 +248,20 @@ class Pipeline:
     def measure_file(
         self, path: Path, *, user_mm_per_pixel: tuple[float, float] | None = None, include_identifiers: bool = False
     ) -> Iterator[MeasuredFrame]:
-        """Every frame of one file, measured; a failure of the file becomes one ``failed`` result.
+        """Every frame of one file, measured; a failure of the file becomes one ``failed`` result,
+        after the rows of the frames measured before it.
 
         include_identifiers : put the patient's name, ID and birth date in the rows (default: never).
         """
+        try:
+            yield from self._measure_file(path, user_mm_per_pixel=user_mm_per_pixel, include_identifiers=include_identifiers)
+        except Exception as err:  # noqa: BLE001 - one file's data must never stop a batch: its row names the fault
+            reason = f"{type(err).__name__}: {err} (unforeseen: please report it with the file's header, no pixel data needed)"
+            yield MeasuredFrame(_failure(path, UnforeseenError(path, reason), ""))
+
+    def _measure_file(
+        self, path: Path, *, user_mm_per_pixel: tuple[float, float] | None, include_identifiers: bool
+    ) -> Iterator[MeasuredFrame]:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:

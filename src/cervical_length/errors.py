@@ -19,6 +19,7 @@ __all__ = [
     "UnsupportedImageError",
     "NoTissueRegionError",
     "WorkerDiedError",
+    "UnforeseenError",
     "CalibrationError",
     "ModelError",
     "ClinicalDataError",
@@ -26,6 +27,7 @@ __all__ = [
     "CervicalLengthWarning",
     "RegionBoundsClippedWarning",
     "NonUltrasoundWarning",
+    "HeaderValueWarning",
 ]
 
 
@@ -75,6 +77,12 @@ class WorkerDiedError(DicomReadError):
     (a decoder crashing on its data, or more memory than the machine has)."""
 
 
+class UnforeseenError(DicomReadError):
+    """Reading, segmenting or measuring the file raised an error that no check foresaw (a defect of
+    cervical-length or of a library on this file's data, to be reported): the file is recorded as
+    failed and the run goes on."""
+
+
 class CalibrationError(CervicalLengthError, ValueError):
     """A millimetre scale given by the user is not a usable number."""
 
@@ -102,3 +110,8 @@ class RegionBoundsClippedWarning(CervicalLengthWarning):
 
 class NonUltrasoundWarning(CervicalLengthWarning):
     """The file's (0008,0060) *Modality* is not ``US``: it is read, and measured only if calibrated."""
+
+
+class HeaderValueWarning(CervicalLengthWarning):
+    """A header value the reader would use is malformed or implausible (text where a number belongs,
+    a zero scale) and is ignored: the file is read without it."""

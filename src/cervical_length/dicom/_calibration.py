@@ -21,7 +21,8 @@ from typing import Literal
 
 from pydicom.dataset import Dataset
 
-from ..errors import CalibrationError, NoTissueRegionError, RegionBoundsClippedWarning
+from ..errors import CalibrationError, HeaderValueWarning, NoTissueRegionError, RegionBoundsClippedWarning
+from ._values import attribute_name, header_numbers
 
 __all__ = [
     "CalibrationSource",
@@ -207,14 +208,24 @@ def _tissue_regions(ds: Dataset, rows: int, cols: int, path: str) -> tuple[Ultra
 
 
 def _spacing_pair(ds: Dataset, keyword: str) -> tuple[float, float] | None:
-    """(x, y) mm per pixel from a (row, col) spacing attribute, or None when absent or implausible."""
-    value = ds.get(keyword)
-    if value is None or len(value) != 2:
+    """(x, y) mm per pixel from a (row, col) spacing attribute, or None when it is absent.
+
+    Raises ValueError naming the attribute when it is present but not two plausible mm values.
+    """
+    values = header_numbers(ds, keyword, float)
+    if values is None:
         return None
-    row_mm, col_mm = float(value[0]), float(value[1])
-    if _plausible(row_mm) and _plausible(col_mm):
-        return (col_mm, row_mm)
-    return None
+    if len(values) != 2 or not all(_plausible(v) for v in values):
+        low, high = MM_PER_PIXEL_RANGE
+        text = "\\".join(f"{v:g}" for v in values)
+        raise ValueError(f"{attribute_name(keyword)} '{text}' is not two plausible values of {low:g}-{high:g} mm")
+    return (values[1], values[0])
+
+
+def _note(notes: list[str], path: str, note: str, category: type[Warning]) -> None:
+    """Keep ``note`` with the calibration and warn with it, naming the file (the warning reaches the rows)."""
+    notes.append(note)
+    warnings.warn(f"{path}: {note}", category, stacklevel=3)
 
 
 def calibration_from_dataset(
@@ -230,7 +241,8 @@ def calibration_from_dataset(
     path : names the file in warnings and errors.
 
     Region bounds that run past the image are clipped to it, with a
-    :class:`~cervical_length.errors.RegionBoundsClippedWarning`. Raises
+    :class:`~cervical_length.errors.RegionBoundsClippedWarning`; a spacing attribute that is not two
+    plausible numbers is ignored, with a :class:`~cervical_length.errors.HeaderValueWarning`. Raises
     :class:`~cervical_length.errors.NoTissueRegionError` when the header has ultrasound regions
     but none is a 2D tissue region inside the image.
     """
@@ -243,15 +255,18 @@ def calibration_from_dataset(
             f"ultrasound region bounds ran past the {cols}x{rows} image and were clipped to it "
             f"(region items {', '.join(str(r.index + 1) for r in clipped)})"
         )
-        notes.append(note)
-        warnings.warn(f"{path}: {note}", RegionBoundsClippedWarning, stacklevel=2)
+        _note(notes, path, note, RegionBoundsClippedWarning)
     if regions and regions[0].calibrated:
         main = regions[0]
         return Calibration(main.mm_per_pixel_x, main.mm_per_pixel_y, "us_region", regions, tuple(notes))
     if regions:
         notes.append("the main tissue region has no centimetre Physical Delta X/Y")
     for keyword, source in (("PixelSpacing", "pixel_spacing"), ("ImagerPixelSpacing", "imager_pixel_spacing")):
-        pair = _spacing_pair(ds, keyword)
+        try:
+            pair = _spacing_pair(ds, keyword)
+        except ValueError as err:
+            _note(notes, path, f"{err}: ignored", HeaderValueWarning)
+            continue
         if pair is not None:
             return Calibration(pair[0], pair[1], source, regions, tuple(notes))  # type: ignore[arg-type]
     if user_mm_per_pixel is not None:

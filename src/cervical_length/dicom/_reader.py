@@ -24,6 +24,7 @@ from pydicom.uid import JPEG2000, JPEG2000Lossless, JPEGBaseline8Bit, JPEGExtend
 
 from ..errors import (
     CorruptDicomError,
+    HeaderValueWarning,
     MissingPixelDataError,
     NonUltrasoundWarning,
     NotDicomError,
@@ -33,6 +34,7 @@ from ..errors import (
 )
 from ._calibration import Calibration, calibration_from_dataset
 from ._pixels import SUPPORTED_PHOTOMETRIC, to_grey_and_rgb
+from ._values import header_numbers
 
 __all__ = ["IGNORE_FILE", "PatientIdentity", "SourceImage", "Frame", "iter_dicom_paths", "read_source", "iter_frames", "read_frames"]
 
@@ -168,6 +170,25 @@ def _read_header(path: Path) -> Dataset:
     return ds
 
 
+def _frame_count(ds: Dataset, path: Path) -> int:
+    """(0028,0008) *Number of Frames*, 1 when absent; a file whose count is not an integer is corrupt."""
+    try:
+        count = header_numbers(ds, "NumberOfFrames", int)
+    except ValueError as err:
+        raise CorruptDicomError(path, f"{err}: its frames cannot be counted") from err
+    return 1 if count is None else count[0]
+
+
+def _frame_time_ms(ds: Dataset, path: Path) -> float | None:
+    """(0018,1063) *Frame Time* in ms, None when absent; a malformed one is ignored with a warning."""
+    try:
+        time_ms = header_numbers(ds, "FrameTime", float)
+    except ValueError as err:
+        warnings.warn(f"{path}: {err}: ignored", HeaderValueWarning, stacklevel=3)
+        return None
+    return None if time_ms is None else time_ms[0]
+
+
 def _check_image(ds: Dataset, path: Path) -> None:
     """Raise the named error for a header that cannot give measurable frames."""
     if "PixelData" not in ds:
@@ -179,8 +200,7 @@ def _check_image(ds: Dataset, path: Path) -> None:
     missing = [k for k in ("Rows", "Columns", "SamplesPerPixel", "BitsAllocated", "PhotometricInterpretation") if k not in ds]
     if missing:
         raise CorruptDicomError(path, f"the Image Pixel module lacks {', '.join(missing)}")
-    frames_value = ds.get("NumberOfFrames")
-    rows, cols, frames = int(ds.Rows), int(ds.Columns), 1 if frames_value in (None, "") else int(frames_value)
+    rows, cols, frames = int(ds.Rows), int(ds.Columns), _frame_count(ds, path)
     if not (1 <= rows <= MAX_SIDE_PX and 1 <= cols <= MAX_SIDE_PX):
         raise UnsupportedImageError(path, f"image size {cols}x{rows} pixels is zero or absurd (limit {MAX_SIDE_PX})")
     if not 1 <= frames <= MAX_FRAMES:
@@ -221,7 +241,9 @@ def read_source(
 
     user_mm_per_pixel : (x, y) mm per pixel, used only when the header has no scale of its own.
     Raises a :class:`~cervical_length.errors.DicomReadError` subclass naming the file and the reason.
-    Warns :class:`~cervical_length.errors.NonUltrasoundWarning` for a Modality other than US.
+    Warns :class:`~cervical_length.errors.NonUltrasoundWarning` for a Modality other than US and
+    :class:`~cervical_length.errors.HeaderValueWarning` for a header value it ignores (a malformed
+    Frame Time or Pixel Spacing).
     """
     path = Path(path)
     ds = _read_header(path)
@@ -233,7 +255,6 @@ def read_source(
             NonUltrasoundWarning,
             stacklevel=2,
         )
-    frame_time = ds.get("FrameTime")
     return SourceImage(
         path=path,
         sop_instance_uid=str(ds.SOPInstanceUID),
@@ -243,8 +264,8 @@ def read_source(
         modality=modality,
         rows=int(ds.Rows),
         cols=int(ds.Columns),
-        number_of_frames=int(ds.get("NumberOfFrames", 1) or 1),
-        frame_time_ms=float(frame_time) if frame_time not in (None, "") else None,
+        number_of_frames=_frame_count(ds, path),
+        frame_time_ms=_frame_time_ms(ds, path),
         photometric_interpretation=str(ds.PhotometricInterpretation).strip(),
         transfer_syntax_uid=str(ds.file_meta.TransferSyntaxUID),
         calibration=calibration_from_dataset(ds, user_mm_per_pixel=user_mm_per_pixel, path=str(path)),

@@ -1,0 +1,48 @@
+"""Numbers from DICOM header text.
+
+pydicom keeps an IS (integer string) or DS (decimal string) value it cannot parse as the text it
+read, so ``int()`` or ``float()`` on it fails far from the header with a message that names neither
+the attribute nor the file. These helpers turn it into a ``ValueError`` that names the attribute,
+its tag and its text; the reader decides whether that fails the file or only drops the value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from pydicom.datadict import dictionary_description
+from pydicom.dataset import Dataset
+from pydicom.multival import MultiValue
+from pydicom.tag import Tag
+
+__all__ = ["attribute_name", "header_numbers"]
+
+N = TypeVar("N", int, float)
+
+
+def attribute_name(keyword: str) -> str:
+    """``"(0028,0008) Number of Frames"`` for ``"NumberOfFrames"``."""
+    tag = Tag(keyword)
+    return f"{tag} {dictionary_description(tag)}"
+
+
+def header_numbers(ds: Dataset, keyword: str, kind: Callable[[str], N]) -> tuple[N, ...] | None:
+    """Every value of attribute ``keyword`` converted by ``kind`` (``int`` or ``float``); None when
+    the attribute is absent or empty.
+
+    Raises ValueError naming the attribute and its text when a value is not a number of that kind.
+    """
+    value = ds.get(keyword)
+    if value is None or value == "":
+        return None
+    values = list(value) if isinstance(value, MultiValue) else [value]
+    try:
+        return tuple(kind(v) for v in values)
+    except (TypeError, ValueError) as err:
+        text = "\\".join(str(v) for v in values)  # as the header holds it, values joined by backslashes
+        # Header text is hostile: shown short, and with control characters escaped.
+        text = text if len(text) <= 64 else text[:61] + "..."
+        text = text if text.isprintable() else repr(text)[1:-1]
+        expected = "an integer" if kind is int else "a number"
+        raise ValueError(f"{attribute_name(keyword)} '{text}' is not {expected}") from err
