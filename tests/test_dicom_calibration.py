@@ -56,7 +56,25 @@ class TestUltrasoundRegion:
 
     def test_doppler_only_raises(self, make_dicom):
         path = make_dicom(regions=[RegionSpec((0, 0, 159, 119), 0.5, 1.0, spatial_format=3, data_type=3, units_x=4, units_y=7)])
-        with pytest.raises(NoTissueRegionError, match=f"{path.name}.*no 2D tissue region"):
+        with pytest.raises(NoTissueRegionError, match=rf"{path.name}.*no 2D tissue region inside the image \(its items: 1 Doppler, M-mode or waveform\)"):
+            read_source(path)
+
+    def test_region_outside_the_image_only_raises_saying_so(self, make_dicom):
+        path = make_dicom(regions=[RegionSpec((0, 500, 159, 600), 0.05, 0.05)])
+        with pytest.raises(NoTissueRegionError, match=r"no 2D tissue region inside the image \(its items: 1 tissue, outside the image\)"):
+            read_source(path)
+
+    def test_tissue_region_without_bounds_is_skipped_with_a_warning(self, make_dicom):
+        path = make_dicom(regions=[RegionSpec((0, 0, 79, 119), 0.02, 0.02), TISSUE])
+        ds = dcmread(path)
+        del ds.SequenceOfUltrasoundRegions[1].RegionLocationMaxY1
+        ds.save_as(path)
+        with pytest.warns(HeaderValueWarning, match="region items 2: 2D tissue without Region Location bounds, ignored"):
+            cal = read_source(path).calibration
+        assert [r.index for r in cal.regions] == [0] and cal.mm_per_pixel_x == pytest.approx(0.2)
+        del ds.SequenceOfUltrasoundRegions[0].RegionLocationMinX0
+        ds.save_as(path)
+        with pytest.raises(NoTissueRegionError, match=r"\(its items: 2 tissue, without Region Location bounds \(0018,6018\)-\(0018,601E\)\)"):
             read_source(path)
 
     def test_non_cm_units_give_no_scale(self, make_dicom):

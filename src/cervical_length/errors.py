@@ -69,7 +69,8 @@ class UnsupportedImageError(DicomReadError):
 
 
 class NoTissueRegionError(DicomReadError):
-    """(0018,6011) *Sequence of Ultrasound Regions* holds only Doppler, M-mode or waveform regions."""
+    """(0018,6011) *Sequence of Ultrasound Regions* holds no usable 2D tissue region inside the image
+    (only Doppler, M-mode or waveform regions, or tissue regions outside the image or without bounds)."""
 
 
 class WorkerDiedError(DicomReadError):

@@ -162,6 +162,12 @@ def _plausible(mm: float) -> bool:
     return math.isfinite(mm) and low <= mm <= high
 
 
+def _note(notes: list[str], path: str, note: str, category: type[Warning]) -> None:
+    """Keep ``note`` with the calibration and warn with it, naming the file (the warning reaches the rows)."""
+    notes.append(note)
+    warnings.warn(f"{path}: {note}", category, stacklevel=3)
+
+
 def _region_from_item(item: Dataset, index: int, rows: int, cols: int) -> UltrasoundRegion | None:
     """A tissue region clipped to the image, or None when it is empty after clipping."""
     x0, y0 = int(item.RegionLocationMinX0), int(item.RegionLocationMinY0)
@@ -188,21 +194,42 @@ def _region_from_item(item: Dataset, index: int, rows: int, cols: int) -> Ultras
     )
 
 
-def _tissue_regions(ds: Dataset, rows: int, cols: int, path: str) -> tuple[UltrasoundRegion, ...]:
+#: The Type 1 bounds of a region, (0018,6018)-(0018,601E) *Region Location Min X0* ... *Max Y1*.
+_BOUNDS = ("RegionLocationMinX0", "RegionLocationMinY0", "RegionLocationMaxX1", "RegionLocationMaxY1")
+
+
+def _tissue_regions(ds: Dataset, rows: int, cols: int, path: str, notes: list[str]) -> tuple[UltrasoundRegion, ...]:
+    """The 2D tissue regions inside the image, largest first; a tissue item without its bounds is
+    skipped, with a note (``notes``) and a warning when other regions remain."""
     items = ds.get("SequenceOfUltrasoundRegions") or []
-    regions = []
+    regions, others, outside, unbounded = [], 0, 0, []
     for index, item in enumerate(items):
         if item.get("RegionSpatialFormat") != SPATIAL_FORMAT_2D or item.get("RegionDataType") != DATA_TYPE_TISSUE:
-            continue
-        region = _region_from_item(item, index, rows, cols)
-        if region is not None:
+            others += 1
+        elif any(item.get(k) is None for k in _BOUNDS):
+            unbounded.append(index + 1)
+        elif (region := _region_from_item(item, index, rows, cols)) is None:
+            outside += 1
+        else:
             regions.append(region)
     if items and not regions:
+        found = ", ".join(
+            f"{count} {what}"
+            for count, what in (
+                (others, "Doppler, M-mode or waveform"),
+                (outside, "tissue, outside the image"),
+                (len(unbounded), "tissue, without Region Location bounds (0018,6018)-(0018,601E)"),
+            )
+            if count
+        )
         raise NoTissueRegionError(
             path,
-            "the Sequence of Ultrasound Regions (0018,6011) has no 2D tissue region inside the image "
-            "(only Doppler, M-mode or waveform regions): there is no B-mode image to measure",
+            f"the Sequence of Ultrasound Regions (0018,6011) has no 2D tissue region inside the image (its items: {found}): "
+            "no B-mode image to measure can be located",
         )
+    if unbounded:
+        note = f"ultrasound region items {', '.join(map(str, unbounded))}: 2D tissue without Region Location bounds, ignored"
+        _note(notes, path, note, HeaderValueWarning)
     # Largest first: on a split screen the frame-level scale comes from the biggest image.
     return tuple(sorted(regions, key=lambda r: (-r.area_px, r.index)))
 
@@ -220,12 +247,6 @@ def _spacing_pair(ds: Dataset, keyword: str) -> tuple[float, float] | None:
         text = "\\".join(f"{v:g}" for v in values)
         raise ValueError(f"{attribute_name(keyword)} '{text}' is not two plausible values of {low:g}-{high:g} mm")
     return (values[1], values[0])
-
-
-def _note(notes: list[str], path: str, note: str, category: type[Warning]) -> None:
-    """Keep ``note`` with the calibration and warn with it, naming the file (the warning reaches the rows)."""
-    notes.append(note)
-    warnings.warn(f"{path}: {note}", category, stacklevel=3)
 
 
 def calibration_from_dataset(
@@ -247,8 +268,8 @@ def calibration_from_dataset(
     but none is a 2D tissue region inside the image.
     """
     rows, cols = int(ds.Rows), int(ds.Columns)
-    regions = _tissue_regions(ds, rows, cols, path)
-    notes = []
+    notes: list[str] = []
+    regions = _tissue_regions(ds, rows, cols, path, notes)
     clipped = [r for r in regions if r.clipped]
     if clipped:
         note = (
