@@ -345,6 +345,13 @@ class TestReadReadings:
         with pytest.raises(ComparisonDataError, match=message):
             read_readings(auto, [bad])
 
+    def test_a_decimal_comma_is_named_not_read_as_a_whole_number(self, study, tmp_path):
+        auto, _, _ = study
+        bad = tmp_path / "manual.csv"
+        bad.write_text("study_instance_uid,cl_mm\n1,25,5\n", encoding="utf-8")
+        with pytest.raises(ComparisonDataError, match=r"manual\.csv: row 2 has 3 fields, the header 2: .*write 25\.5, not 25,5"):
+            read_readings(auto, [bad])
+
     def test_bad_frame_number(self, study, tmp_path):
         auto, _, _ = study
         bad = _write_csv(tmp_path / "frames.csv", [{"study_instance_uid": "1", "sop_instance_uid": "1.1", "frame": "x", "cl_mm": 30}])

@@ -360,6 +360,7 @@ class TestReadPixelSizes:
             ("image,size\na.png,0.1\n", "needs the columns image \\(or file\\) and mm_per_pixel"),
             ("image,mm_per_pixel\na.png,0.1\nb.png,-1\n", "row 3: mm_per_pixel must be a number above 0, not '-1'"),
             ("image,mm_per_pixel\na.png,nan\n", "row 2: mm_per_pixel must be a number above 0, not 'nan'"),
+            ("image,mm_per_pixel\na.png,0,12\n", "s.csv: row 2 has 3 fields, the header 2"),
         ],
     )
     def test_bad_tables_are_named(self, tmp_path, text, message):

@@ -14,6 +14,7 @@ import os
 from dataclasses import fields
 from pathlib import Path
 
+from ._csv import numbered_rows
 from .errors import ClinicalDataError
 from .rules import ClinicalContext, ga_from_edd, ga_from_lmp, parse_gestational_age
 
@@ -87,7 +88,11 @@ def read_clinical_csv(path: str | os.PathLike[str]) -> dict[tuple[str, str], Cli
         keys = [k for k in KEY_COLUMNS if k in header]
         if not keys:
             raise ClinicalDataError(f"{path}: needs a study_instance_uid or accession_number column (found: {', '.join(header) or 'none'})")
-        for number, row in enumerate(reader, start=2):
+        try:
+            rows = list(numbered_rows(reader))
+        except ValueError as err:
+            raise ClinicalDataError(f"{path}: {err}") from err
+        for number, row in rows:
             key_column = next((k for k in keys if (row.get(k) or "").strip()), None)
             if key_column is None:
                 raise ClinicalDataError(f"{path}: row {number}: no study_instance_uid or accession_number")

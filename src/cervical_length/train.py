@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 import torch
 
+from ._csv import numbered_rows
 from .model import UNet, save_model
 from .model_info import CLASSES, ModelInfo, TrainConfig
 from .phantom import PhantomCase, generate
@@ -114,7 +115,11 @@ def read_pixel_sizes(path: str | Path) -> dict[str, float]:
         name = next((c for c in ("image", "file") if c in columns), None)
         if name is None or "mm_per_pixel" not in columns:
             raise ValueError(f"{path}: needs the columns image (or file) and mm_per_pixel")
-        for number, row in enumerate(reader, start=2):
+        try:
+            rows = list(numbered_rows(reader))
+        except ValueError as err:
+            raise ValueError(f"{path}: {err}") from err
+        for number, row in rows:
             try:
                 sizes[row[name]] = pixel_size(row["mm_per_pixel"])
             except ValueError as err:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from .._csv import numbered_rows
 from ..errors import ComparisonDataError
 
 __all__ = ["Readings", "TOOL", "read_readings"]
@@ -57,12 +58,14 @@ def _rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
     try:
         with open(path, newline="", encoding="utf-8-sig") as handle:
             reader = csv.DictReader(handle)
-            rows = list(reader)
+            rows = [row for _, row in numbered_rows(reader)]
             return list(reader.fieldnames or []), rows
     except OSError as err:
         raise ComparisonDataError(f"{path}: cannot be read ({err.strerror or err})") from err
     except (csv.Error, UnicodeDecodeError) as err:
         raise ComparisonDataError(f"{path}: not a readable UTF-8 CSV file ({err})") from err
+    except ValueError as err:  # a row longer than the header
+        raise ComparisonDataError(f"{path}: {err}") from err
 
 
 def _require(path: Path, columns: list[str], needed: tuple[str, ...]) -> None:
