@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from cervical_length.cli import main
 
@@ -47,6 +48,21 @@ def test_changed_file_is_measured_again(make_dicom, tmp_path, random_model):
     make_dicom("in/00.dcm", frames_rgb=gradient_rgb(frames=3))  # a new export under the same name
     main(argv)
     assert [r["frame"] for r in _rows(tmp_path / "out" / "measurements.csv")] == ["1", "2", "3"]
+
+
+def test_a_broken_link_is_a_failed_row_and_is_measured_once_its_file_is_there(make_dicom, tmp_path, random_model, capsys):
+    _make_folder(make_dicom, 1)
+    (tmp_path / "in" / "link.dcm").symlink_to(tmp_path / "later.dcm")  # an export still being copied
+    argv = ["measure", str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--model", str(random_model), "--workers", "1", "-q"]
+    assert main(argv) == 1
+    failed = [r for r in _rows(tmp_path / "out" / "measurements.csv") if r["status"] == "failed"]
+    assert [(Path(r["file"]).name, r["error"]) for r in failed] == [("link.dcm", "UnreadableFileError: cannot be opened: No such file or directory")]
+    assert main(argv) == 0  # remembered as failed, like any other failure
+    make_dicom("later.dcm", frames_rgb=gradient_rgb(frames=2))
+    capsys.readouterr()
+    assert main(argv) == 0
+    assert "1 files already in results.sqlite, skipped" in capsys.readouterr().out  # the link's file was measured
+    assert sorted(r["status"] for r in _rows(tmp_path / "out" / "measurements.csv")) == ["not_measurable"] * 4
 
 
 def test_export_rebuilds_the_outputs(make_dicom, tmp_path, random_model):

@@ -52,7 +52,13 @@ CREATE TABLE IF NOT EXISTS reports (
 
 
 def _identity(path: Path) -> tuple[str, int, int]:
-    stat = path.stat()
+    """(resolved path, size in bytes, modification time in ns): what keys a file's results. Size and
+    time are -1 for a file that cannot be examined (a broken link, a file deleted since its folder
+    was listed): its failure is recorded like any other, and measured again once it is there."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return str(path.resolve()), -1, -1
     return str(path.resolve()), stat.st_size, stat.st_mtime_ns
 
 
