@@ -94,6 +94,22 @@ def test_usage_errors_exit_two(tmp_path, capsys, argv, message):
     assert message in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("command", ["measure", "phantoms", "compare"])
+def test_an_output_folder_that_is_a_file_exits_two_naming_it(make_dicom, tmp_path, random_model, capsys, command):
+    taken = tmp_path / "results.txt"
+    taken.write_text("someone's notes")
+    manual = tmp_path / "manual.csv"
+    manual.write_text("study_instance_uid,cl_mm\n1.2.3,30\n")
+    argv = {
+        "measure": ["measure", str(make_dicom()), "--model", str(random_model)],
+        "phantoms": ["phantoms", "--count", "1"],
+        "compare": ["compare", "--auto", str(manual), "--manual", str(manual)],
+    }[command]
+    assert main([*argv, "--out", str(taken)]) == 2
+    assert f"{taken}: cannot be made a folder for the results (File exists)" in capsys.readouterr().err
+    assert taken.read_text() == "someone's notes"
+
+
 def test_identifiers_only_when_asked_for(make_dicom, tmp_path, random_model, capsys):
     path = make_dicom(patient_name="Doe^Jane", patient_id="MRN-4711")
     base = ["measure", str(path), "--model", str(random_model), "--workers", "1"]

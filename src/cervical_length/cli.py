@@ -40,6 +40,16 @@ class _UsageError(Exception):
     """A command cannot run as asked; main() prints the message and exits with EXIT_USAGE."""
 
 
+def _output_folder(path: Path) -> Path:
+    """Create the folder ``path`` (and its parents) for a command's results; a usage error naming it
+    when that cannot be done (a file of that name, no permission)."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise _UsageError(f"{path}: cannot be made a folder for the results ({err.strerror or err})") from err
+    return path
+
+
 def _add_phantom_run_arguments(parser: argparse.ArgumentParser) -> None:
     """The model and phantom count of a command that segments and measures phantoms."""
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL, metavar="JSON", help="model metadata file")
@@ -384,7 +394,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     loops_csv = args.out.with_name(f"{args.out.stem}_loops.csv")
     fugc_csv = args.out.with_name(f"{args.out.stem}_fugc.csv")
     for path in (args.out, frames_csv):
-        path.parent.mkdir(parents=True, exist_ok=True)
+        _output_folder(path.parent)
     if args.fugc:  # first: a folder that cannot be read fails before the phantoms' minutes
         try:
             labelled = evaluate_fugc(segmenter, args.fugc, mm_per_pixel=pixel_sizes, limits=pipeline.limits)
@@ -458,6 +468,7 @@ def _compare(args: argparse.Namespace) -> int:
         readings = read_readings(args.auto, args.manual)
     except ComparisonDataError as err:
         raise _UsageError(str(err)) from err
+    _output_folder(args.out)
     comparison = compare_readings(readings)
     written = write_tables(comparison, args.out) + write_plots(comparison, args.out / "plots")
     for pair in comparison.pairs:
@@ -492,7 +503,7 @@ def _measure(args: argparse.Namespace) -> int:
     if (args.engine == "dask") != (args.scheduler is not None):
         raise _UsageError("--engine dask and --scheduler ADDRESS go together")
     contexts, info = _clinical_and_model(args)
-    args.out.mkdir(parents=True, exist_ok=True)
+    _output_folder(args.out)
     overlays = None if args.no_overlays else args.out / "overlays"
     if overlays is not None:
         overlays.mkdir(exist_ok=True)
@@ -639,7 +650,7 @@ def _write_phantom(job: tuple[int, str, str | None, str]) -> tuple[dict[str, obj
 def _phantoms(args: argparse.Namespace) -> int:
     if args.count < 1 or args.workers < 1:
         raise _UsageError("--count and --workers must be at least 1")
-    args.out.mkdir(parents=True, exist_ok=True)
+    _output_folder(args.out)
     jobs = [(args.seed + k, args.appearance, args.case, str(args.out)) for k in range(args.count)]
     rows, firsts = [], []
     start = time.perf_counter()
@@ -696,7 +707,7 @@ def _train(args: argparse.Namespace) -> int:
         working_size=init_info.working_size if init_info is not None else WORKING_SIZE,
     )
     torch.set_num_threads(os.cpu_count() or 1)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
+    _output_folder(args.out.parent)
     data = fugc_squares(args.fugc, size=config.working_size) if args.fugc else None
     info = train(config, args.out, train_data=data, init=init)
     if init_info is not None:
