@@ -165,6 +165,8 @@ class TestContext:
         [
             (lambda: parse_gestational_age("50w"), "outside 0-44 weeks"),
             (lambda: parse_gestational_age("soon"), "not a gestational age"),
+            (lambda: parse_gestational_age("20w9d"), "'20w9d' has 9 days; the days of a gestational age are 0-6"),
+            (lambda: parse_gestational_age("20+7"), "'20\\+7' has 7 days"),
             (lambda: ClinicalContext(dilation_cm=30.0), "dilation_cm"),
             (lambda: ClinicalContext(ga_days=-3), "ga_days"),
             (lambda: ClinicalContext(plurality="quads"), "plurality"),

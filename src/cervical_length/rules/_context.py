@@ -25,6 +25,9 @@ def parse_gestational_age(text: str, *, field_name: str = "gestational age") -> 
     if not match:
         raise ValueError(f"{field_name}: {text!r} is not a gestational age such as 20w3d or 20+3")
     weeks, days = (match.group(1), match.group(2)) if match.group(1) else (match.group(3), match.group(4))
+    if int(days or 0) > 6:
+        # 20w9d is a typing slip (20w3d? 29w?), not 21w2d: guessing would move the gestational-age rules.
+        raise ValueError(f"{field_name}: {text!r} has {days} days; the days of a gestational age are 0-6")
     total = int(weeks) * 7 + int(days or 0)
     if not 0 <= total <= _MAX_GA_DAYS:
         raise ValueError(f"{field_name}: {text!r} is outside 0-44 weeks")
