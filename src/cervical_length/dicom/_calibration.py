@@ -263,7 +263,8 @@ def calibration_from_dataset(
 
     Region bounds that run past the image are clipped to it, with a
     :class:`~cervical_length.errors.RegionBoundsClippedWarning`; a spacing attribute that is not two
-    plausible numbers is ignored, with a :class:`~cervical_length.errors.HeaderValueWarning`. Raises
+    plausible numbers, or a tissue region without its bounds, is ignored, with a
+    :class:`~cervical_length.errors.HeaderValueWarning`. Raises
     :class:`~cervical_length.errors.NoTissueRegionError` when the header has ultrasound regions
     but none is a 2D tissue region inside the image.
     """
