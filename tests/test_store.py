@@ -169,3 +169,19 @@ def test_one_frames_row_is_looked_up_without_reading_every_row(tmp_path):
         assert store.stored_frame("1.2", 2) is None and store.stored_frame("9.9", 1) is None
     with closing(ResultsStore(tmp_path / "results.sqlite", model_sha256="ab" * 32, tool_version="0.2.0")) as other:
         assert other.stored_frame("1.2", 1) is None  # stored by another tool version
+
+
+def test_a_damaged_database_is_named_and_left_as_it_is(make_dicom, tmp_path, random_model, capsys):
+    _make_folder(make_dicom, 1)
+    argv = ["measure", str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--model", str(random_model), "--workers", "1", "-q"]
+    assert main(argv) == 0
+    database = tmp_path / "out" / "results.sqlite"
+    damaged = database.read_bytes()[:5000]  # a copy cut short
+    database.write_bytes(damaged)
+    capsys.readouterr()
+    assert main(argv) == 2
+    assert f"{database}: not a results database, or damaged (database disk image is malformed)" in capsys.readouterr().err
+    assert main(["export", str(tmp_path / "out"), "--model", str(random_model)]) == 2
+    assert "measure the files again into a new folder" in capsys.readouterr().err
+    assert database.read_bytes() == damaged
+    assert main([*argv, "--no-resume"]) == 0  # starting afresh replaces it, as asked

@@ -19,7 +19,7 @@ from . import __version__
 from .clinical import read_clinical_csv
 from .dicom import user_spacing
 from .engine import POOL_MIN_FRAMES, FrameResult, Pipeline, candidate_files, measure_files
-from .errors import CalibrationError, ClinicalDataError, ModelError
+from .errors import CalibrationError, ClinicalDataError, ModelError, ResultsDatabaseError
 from .export import export_results
 from .model_info import DEFAULT_MODEL, WORKING_SIZE, ModelInfo, TrainConfig, amend_metadata, calibration_metadata, read_model_info
 from .outputs import CsvWriter, write_png
@@ -48,6 +48,14 @@ def _output_folder(path: Path) -> Path:
     except OSError as err:
         raise _UsageError(f"{path}: cannot be made a folder for the results ({err.strerror or err})") from err
     return path
+
+
+def _results_store(database: Path, info: ModelInfo, fix: str) -> ResultsStore:
+    """The results database of an output folder; a usage error saying ``fix`` when it is damaged."""
+    try:
+        return ResultsStore(database, model_sha256=info.sha256, tool_version=__version__)
+    except ResultsDatabaseError as err:
+        raise _UsageError(f"{err}: {fix}") from err
 
 
 def _add_phantom_run_arguments(parser: argparse.ArgumentParser) -> None:
@@ -514,7 +522,7 @@ def _measure(args: argparse.Namespace) -> int:
     if not args.resume:
         for leftover in (database, database.with_name(database.name + "-wal"), database.with_name(database.name + "-shm")):
             leftover.unlink(missing_ok=True)
-    store = ResultsStore(database, model_sha256=info.sha256, tool_version=__version__)
+    store = _results_store(database, info, "move it aside, or start afresh with --no-resume (which deletes it)")
     skipped = []
 
     def already_done(path: Path) -> bool:
@@ -600,7 +608,7 @@ def _export_command(args: argparse.Namespace) -> int:
     if not database.is_file():
         raise _UsageError(f"{database}: no results database (run measure first)")
     contexts, info = _clinical_and_model(args)
-    store = ResultsStore(database, model_sha256=info.sha256, tool_version=__version__)
+    store = _results_store(database, info, "measure the files again into a new folder")
     try:
         _export(store, args.dir, contexts, args.profile, quiet=args.quiet, sr=not args.no_sr)
     finally:

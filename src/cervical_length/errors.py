@@ -22,6 +22,7 @@ __all__ = [
     "UnforeseenError",
     "CalibrationError",
     "ModelError",
+    "ResultsDatabaseError",
     "ClinicalDataError",
     "ComparisonDataError",
     "CervicalLengthWarning",
@@ -99,6 +100,10 @@ class ComparisonDataError(CervicalLengthError, ValueError):
 
 class ModelError(CervicalLengthError):
     """The model's weights or metadata are missing, damaged, tampered with or do not fit the network."""
+
+
+class ResultsDatabaseError(CervicalLengthError):
+    """An output folder's ``results.sqlite`` is not a results database or is damaged (left as it is)."""
 
 
 class CervicalLengthWarning(UserWarning):

@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .engine import FrameResult, Outcome
+from .errors import ResultsDatabaseError
 from .measure import Auca, Funnel, Measurement
 
 __all__ = ["ResultsStore", "StoredFrame", "DATABASE_NAME"]
@@ -92,10 +93,7 @@ class StoredFrame:
 
 def _report_digest(frame: StoredFrame) -> str:
     """What a report is made from: the reported frame's row and its source file as it is now."""
-    try:
-        _, size, mtime = _identity(frame.source)
-    except OSError:
-        size = mtime = -1  # gone: the report cannot be rebuilt, nor is it checked against the file
+    _, size, mtime = _identity(frame.source)  # -1, -1 when gone: the report is then not checked against it
     return hashlib.sha256(f"{_row_json(frame.row)}|{size}|{mtime}".encode()).hexdigest()
 
 
@@ -118,10 +116,14 @@ class ResultsStore:
         self.path = Path(path)
         self.model_sha256, self.tool_version = model_sha256, tool_version
         self._db = sqlite3.connect(self.path, isolation_level=None)
-        # WAL + FULL sync: a committed file survives a crash or a power loss.
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
+        try:
+            # WAL + FULL sync: a committed file survives a crash or a power loss.
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as err:  # not SQLite, or damaged: SQLite refuses before writing to it
+            self._db.close()
+            raise ResultsDatabaseError(f"{self.path}: not a results database, or damaged ({err}); it was left as it is") from err
 
     def status(self, path: Path) -> str | None:
         """'done' or 'failed' when this file, unchanged, was measured by this model; else None."""
