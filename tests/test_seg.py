@@ -43,6 +43,12 @@ class TestLipSegmentation:
         with pytest.raises(ValueError, match="Frame of Reference"):
             lip_segmentation(source, {2: _labels((source.Rows, source.Columns))}, model_sha256="ab" * 32, tool_version="0.1.0")
 
+    def test_a_source_with_an_invalid_uid_is_refused(self):
+        source = dcmread(SAMPLES / "01_rgb_normal.dcm", stop_before_pixels=True)
+        source.SOPInstanceUID = "1.2.3..4"
+        with pytest.raises(ValueError, match=r"\(0008,0018\) SOP Instance UID: not valid UIDs, which a segmentation must reference"):
+            lip_segmentation(source, {1: _labels((source.Rows, source.Columns))}, model_sha256="ab" * 32, tool_version="0.1.0")
+
     def test_label_map_must_fit_the_image(self):
         source = dcmread(SAMPLES / "01_rgb_normal.dcm", stop_before_pixels=True)
         with pytest.raises(ValueError, match="does not fit"):

@@ -65,6 +65,14 @@ def test_only_measured_frames_are_reported():
         cervical_length_report(source, _row(status="not_measurable", cl_mm=None), tool_version="0.1.0")
 
 
+@pytest.mark.parametrize("keyword, value", [("StudyInstanceUID", "1.2.<b>"), ("SOPInstanceUID", "../x"), ("SeriesInstanceUID", "1.02.3")])
+def test_a_source_with_an_invalid_uid_is_not_reported(keyword, value):
+    source = dcmread(SAMPLES / "01_rgb_normal.dcm", stop_before_pixels=True)
+    source[keyword].value = value  # as a damaged or hand-made header may hold it
+    with pytest.raises(ValueError, match=r"the source's \([0-9A-F]{4},[0-9A-F]{4}\) [A-Za-z ]+ Instance UID: not valid UIDs, which a report must reference"):
+        cervical_length_report(source, _row(), tool_version="0.1.0")
+
+
 @pytest.mark.slow
 def test_measure_writes_an_sr_equal_to_the_csv(tmp_path):
     assert main(["measure", str(SAMPLES / "03_mono_funnel.dcm"), "--out", str(tmp_path), "--workers", "1", "-q"]) == 0

@@ -62,7 +62,8 @@ def _map(function: Callable[[_T], _R], items: list[_T]) -> list[_R]:
 
 
 def _write_sr(job: tuple[Path, StoredFrame]) -> str | None:
-    """Write one exam's SR from its chosen frame; the reason when the source cannot be read."""
+    """Write one exam's SR from its chosen frame; the reason when the source cannot be read or
+    referenced."""
     from .sr import write_report_sr  # highdicom: imported by an export that writes SRs, not by every worker (0.3-0.5 s)
 
     path, frame = job
@@ -70,7 +71,10 @@ def _write_sr(job: tuple[Path, StoredFrame]) -> str | None:
         source = dcmread(frame.source, stop_before_pixels=True)
     except (OSError, InvalidDicomError) as err:
         return f"{frame.source} cannot be read ({err})"
-    write_report_sr(path, source, frame.row, tool_version=__version__)
+    try:
+        write_report_sr(path, source, frame.row, tool_version=__version__)
+    except ValueError as err:  # a source an SR cannot reference (its UIDs)
+        return str(err)
     return None
 
 

@@ -12,7 +12,6 @@ import dataclasses
 import hashlib
 import json
 import os
-import re
 import struct
 import zlib
 from pathlib import Path
@@ -22,12 +21,12 @@ import cv2
 import numpy as np
 from isal import isal_zlib
 
+from .dicom import is_valid_uid
 from .measure import Measurement
 
 __all__ = ["CsvWriter", "JsonLinesWriter", "csv_cell", "encode_png", "overlay_image", "overlay_name", "uid_stem", "write_png"]
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-_UID = re.compile(r"^[0-9]+(\.[0-9]+)*$")
 
 
 def csv_cell(value: object) -> str:
@@ -133,7 +132,7 @@ def write_png(path: str | os.PathLike[str], image: np.ndarray) -> None:
 def uid_stem(uid: str) -> str:
     """A file-name stem from a UID: the UID itself when it is a valid one, else its hash (header text
     is never trusted in a path)."""
-    return uid if _UID.match(uid) and len(uid) <= 64 else hashlib.sha256(uid.encode()).hexdigest()[:32]
+    return uid if is_valid_uid(uid) else hashlib.sha256(uid.encode()).hexdigest()[:32]
 
 
 def overlay_name(sop_instance_uid: str, frame: int) -> str:

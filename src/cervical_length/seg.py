@@ -16,6 +16,8 @@ from pydicom.dataset import Dataset
 from pydicom.sr.codedict import codes
 from pydicom.uid import generate_uid
 
+from .dicom import unreferenceable_uids
+
 __all__ = ["lip_segmentation", "write_lip_segmentation", "SEGMENTS"]
 
 #: Segment number -> label; the numbers are the model's label values.
@@ -29,8 +31,11 @@ def lip_segmentation(source: Dataset, labels_by_frame: dict[int, np.ndarray], *,
     labels_by_frame : 1-based frame number -> (Rows, Columns) uint8 label map (0 background,
         1 anterior lip, 2 posterior lip); frames left out are stored as empty (omitted).
     Raises ValueError when highdicom cannot reference the frames (multi-frame without a Frame of
-    Reference) or a label map does not fit the image.
+    Reference), a label map does not fit the image, or the source's Study, Series, SOP Class or SOP
+    Instance UID is missing or not a valid UID.
     """
+    if bad := unreferenceable_uids(source):
+        raise ValueError(f"the source's {', '.join(bad)}: not valid UIDs, which a segmentation must reference it by")
     frames = int(source.get("NumberOfFrames", 1) or 1)
     shape = (int(source.Rows), int(source.Columns))
     for number, labels in labels_by_frame.items():

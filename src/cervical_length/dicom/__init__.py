@@ -9,6 +9,7 @@ from ._calibration import (
 )
 from ._pixels import SUPPORTED_PHOTOMETRIC, to_grey_and_rgb, ybr_full_to_rgb
 from ._reader import Frame, PatientIdentity, SourceImage, iter_dicom_paths, iter_frames, read_frames, read_source
+from ._values import is_valid_uid, unreferenceable_uids
 from ._writer import Compression, Photometric, RegionSpec, write_us_dicom
 
 __all__ = [
@@ -25,10 +26,12 @@ __all__ = [
     "UltrasoundRegion",
     "calibration_from_dataset",
     "iter_dicom_paths",
+    "is_valid_uid",
     "iter_frames",
     "read_frames",
     "read_source",
     "to_grey_and_rgb",
+    "unreferenceable_uids",
     "user_spacing",
     "ybr_full_to_rgb",
 ]

@@ -1,4 +1,4 @@
-"""Numbers from DICOM header text.
+"""Numbers and UIDs from DICOM header text.
 
 pydicom keeps an IS (integer string) or DS (decimal string) value it cannot parse as the text it
 read, so ``int()`` or ``float()`` on it fails far from the header with a message that names neither
@@ -8,6 +8,7 @@ its tag and its text; the reader decides whether that fails the file or only dro
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -16,7 +17,12 @@ from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.tag import Tag
 
-__all__ = ["attribute_name", "header_numbers"]
+__all__ = ["attribute_name", "header_numbers", "is_valid_uid", "unreferenceable_uids"]
+
+#: A UID (PS3.5 9.1): dot-separated numbers without leading zeros, at most 64 characters.
+_UID = re.compile(r"(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*")
+#: What an object derived from an image (an SR, a SEG) must reference it by.
+REFERENCE_UIDS = ("StudyInstanceUID", "SeriesInstanceUID", "SOPClassUID", "SOPInstanceUID")
 
 N = TypeVar("N", int, float)
 
@@ -46,3 +52,14 @@ def header_numbers(ds: Dataset, keyword: str, kind: Callable[[str], N]) -> tuple
         text = text if text.isprintable() else repr(text)[1:-1]
         expected = "an integer" if kind is int else "a number"
         raise ValueError(f"{attribute_name(keyword)} '{text}' is not {expected}") from err
+
+
+def is_valid_uid(text: str) -> bool:
+    """True for a valid DICOM UID (PS3.5 9.1), checked without pydicom's warning."""
+    return len(text) <= 64 and _UID.fullmatch(text) is not None
+
+
+def unreferenceable_uids(ds: Dataset) -> list[str]:
+    """The names of the attributes of :data:`REFERENCE_UIDS` that ``ds`` lacks or holds as no
+    valid UID: an SR or SEG referencing them would be refused by a PACS."""
+    return [attribute_name(k) for k in REFERENCE_UIDS if not is_valid_uid(str(ds.get(k, "") or ""))]

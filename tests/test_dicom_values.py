@@ -1,0 +1,42 @@
+"""Numbers and UIDs from header text: malformed values named, UIDs checked as PS3.5 9.1 has them."""
+
+from __future__ import annotations
+
+import pytest
+from pydicom.dataelem import RawDataElement
+from pydicom.dataset import Dataset
+from pydicom.tag import Tag
+
+from cervical_length.dicom import is_valid_uid, unreferenceable_uids
+from cervical_length.dicom._values import header_numbers
+
+
+class TestHeaderNumbers:
+    def test_values_of_each_kind(self):
+        ds = Dataset()
+        ds.NumberOfFrames, ds.PixelSpacing, ds.FrameTime = "12", ["0.15", "0.2"], ""
+        assert header_numbers(ds, "NumberOfFrames", int) == (12,)
+        assert header_numbers(ds, "PixelSpacing", float) == (0.15, 0.2)
+        assert header_numbers(ds, "FrameTime", float) is None  # empty is absent
+        assert header_numbers(ds, "ImagerPixelSpacing", float) is None
+
+    def test_text_where_a_number_belongs_is_named(self):
+        ds = Dataset()
+        ds[0x00280008] = RawDataElement(Tag(0x00280008), "IS", 4, b"12a ", 0, False, True)  # as read from a file
+        with pytest.raises(ValueError, match=r"^\(0028,0008\) Number of Frames '12a' is not an integer$"):
+            header_numbers(ds, "NumberOfFrames", int)
+
+
+@pytest.mark.parametrize(
+    "text, valid",
+    [("1.2.840.10008.5.1.4.1.1.6.1", True), ("0.1", True), ("1", True), ("1.02.3", False), ("1..2", False), ("1.2.", False),
+     ("", False), ("1.2.<b>", False), ("../1.2", False), ("1." + "2" * 63, False)],
+)
+def test_is_valid_uid(text, valid):
+    assert is_valid_uid(text) is valid
+
+
+def test_unreferenceable_uids_names_each_attribute():
+    ds = Dataset()
+    ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.SOPClassUID = "1.2.3", "1.2.03", "1.2.840.10008.5.1.4.1.1.6.1"
+    assert unreferenceable_uids(ds) == ["(0020,000E) Series Instance UID", "(0008,0018) SOP Instance UID"]
