@@ -310,11 +310,17 @@ def test_calibrate_writes_its_settings_into_the_model_and_leaves_the_weights(tmp
 
 @pytest.mark.parametrize(
     "argv,message",
-    [(["--extra-funnels", "-1"], "--extra-funnels must be 0 or more"), (["--extra-funnels", "5", "--fugc", "x"], "not to --fugc")],
+    [
+        (["--extra-funnels", "-1"], "--extra-funnels must be 0 or more"),
+        (["--extra-funnels", "5", "--fugc", "x"], "not to --fugc"),
+        (["--fugc", "{tmp}"], "--fugc: {tmp}: no image/label PNG pairs found"),
+        (["--init", "{tmp}/none.json"], "--init: {tmp}/none.json: model metadata cannot be read"),
+    ],
 )
 def test_train_usage_errors_exit_two(tmp_path, capsys, argv, message):
+    argv = [a.format(tmp=tmp_path) for a in argv]
     assert main(["train", "--out", str(tmp_path / "m.json"), *argv]) == 2
-    assert message in capsys.readouterr().err
+    assert message.format(tmp=tmp_path) in capsys.readouterr().err
     assert not (tmp_path / "m.json").exists()
 
 

@@ -695,7 +695,10 @@ def _train(args: argparse.Namespace) -> int:
         raise _UsageError("--extra-funnels must be 0 or more")
     if args.fugc and args.extra_funnels:
         raise _UsageError("--extra-funnels adds phantoms to a training on phantoms, not to --fugc")
-    init, init_info = load_model(args.init) if args.init else (None, None)
+    try:
+        init, init_info = load_model(args.init) if args.init else (None, None)
+    except ModelError as err:
+        raise _UsageError(f"--init: {err}") from err
     if init is not None and args.widths not in (None, init.widths):
         try:
             init = init.grown(args.widths)
@@ -716,7 +719,10 @@ def _train(args: argparse.Namespace) -> int:
     )
     torch.set_num_threads(os.cpu_count() or 1)
     _output_folder(args.out.parent)
-    data = fugc_squares(args.fugc, size=config.working_size) if args.fugc else None
+    try:
+        data = fugc_squares(args.fugc, size=config.working_size) if args.fugc else None
+    except ValueError as err:  # no pairs, an unreadable image, labels that do not fit
+        raise _UsageError(f"--fugc: {err}") from err
     info = train(config, args.out, train_data=data, init=init)
     if init_info is not None:
         # The lineage of a fine-tuned model: what it started from, with that model's own record.
