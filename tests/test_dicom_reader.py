@@ -226,6 +226,7 @@ class TestBadInput:
         with pytest.raises(NotDicomError, match="empty.dcm"):
             read_source(path)
 
+    @pytest.mark.filterwarnings("ignore:Invalid value for VR:UserWarning")  # pydicom on the malformed value, as meant
     def test_number_of_frames_not_an_integer(self, make_dicom):
         path = with_raw_value(make_dicom(frames_rgb=gradient_rgb(frames=2)), "NumberOfFrames", b"ab")
         with pytest.raises(CorruptDicomError, match=rf"{path.name}: \(0028,0008\) Number of Frames 'ab' is not an integer: its frames cannot be counted"):
@@ -238,6 +239,7 @@ class TestBadInput:
         assert (source.frame_time_ms, source.number_of_frames) == (None, 2)
         assert [frame.frame_number for frame in iter_frames(source)] == [1, 2]
 
+    @pytest.mark.filterwarnings("ignore:Invalid value for VR:UserWarning")  # pydicom on the malformed value, as meant
     def test_control_characters_of_a_bad_value_are_escaped(self, make_dicom):
         path = with_raw_value(make_dicom(frames_rgb=gradient_rgb(frames=2)), "NumberOfFrames", b"2\n<b>")
         with pytest.raises(CorruptDicomError) as caught:

@@ -20,6 +20,7 @@ class TestHeaderNumbers:
         assert header_numbers(ds, "FrameTime", float) is None  # empty is absent
         assert header_numbers(ds, "ImagerPixelSpacing", float) is None
 
+    @pytest.mark.filterwarnings("ignore:Invalid value for VR:UserWarning")  # pydicom on the malformed value, as meant
     def test_text_where_a_number_belongs_is_named(self):
         ds = Dataset()
         ds[0x00280008] = RawDataElement(Tag(0x00280008), "IS", 4, b"12a ", 0, False, True)  # as read from a file
@@ -36,6 +37,7 @@ def test_is_valid_uid(text, valid):
     assert is_valid_uid(text) is valid
 
 
+@pytest.mark.filterwarnings("ignore:Invalid value for VR:UserWarning")  # pydicom on the malformed value, as meant
 def test_unreferenceable_uids_names_each_attribute():
     ds = Dataset()
     ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.SOPClassUID = "1.2.3", "1.2.03", "1.2.840.10008.5.1.4.1.1.6.1"

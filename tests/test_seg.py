@@ -43,6 +43,7 @@ class TestLipSegmentation:
         with pytest.raises(ValueError, match="Frame of Reference"):
             lip_segmentation(source, {2: _labels((source.Rows, source.Columns))}, model_sha256="ab" * 32, tool_version="0.1.0")
 
+    @pytest.mark.filterwarnings("ignore:Invalid value for VR:UserWarning")  # pydicom on the malformed value, as meant
     def test_a_source_with_an_invalid_uid_is_refused(self):
         source = dcmread(SAMPLES / "01_rgb_normal.dcm", stop_before_pixels=True)
         source.SOPInstanceUID = "1.2.3..4"
