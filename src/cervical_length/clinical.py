@@ -88,11 +88,7 @@ def read_clinical_csv(path: str | os.PathLike[str]) -> dict[tuple[str, str], Cli
         keys = [k for k in KEY_COLUMNS if k in header]
         if not keys:
             raise ClinicalDataError(f"{path}: needs a study_instance_uid or accession_number column (found: {', '.join(header) or 'none'})")
-        try:
-            rows = list(numbered_rows(reader))
-        except ValueError as err:
-            raise ClinicalDataError(f"{path}: {err}") from err
-        for number, row in rows:
+        for number, row in numbered_rows(reader, path, ClinicalDataError):
             key_column = next((k for k in keys if (row.get(k) or "").strip()), None)
             if key_column is None:
                 raise ClinicalDataError(f"{path}: row {number}: no study_instance_uid or accession_number")

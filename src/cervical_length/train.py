@@ -115,11 +115,7 @@ def read_pixel_sizes(path: str | Path) -> dict[str, float]:
         name = next((c for c in ("image", "file") if c in columns), None)
         if name is None or "mm_per_pixel" not in columns:
             raise ValueError(f"{path}: needs the columns image (or file) and mm_per_pixel")
-        try:
-            rows = list(numbered_rows(reader))
-        except ValueError as err:
-            raise ValueError(f"{path}: {err}") from err
-        for number, row in rows:
+        for number, row in numbered_rows(reader, path):
             try:
                 sizes[row[name]] = pixel_size(row["mm_per_pixel"])
             except ValueError as err:

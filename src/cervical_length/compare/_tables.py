@@ -58,14 +58,12 @@ def _rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
     try:
         with open(path, newline="", encoding="utf-8-sig") as handle:
             reader = csv.DictReader(handle)
-            rows = [row for _, row in numbered_rows(reader)]
+            rows = [row for _, row in numbered_rows(reader, path, ComparisonDataError)]
             return list(reader.fieldnames or []), rows
     except OSError as err:
         raise ComparisonDataError(f"{path}: cannot be read ({err.strerror or err})") from err
     except (csv.Error, UnicodeDecodeError) as err:
         raise ComparisonDataError(f"{path}: not a readable UTF-8 CSV file ({err})") from err
-    except ValueError as err:  # a row longer than the header
-        raise ComparisonDataError(f"{path}: {err}") from err
 
 
 def _require(path: Path, columns: list[str], needed: tuple[str, ...]) -> None:
