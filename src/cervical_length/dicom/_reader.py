@@ -189,8 +189,8 @@ def _frame_time_ms(ds: Dataset, path: Path) -> float | None:
     return None if time_ms is None else time_ms[0]
 
 
-def _check_image(ds: Dataset, path: Path) -> None:
-    """Raise the named error for a header that cannot give measurable frames."""
+def _check_image(ds: Dataset, path: Path) -> int:
+    """Raise the named error for a header that cannot give measurable frames; else its number of frames."""
     if "PixelData" not in ds:
         sop_class = ds.get("SOPClassUID")
         if sop_class is not None and "Image Storage" in sop_class.name:
@@ -227,6 +227,7 @@ def _check_image(ds: Dataset, path: Path) -> None:
         raise UnsupportedTransferSyntaxError(
             path, f"transfer syntax {syntax.name} ({syntax}) needs a decoder plug-in that is not installed"
         )
+    return frames
 
 
 def read_source(
@@ -247,7 +248,7 @@ def read_source(
     """
     path = Path(path)
     ds = _read_header(path)
-    _check_image(ds, path)
+    frames = _check_image(ds, path)
     modality = str(ds.get("Modality", "") or "")
     if modality != "US":
         warnings.warn(
@@ -264,7 +265,7 @@ def read_source(
         modality=modality,
         rows=int(ds.Rows),
         cols=int(ds.Columns),
-        number_of_frames=_frame_count(ds, path),
+        number_of_frames=frames,
         frame_time_ms=_frame_time_ms(ds, path),
         photometric_interpretation=str(ds.PhotometricInterpretation).strip(),
         transfer_syntax_uid=str(ds.file_meta.TransferSyntaxUID),
