@@ -16,7 +16,7 @@ from pydicom.dataset import Dataset
 from pydicom.sr.codedict import codes
 from pydicom.uid import generate_uid
 
-from .dicom import unreferenceable_uids
+from .dicom import require_referenceable
 
 __all__ = ["lip_segmentation", "write_lip_segmentation", "SEGMENTS"]
 
@@ -34,8 +34,7 @@ def lip_segmentation(source: Dataset, labels_by_frame: dict[int, np.ndarray], *,
     Reference), a label map does not fit the image, or the source's Study, Series, SOP Class or SOP
     Instance UID is missing or not a valid UID.
     """
-    if bad := unreferenceable_uids(source):
-        raise ValueError(f"the source's {', '.join(bad)}: not valid UIDs, which a segmentation must reference it by")
+    require_referenceable(source, "a segmentation")
     frames = int(source.get("NumberOfFrames", 1) or 1)
     shape = (int(source.Rows), int(source.Columns))
     for number, labels in labels_by_frame.items():

@@ -9,7 +9,7 @@ from ._calibration import (
 )
 from ._pixels import SUPPORTED_PHOTOMETRIC, to_grey_and_rgb, ybr_full_to_rgb
 from ._reader import Frame, PatientIdentity, SourceImage, iter_dicom_paths, iter_frames, read_frames, read_source
-from ._values import is_valid_uid, unreferenceable_uids
+from ._values import is_valid_uid, require_referenceable, unreferenceable_uids
 from ._writer import Compression, Photometric, RegionSpec, write_us_dicom
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "iter_frames",
     "read_frames",
     "read_source",
+    "require_referenceable",
     "to_grey_and_rgb",
     "unreferenceable_uids",
     "user_spacing",

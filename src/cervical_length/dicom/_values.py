@@ -17,7 +17,7 @@ from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.tag import Tag
 
-__all__ = ["attribute_name", "header_numbers", "is_valid_uid", "unreferenceable_uids"]
+__all__ = ["attribute_name", "header_numbers", "is_valid_uid", "require_referenceable", "unreferenceable_uids"]
 
 #: A UID (PS3.5 9.1): dot-separated numbers without leading zeros, at most 64 characters.
 _UID = re.compile(r"(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*")
@@ -63,3 +63,10 @@ def unreferenceable_uids(ds: Dataset) -> list[str]:
     """The names of the attributes of :data:`REFERENCE_UIDS` that ``ds`` lacks or holds as no
     valid UID: an SR or SEG referencing them would be refused by a PACS."""
     return [attribute_name(k) for k in REFERENCE_UIDS if not is_valid_uid(str(ds.get(k, "") or ""))]
+
+
+def require_referenceable(ds: Dataset, what: str) -> None:
+    """Raise ValueError naming the attributes of :func:`unreferenceable_uids` when there are any:
+    ``what`` (an SR, a SEG) derived from ``ds`` could not reference it."""
+    if bad := unreferenceable_uids(ds):
+        raise ValueError(f"the source's {', '.join(bad)}: not valid UIDs, which {what} must reference it by")
