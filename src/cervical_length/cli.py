@@ -40,14 +40,13 @@ class _UsageError(Exception):
     """A command cannot run as asked; main() prints the message and exits with EXIT_USAGE."""
 
 
-def _output_folder(path: Path) -> Path:
+def _output_folder(path: Path) -> None:
     """Create the folder ``path`` (and its parents) for a command's results; a usage error naming it
     when that cannot be done (a file of that name, no permission)."""
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise _UsageError(f"{path}: cannot be made a folder for the results ({err.strerror or err})") from err
-    return path
 
 
 def _results_store(database: Path, info: ModelInfo, fix: str) -> ResultsStore:
