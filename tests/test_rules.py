@@ -129,6 +129,35 @@ class TestOutputs:
         notes = {r.id for r in assess(ctx("20w"), cl_mm=cl).notes}
         assert {n for n in notes if n.startswith("BAND")} == {band}
 
+    @pytest.mark.parametrize(
+        "profile,context,cl,expected",
+        [
+            ("smfm-acog", ctx("20w"), 22.5, {"NEAR-25", "NEAR-20"}),  # both bounds inclusive
+            ("smfm-acog", ctx("20w"), 27.5, {"NEAR-25"}),
+            ("smfm-acog", ctx("20w"), 22.4, {"NEAR-20"}),
+            ("smfm-acog", ctx("20w"), 27.6, set()),
+            ("smfm-acog", ctx("20w"), 17.5, {"NEAR-20"}),
+            ("smfm-acog", ctx("20w"), 17.4, set()),
+            ("smfm-acog", ctx("20w", **PRIOR_28), 21.0, set()),  # 20 mm decides nothing after a prior preterm birth
+            ("smfm-acog", ctx("24w1d"), 25.0, set()),  # past 24 weeks neither threshold decides
+            ("nice", ctx("24w0d"), 25.0, {"NEAR-25"}),  # NICE's window ends at 24+0 inclusive
+            ("nice", ctx("20w"), 20.0, set()),  # no 20 mm threshold in NICE NG25
+        ],
+    )
+    def test_lengths_near_a_threshold_get_a_note(self, profile, context, cl, expected):
+        notes = assess(context, cl_mm=cl, profile=profile).notes
+        assert {r.id for r in notes if r.id.startswith("NEAR-")} == expected
+        for r in notes:
+            if r.id == "NEAR-25":
+                assert r.statement.startswith("Cervical length within 2.5 mm of 25 mm")
+                assert f"CL {cl:.1f} mm >= 22.5 mm" in r.comparisons and "limits of agreement" in r.citation
+
+    def test_near_threshold_without_gestational_age_is_not_assessed(self):
+        result = assess(ClinicalContext(plurality="singleton"), cl_mm=24.0)
+        needs = {r.id: r.needs for r in result.not_assessed}
+        assert needs["NEAR-25"] == ("gestational age",)
+        assert "NEAR-25" not in {r.id for r in result.notes}
+
     def test_recurrence_and_risk_notes(self):
         notes = {r.id for r in assess(ctx("13w", second_trimester_losses=2, cervical_surgery=True), cl_mm=30.0).notes}
         assert {"RECURRENCE", "RISK-LOSS", "RISK-SURGERY"} <= notes

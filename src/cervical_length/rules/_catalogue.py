@@ -57,11 +57,18 @@ GUIDELINES = {
     "NG25": "NICE guideline NG25: Preterm labour and birth (2015, updated 2022), section 1.2",
     "NG137": "NICE guideline NG137: Twin and triplet pregnancy (2019), section 1.8",
     "BANDS": "cervical-length report bands (descriptive, not a guideline threshold)",
+    "AGREEMENT": (
+        "cervical-length README, 'Model and accuracy': the tool's 95 % limits of agreement with the truth of generated "
+        "phantoms reach about 2.5 mm either way; examiners on real scans differ by up to about 4 mm"
+    ),
 }
 
 SINGLETON = Condition("singleton", "==", True)
 GA_16_TO_24 = (Condition("ga_days", ">=", 16 * W), Condition("ga_days", "<", 24 * W))
 GA_16_TO_24_INCLUSIVE = (Condition("ga_days", ">=", 16 * W), Condition("ga_days", "<=", 24 * W))
+#: Where ACOG PB 234's 20 mm threshold for vaginal progesterone decides: a singleton, no prior
+#: spontaneous preterm birth, at or before 24 weeks.
+PROGESTERONE_WITHOUT_PRIOR_SPTB = (SINGLETON, Condition("prior_sptb", "==", False), Condition("ga_days", "<=", 24 * W))
 
 
 
@@ -80,8 +87,28 @@ _BANDS = (
     _band("GE30", ">= 30 mm", Condition("cl_mm", ">=", 30.0)),
 )
 
+#: A cervical length within this many mm of a guideline threshold (mm) can fall on either side of
+#: it by the tool's own error: the widest 95 % limits of agreement on the test phantoms
+#: (-2.49 to +2.45 mm, shifted look, 3000 phantoms; README, "Model and accuracy").
+NEAR_THRESHOLD_MM = 2.5
+
+
+def _near(threshold_mm: float, what: str, *where: Node) -> Rule:
+    """A note that the length is near ``threshold_mm``, where (``where``) that threshold decides."""
+    return Rule(
+        f"NEAR-{threshold_mm:g}",
+        "note",
+        f"Cervical length within {NEAR_THRESHOLD_MM:g} mm of {threshold_mm:g} mm, {what}: a measurement error of that size "
+        "(the tool's on phantoms; more between examiners) can put it on either side; confirm it with a careful caliper "
+        "measurement before acting on it.",
+        (Condition("cl_mm", ">=", threshold_mm - NEAR_THRESHOLD_MM), Condition("cl_mm", "<=", threshold_mm + NEAR_THRESHOLD_MM), *where),
+        "AGREEMENT",
+    )
+
+
 _COMMON = (
     *_BANDS,
+    _near(25.0, "the short-cervix and cerclage threshold", *GA_16_TO_24_INCLUSIVE),
     Rule(
         "FUNNEL",
         "finding",
@@ -140,6 +167,7 @@ _CERCLAGE_CONTRAINDICATIONS_ACOG = tuple(
 
 SMFM_ACOG = (
     *_COMMON,
+    _near(20.0, "ACOG's threshold for vaginal progesterone without a prior preterm birth", *PROGESTERONE_WITHOUT_PRIOR_SPTB),
     Rule(
         "SHORT-CERVIX",
         "finding",
@@ -211,7 +239,7 @@ SMFM_ACOG = (
         "PROGESTERONE-VAGINAL",
         "suggestion",
         "Vaginal progesterone: singleton without prior spontaneous preterm birth, cervical length 20 mm or less at or before 24 weeks.",
-        (SINGLETON, Condition("prior_sptb", "==", False), Condition("cl_mm", "<=", 20.0), Condition("ga_days", "<=", 24 * W)),
+        (Condition("cl_mm", "<=", 20.0), *PROGESTERONE_WITHOUT_PRIOR_SPTB),
         "ACOG234",
     ),
     Rule(
