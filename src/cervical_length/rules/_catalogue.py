@@ -108,7 +108,7 @@ def _near(threshold_mm: float, what: str, *where: Node) -> Rule:
 
 _COMMON = (
     *_BANDS,
-    _near(25.0, "the short-cervix and cerclage threshold", *GA_16_TO_24_INCLUSIVE),
+    _near(25.0, "the short-cervix threshold", *GA_16_TO_24_INCLUSIVE),
     Rule(
         "FUNNEL",
         "finding",
