@@ -75,6 +75,12 @@ def test_cards_escaped_and_self_contained():
     assert html.count("anterior uterocervical angle") == 1 and "angle 104 degrees (chosen frame)" in html
 
 
+@pytest.mark.parametrize("cl,near", [(22.4, False), (22.5, True), (26.1, True), (27.5, True), (27.6, False), (None, False)])
+def test_a_length_near_25_mm_gets_a_badge(cl, near):
+    html = render_report([_row("A", cl)], [""])
+    assert ('<span class="badge near">within 2.5 mm of 25 mm: confirm</span>' in html) is near
+
+
 def test_images_go_to_the_shortest_cervixes_first_then_the_unmeasured():
     rows = [_row("A", 38.2), _row("B", None), _row("C", 22.4), _row("D", 30.0), _row("E", None)]
     assert cards_with_images(rows, limit=2) == [2, 3]  # 22.4 and 30.0 mm, in row order

@@ -17,7 +17,7 @@ import numpy as np
 
 from .engine import ExamRow
 from .outputs import overlay_name
-from .rules import DISCLAIMER
+from .rules import DISCLAIMER, NEAR_THRESHOLD_MM
 
 __all__ = ["MAX_IMAGES", "cards_with_images", "render_report", "report_image", "thumbnail_data_uri"]
 
@@ -34,7 +34,7 @@ header p{margin:.2rem 0}.disclaimer{color:#8a1c1c;font-weight:600}
 .card{background:#fff;border-radius:8px;padding:.8rem;box-shadow:0 1px 3px #0002}
 .card img{width:100%;border-radius:4px;background:#000}.cl{font-size:1.6rem;font-weight:700}
 .badge{display:inline-block;padding:.1rem .5rem;border-radius:1rem;font-size:.8rem;margin-right:.3rem;color:#fff}
-.short{background:#c0392b}.funnel{background:#8e44ad}.unmeasurable{background:#7f8c8d}
+.short{background:#c0392b}.near{background:#b9770e}.funnel{background:#8e44ad}.unmeasurable{background:#7f8c8d}
 .rules li{margin:.2rem 0}.meta{color:#555;font-size:.85rem;word-break:break-all}
 """
 
@@ -80,6 +80,9 @@ def _card(row: ExamRow, image_uri: str | None) -> str:
         badges.append('<span class="badge unmeasurable">not measurable</span>')
     if short:
         badges.append(f'<span class="badge short">CL &le; {SHORT_CERVIX_MM:g} mm</span>')
+    if row.cl_mm is not None and abs(row.cl_mm - SHORT_CERVIX_MM) <= NEAR_THRESHOLD_MM:
+        # As the NEAR-25 rule, without the clinical context the card may lack: confirm with calipers.
+        badges.append(f'<span class="badge near">within {NEAR_THRESHOLD_MM:g} mm of {SHORT_CERVIX_MM:g} mm: confirm</span>')
     if row.funnel:
         badges.append('<span class="badge funnel">funnelling</span>')
     value = f"{row.cl_mm:.1f} mm" if row.cl_mm is not None else "&mdash;"

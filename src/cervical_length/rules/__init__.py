@@ -3,12 +3,13 @@ data in guideline profiles (``smfm-acog``, ``nice``), and their application. Dec
 clinician, not a diagnosis."""
 
 from ._assess import DISCLAIMER, AppliedRule, Assessment, assess, facts_from
-from ._catalogue import GUIDELINES, PROFILES, AnyOf, Condition, Rule
+from ._catalogue import GUIDELINES, NEAR_THRESHOLD_MM, PROFILES, AnyOf, Condition, Rule
 from ._context import ClinicalContext, format_ga, ga_from_edd, ga_from_lmp, parse_gestational_age
 
 __all__ = [
     "DISCLAIMER",
     "GUIDELINES",
+    "NEAR_THRESHOLD_MM",
     "PROFILES",
     "AnyOf",
     "AppliedRule",
