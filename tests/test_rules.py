@@ -13,7 +13,16 @@ import json
 import pytest
 
 from cervical_length.cli import main
-from cervical_length.rules import PROFILES, ClinicalContext, assess, format_ga, ga_from_edd, ga_from_lmp, parse_gestational_age
+from cervical_length.rules import (
+    PROFILES,
+    ClinicalContext,
+    assess,
+    format_ga,
+    ga_from_edd,
+    ga_from_lmp,
+    near_short_cervix_threshold,
+    parse_gestational_age,
+)
 
 W = 7
 #: A singleton with every history question answered "no", membranes intact, nothing acute.
@@ -151,6 +160,12 @@ class TestOutputs:
             if r.id == "NEAR-25":
                 assert r.statement.startswith("Cervical length within 2.5 mm of 25 mm")
                 assert f"CL {cl:.1f} mm >= 22.5 mm" in r.comparisons and "limits of agreement" in r.citation
+
+    @pytest.mark.parametrize("cl,near", [(22.4, False), (22.5, True), (25.0, True), (27.5, True), (27.6, False), (None, False)])
+    def test_near_short_cervix_threshold_matches_the_rule(self, cl, near):
+        assert near_short_cervix_threshold(cl) is near
+        if cl is not None:
+            assert ("NEAR-25" in {r.id for r in assess(ctx("20w"), cl_mm=cl).notes}) is near
 
     def test_near_threshold_without_gestational_age_is_not_assessed(self):
         result = assess(ClinicalContext(plurality="singleton"), cl_mm=24.0)

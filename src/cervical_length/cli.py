@@ -24,7 +24,19 @@ from .export import export_results
 from .model_info import DEFAULT_MODEL, WORKING_SIZE, ModelInfo, TrainConfig, amend_metadata, calibration_metadata, read_model_info
 from .outputs import CsvWriter, write_png
 from .phantom import APPEARANCES, CASES, generate, montage, phantom_stem, write_ground_truth_csv, write_phantom
-from .rules import DISCLAIMER, GUIDELINES, PROFILES, ClinicalContext, assess, ga_from_edd, ga_from_lmp, parse_gestational_age
+from .rules import (
+    DISCLAIMER,
+    GUIDELINES,
+    NEAR_THRESHOLD_MM,
+    PROFILES,
+    SHORT_CERVIX_MM,
+    ClinicalContext,
+    assess,
+    ga_from_edd,
+    ga_from_lmp,
+    near_short_cervix_threshold,
+    parse_gestational_age,
+)
 from .store import DATABASE_NAME, ResultsStore
 
 __all__ = ["main", "build_parser"]
@@ -580,6 +592,8 @@ def _export(store: ResultsStore, out: Path, contexts: dict | None, profile: str,
         for row in exported.exams:
             frames = f"{row.frames} frame{'' if row.frames == 1 else 's'}"
             cl = f"CL {row.cl_mm:.1f} mm from {row.valid_frames} valid of {frames} (spread {row.spread_mm:.1f} mm)" if row.cl_mm is not None else f"not measurable ({frames})"
+            if near_short_cervix_threshold(row.cl_mm):
+                cl += f", within {NEAR_THRESHOLD_MM:g} mm of {SHORT_CERVIX_MM:g} mm: confirm with calipers"
             rules = f"; rules: {', '.join(filter(None, (row.rule_findings, row.rule_suggestions, row.rule_contraindications))) or 'none apply'}" if row.assessment else ""
             print(f"exam  {row.accession_number or row.study_instance_uid}: {cl}{rules}")
     for problem in exported.problems:

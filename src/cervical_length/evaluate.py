@@ -21,6 +21,7 @@ from scipy import ndimage
 from .compare import bland_altman, proportion_interval
 from .measure import Measurement, QualityLimits, exam_result, hidden_tip_mm, measure_cervix, sector_mask
 from .phantom import Phantom, generate, generate_cine
+from .rules import SHORT_CERVIX_MM
 from .segment import Segmenter
 from .train import labelled_pairs, read_labelled
 
@@ -46,7 +47,6 @@ __all__ = [
     "LOOP_FRAMES",
 ]
 
-SHORT_CERVIX_MM = 25.0
 #: The model-selection phantoms (first seed per appearance), as in training: never the test seeds.
 VALIDATION_SEEDS = {"train": 1_000_000, "shifted": 2_000_000}
 #: The phantoms of the reported figures (first seed per appearance): chosen between models on neither.

@@ -17,11 +17,10 @@ import numpy as np
 
 from .engine import ExamRow
 from .outputs import overlay_name
-from .rules import DISCLAIMER, NEAR_THRESHOLD_MM
+from .rules import DISCLAIMER, NEAR_THRESHOLD_MM, SHORT_CERVIX_MM, near_short_cervix_threshold
 
 __all__ = ["MAX_IMAGES", "cards_with_images", "render_report", "report_image", "thumbnail_data_uri"]
 
-SHORT_CERVIX_MM = 25.0
 #: Images embedded in one report: about 45 KB each, so a report of a large archive stays a page a
 #: browser opens (a 10,000-exam report with every image would be some 450 MB).
 MAX_IMAGES = 1000
@@ -80,8 +79,7 @@ def _card(row: ExamRow, image_uri: str | None) -> str:
         badges.append('<span class="badge unmeasurable">not measurable</span>')
     if short:
         badges.append(f'<span class="badge short">CL &le; {SHORT_CERVIX_MM:g} mm</span>')
-    if row.cl_mm is not None and abs(row.cl_mm - SHORT_CERVIX_MM) <= NEAR_THRESHOLD_MM:
-        # As the NEAR-25 rule, without the clinical context the card may lack: confirm with calipers.
+    if near_short_cervix_threshold(row.cl_mm):
         badges.append(f'<span class="badge near">within {NEAR_THRESHOLD_MM:g} mm of {SHORT_CERVIX_MM:g} mm: confirm</span>')
     if row.funnel:
         badges.append('<span class="badge funnel">funnelling</span>')

@@ -3,7 +3,16 @@ data in guideline profiles (``smfm-acog``, ``nice``), and their application. Dec
 clinician, not a diagnosis."""
 
 from ._assess import DISCLAIMER, AppliedRule, Assessment, assess, facts_from
-from ._catalogue import GUIDELINES, NEAR_THRESHOLD_MM, PROFILES, AnyOf, Condition, Rule
+from ._catalogue import (
+    GUIDELINES,
+    NEAR_THRESHOLD_MM,
+    PROFILES,
+    SHORT_CERVIX_MM,
+    AnyOf,
+    Condition,
+    Rule,
+    near_short_cervix_threshold,
+)
 from ._context import ClinicalContext, format_ga, ga_from_edd, ga_from_lmp, parse_gestational_age
 
 __all__ = [
@@ -11,6 +20,7 @@ __all__ = [
     "GUIDELINES",
     "NEAR_THRESHOLD_MM",
     "PROFILES",
+    "SHORT_CERVIX_MM",
     "AnyOf",
     "AppliedRule",
     "Assessment",
@@ -22,5 +32,6 @@ __all__ = [
     "format_ga",
     "ga_from_edd",
     "ga_from_lmp",
+    "near_short_cervix_threshold",
     "parse_gestational_age",
 ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["Condition", "AnyOf", "Rule", "RuleKind", "PROFILES", "GUIDELINES"]
+__all__ = ["Condition", "AnyOf", "Rule", "RuleKind", "PROFILES", "GUIDELINES", "SHORT_CERVIX_MM", "NEAR_THRESHOLD_MM", "near_short_cervix_threshold"]
 
 RuleKind = Literal["finding", "suggestion", "contraindication", "note"]
 Op = Literal["<", "<=", ">", ">=", "==", "!="]
@@ -87,10 +87,19 @@ _BANDS = (
     _band("GE30", ">= 30 mm", Condition("cl_mm", ">=", 30.0)),
 )
 
+#: The short-cervix threshold (mm) of both profiles: "25 mm or less" (ACOG), "less than 25 mm" (NICE).
+SHORT_CERVIX_MM = 25.0
 #: A cervical length within this many mm of a guideline threshold (mm) can fall on either side of
 #: it by the tool's own error: the widest 95 % limits of agreement on the test phantoms
 #: (-2.49 to +2.45 mm, shifted look, 3000 phantoms; README, "Model and accuracy").
 NEAR_THRESHOLD_MM = 2.5
+
+
+def near_short_cervix_threshold(cl_mm: float | None) -> bool:
+    """Whether a cervical length (mm; None when not measured) lies within :data:`NEAR_THRESHOLD_MM`
+    of :data:`SHORT_CERVIX_MM`, bounds included: the range of the ``NEAR-25`` rule, for outputs shown
+    without the clinical context that rule also asks for."""
+    return cl_mm is not None and SHORT_CERVIX_MM - NEAR_THRESHOLD_MM <= cl_mm <= SHORT_CERVIX_MM + NEAR_THRESHOLD_MM
 
 
 def _near(threshold_mm: float, what: str, *where: Node) -> Rule:
@@ -108,7 +117,7 @@ def _near(threshold_mm: float, what: str, *where: Node) -> Rule:
 
 _COMMON = (
     *_BANDS,
-    _near(25.0, "the short-cervix threshold", *GA_16_TO_24_INCLUSIVE),
+    _near(SHORT_CERVIX_MM, "the short-cervix threshold", *GA_16_TO_24_INCLUSIVE),
     Rule(
         "FUNNEL",
         "finding",
