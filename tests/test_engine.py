@@ -104,6 +104,17 @@ def test_exam_rows_group_frames_by_study(make_dicom, pipeline):
     assert (row.study_instance_uid, row.accession_number, row.frames, row.valid_frames, row.cl_mm, row.spread_mm) == ("1.2.3", "ACC1", 2, 2, 29.5, 1.5)
     assert row.chosen_frame == 2 and row.frames_used.endswith(":1;" + row.chosen_sop_instance_uid + ":2")
     assert row.auca_deg == 112.0  # the chosen frame's
+    assert row.near_25_mm == 0  # 29.5 mm: more than 2.5 mm from 25
+
+
+@pytest.mark.parametrize("cl,near", [(22.4, 0), (22.5, 1), (27.5, 1), (27.6, 0), (None, None)])
+def test_exam_rows_flag_a_length_near_25_mm(make_dicom, pipeline, cl, near):
+    (item,) = iter_frame_results(pipeline, [make_dicom(study_uid="1.2.3")])
+    collector = ExamCollector()
+    measured = Measurement(True, (), cl_mm=cl, cl_straight_mm=cl, confidence=0.95) if cl is not None else Measurement(False, ("os not found",))
+    collector.add(item.result, measured)
+    (row,) = collector.rows()
+    assert row.near_25_mm == near
 
 
 def test_worker_processes_give_the_same_rows_in_the_same_order(make_dicom, tmp_path, random_model):

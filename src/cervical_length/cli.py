@@ -34,7 +34,6 @@ from .rules import (
     assess,
     ga_from_edd,
     ga_from_lmp,
-    near_short_cervix_threshold,
     parse_gestational_age,
 )
 from .store import DATABASE_NAME, ResultsStore
@@ -592,7 +591,7 @@ def _export(store: ResultsStore, out: Path, contexts: dict | None, profile: str,
         for row in exported.exams:
             frames = f"{row.frames} frame{'' if row.frames == 1 else 's'}"
             cl = f"CL {row.cl_mm:.1f} mm from {row.valid_frames} valid of {frames} (spread {row.spread_mm:.1f} mm)" if row.cl_mm is not None else f"not measurable ({frames})"
-            if near_short_cervix_threshold(row.cl_mm):
+            if row.near_25_mm:
                 cl += f", within {NEAR_THRESHOLD_MM:g} mm of {SHORT_CERVIX_MM:g} mm: confirm with calipers"
             rules = f"; rules: {', '.join(filter(None, (row.rule_findings, row.rule_suggestions, row.rule_contraindications))) or 'none apply'}" if row.assessment else ""
             print(f"exam  {row.accession_number or row.study_instance_uid}: {cl}{rules}")

@@ -31,7 +31,7 @@ from .errors import DicomReadError, ModelError, UnforeseenError, WorkerDiedError
 from .measure import Measurement, QualityLimits, exam_result, measure_cervix, sector_mask
 from .model_info import DEFAULT_MODEL, ModelInfo, read_model_info
 from .outputs import overlay_image, overlay_name, uid_stem, write_png
-from .rules import Assessment, ClinicalContext, assess
+from .rules import Assessment, ClinicalContext, assess, near_short_cervix_threshold
 
 if TYPE_CHECKING:
     from .segment import Segmentation
@@ -567,6 +567,9 @@ class ExamRow:
     spread_mm: float | None
     funnel: int | None = None  #: of the chosen frame
     auca_deg: float | None = None  #: of the chosen frame, degrees
+    #: 1 when ``cl_mm`` lies within 2.5 mm of 25 mm, where the tool's error can put it on either side
+    #: of the short-cervix threshold (confirm with calipers; the NEAR-25 rule's range); None when not measured
+    near_25_mm: int | None = None
     clinical_context: str = ""  #: 'matched' when a clinical CSV row joined this study
     profile: str = ""
     rule_findings: str = ""  #: rule ids, ';'-separated
@@ -621,6 +624,7 @@ class ExamCollector:
                 spread_mm=_mm(exam.spread_mm),
                 funnel=None if funnel is None else int(funnel),
                 auca_deg=round(chosen.auca.angle_deg, 1) if chosen is not None and chosen.auca else None,
+                near_25_mm=None if exam.cl_mm is None else int(near_short_cervix_threshold(exam.cl_mm)),
                 clinical_context="matched" if context is not None else "",
                 profile=profile if context is not None else "",
                 assessment=assessment,

@@ -17,7 +17,7 @@ import numpy as np
 
 from .engine import ExamRow
 from .outputs import overlay_name
-from .rules import DISCLAIMER, NEAR_THRESHOLD_MM, SHORT_CERVIX_MM, near_short_cervix_threshold
+from .rules import DISCLAIMER, NEAR_THRESHOLD_MM, SHORT_CERVIX_MM
 
 __all__ = ["MAX_IMAGES", "cards_with_images", "render_report", "report_image", "thumbnail_data_uri"]
 
@@ -79,7 +79,7 @@ def _card(row: ExamRow, image_uri: str | None) -> str:
         badges.append('<span class="badge unmeasurable">not measurable</span>')
     if short:
         badges.append(f'<span class="badge short">CL &le; {SHORT_CERVIX_MM:g} mm</span>')
-    if near_short_cervix_threshold(row.cl_mm):
+    if row.near_25_mm:
         badges.append(f'<span class="badge near">within {NEAR_THRESHOLD_MM:g} mm of {SHORT_CERVIX_MM:g} mm: confirm</span>')
     if row.funnel:
         badges.append('<span class="badge funnel">funnelling</span>')
