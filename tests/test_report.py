@@ -36,7 +36,12 @@ def _row(accession: str, cl: float | None, funnel: int | None = None, auca: floa
     )
 
 
-ROWS = [_row("A-LONG", 38.2, auca=104.0), _row("<script>alert(1)</script>", 22.4, funnel=1), _row("A-NONE", None)]
+ROWS = [
+    _row("A-LONG", 38.2, auca=104.0),
+    _row("<script>alert(1)</script>", 22.4, funnel=1),
+    _row("A-NONE", None),
+    dataclasses.replace(_row("A-NEAR", 26.1), near_25_mm=1),
+]
 PIXEL = "data:image/png;base64," + base64.b64encode(cv2.imencode(".png", np.full((8, 8, 3), 128, np.uint8))[1].tobytes()).decode()
 
 
@@ -65,11 +70,12 @@ def test_thumbnail_of_an_overlay(tmp_path):
 
 
 def test_cards_escaped_and_self_contained():
-    html = render_report(ROWS, [PIXEL, PIXEL, ""])
+    html = render_report(ROWS, [PIXEL, PIXEL, "", PIXEL])
     parser = _Cards()
     parser.feed(html)
-    assert [c["data-cl"] for c in parser.cards] == ["38.20", "22.40", ""]
-    assert [c["data-short"] for c in parser.cards] == ["0", "1", "0"]
+    assert [c["data-cl"] for c in parser.cards] == ["38.20", "22.40", "", "26.10"]
+    assert [c["data-short"] for c in parser.cards] == ["0", "1", "0", "0"]
+    assert [c["data-near"] for c in parser.cards] == ["0", "0", "0", "1"]
     assert parser.scripts == 1 and parser.external == []  # only the report's own inline script
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "not a diagnosis" in html
@@ -91,11 +97,11 @@ def test_images_go_to_the_shortest_cervixes_first_then_the_unmeasured():
 
 
 def test_a_card_left_without_its_image_says_so():
-    html = render_report(ROWS, [PIXEL, None, ""])
-    assert html.count("<img ") == 1
+    html = render_report(ROWS, [PIXEL, None, "", PIXEL])
+    assert html.count("<img ") == 2
     assert "image left out of this report" in html and "(no overlay)" in html
-    assert "Images are embedded for the 2 exams with the shortest cervical length (then those not measured); the images of the other 1 are in overlays/." in html
-    assert "Images are embedded" not in render_report(ROWS, [PIXEL, PIXEL, ""])
+    assert "Images are embedded for the 3 exams with the shortest cervical length (then those not measured); the images of the other 1 are in overlays/." in html
+    assert "Images are embedded" not in render_report(ROWS, [PIXEL, PIXEL, "", PIXEL])
 
 
 @pytest.mark.slow
@@ -104,7 +110,7 @@ def test_filters_and_sorting_in_headless_chromium(tmp_path):
     from playwright.sync_api import sync_playwright
 
     page_path = tmp_path / "report.html"
-    page_path.write_text(render_report(ROWS, [PIXEL, PIXEL, ""]), encoding="utf-8")
+    page_path.write_text(render_report(ROWS, [PIXEL, PIXEL, "", PIXEL]), encoding="utf-8")
     flags = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=flags)
@@ -113,13 +119,16 @@ def test_filters_and_sorting_in_headless_chromium(tmp_path):
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
         page.goto(page_path.as_uri())
         visible = lambda: page.eval_on_selector_all("article.card:not([hidden]) h2", "els => els.map(e => e.textContent)")  # noqa: E731
-        assert visible() == ["<script>alert(1)</script>", "A-LONG", "A-NONE"]  # shortest first, unmeasured last
+        assert visible() == ["<script>alert(1)</script>", "A-NEAR", "A-LONG", "A-NONE"]  # shortest first, unmeasured last
         page.check("#f-short")
         assert visible() == ["<script>alert(1)</script>"] and page.text_content("#shown") == "1"
         page.uncheck("#f-short")
         page.check("#f-unmeasurable")
         assert visible() == ["A-NONE"]
         page.uncheck("#f-unmeasurable")
+        page.check("#f-near")
+        assert visible() == ["A-NEAR"] and page.text_content("#shown") == "1"
+        page.uncheck("#f-near")
         page.select_option("#sort", "cl-desc")
         assert visible()[0] == "A-LONG"
         assert page.eval_on_selector_all("article.card img", "els => els.every(e => e.complete && e.naturalWidth > 0)")

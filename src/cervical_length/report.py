@@ -42,6 +42,7 @@ const cards=[...document.querySelectorAll('.card')];
 function refresh(){
   const shortOnly=document.getElementById('f-short').checked;
   const unmeasurableOnly=document.getElementById('f-unmeasurable').checked;
+  const nearOnly=document.getElementById('f-near').checked;
   const key=document.getElementById('sort').value;
   const value=c=>key==='id'?c.dataset.id:(c.dataset.cl===''?null:parseFloat(c.dataset.cl));
   const order=(x,y)=>x<y?-1:x>y?1:0;
@@ -50,12 +51,12 @@ function refresh(){
     return key==='cl-desc'?order(y,x):order(x,y);});
   const box=document.getElementById('cards');
   for(const c of cards){
-    const show=(!shortOnly||c.dataset.short==='1')&&(!unmeasurableOnly||c.dataset.measured==='0');
+    const show=(!shortOnly||c.dataset.short==='1')&&(!unmeasurableOnly||c.dataset.measured==='0')&&(!nearOnly||c.dataset.near==='1');
     c.hidden=!show;box.appendChild(c);
   }
   document.getElementById('shown').textContent=cards.filter(c=>!c.hidden).length;
 }
-for(const id of ['f-short','f-unmeasurable','sort'])document.getElementById(id).addEventListener('change',refresh);
+for(const id of ['f-short','f-unmeasurable','f-near','sort'])document.getElementById(id).addEventListener('change',refresh);
 refresh();
 """
 
@@ -106,7 +107,7 @@ def _card(row: ExamRow, image_uri: str | None) -> str:
     label = row.accession_number or row.study_instance_uid
     return (
         f'<article class="card" data-id="{escape(label)}" data-cl="{"" if row.cl_mm is None else f"{row.cl_mm:.2f}"}" '
-        f'data-short="{int(short)}" data-measured="{int(row.cl_mm is not None)}">'
+        f'data-short="{int(short)}" data-near="{int(bool(row.near_25_mm))}" data-measured="{int(row.cl_mm is not None)}">'
         f"<h2>{escape(label)}</h2>{image}<p class=\"cl\">CL {value}</p><p>{''.join(badges)}</p>"
         f"<p>{escape(detail)}</p>{rules}<p class=\"meta\">Study {escape(row.study_instance_uid)}</p></article>"
     )
@@ -139,6 +140,7 @@ def render_report(rows: Sequence[ExamRow], images: Sequence[str | None]) -> str:
 <label>Sort <select id="sort"><option value="cl-asc">CL, shortest first</option><option value="cl-desc">CL, longest first</option><option value="id">exam</option></select></label>
 <label><input type="checkbox" id="f-short"> short cervix only</label>
 <label><input type="checkbox" id="f-unmeasurable"> not measurable only</label>
+<label><input type="checkbox" id="f-near"> near {SHORT_CERVIX_MM:g} mm only (confirm with calipers)</label>
 <span><span id="shown">{len(rows)}</span> shown</span></div>
 <main id="cards">
 {cards}
