@@ -95,22 +95,29 @@ SHORT_CERVIX_MM = 25.0
 NEAR_THRESHOLD_MM = 2.5
 
 
+def _near_range_mm(threshold_mm: float) -> tuple[float, float]:
+    """The lengths (mm, both included) within :data:`NEAR_THRESHOLD_MM` of ``threshold_mm``."""
+    return threshold_mm - NEAR_THRESHOLD_MM, threshold_mm + NEAR_THRESHOLD_MM
+
+
 def near_short_cervix_threshold(cl_mm: float | None) -> bool:
     """Whether a cervical length (mm; None when not measured) lies within :data:`NEAR_THRESHOLD_MM`
     of :data:`SHORT_CERVIX_MM`, bounds included: the range of the ``NEAR-25`` rule, for outputs shown
     without the clinical context that rule also asks for."""
-    return cl_mm is not None and SHORT_CERVIX_MM - NEAR_THRESHOLD_MM <= cl_mm <= SHORT_CERVIX_MM + NEAR_THRESHOLD_MM
+    low, high = _near_range_mm(SHORT_CERVIX_MM)
+    return cl_mm is not None and low <= cl_mm <= high
 
 
 def _near(threshold_mm: float, what: str, *where: Node) -> Rule:
     """A note that the length is near ``threshold_mm``, where (``where``) that threshold decides."""
+    low, high = _near_range_mm(threshold_mm)
     return Rule(
         f"NEAR-{threshold_mm:g}",
         "note",
         f"Cervical length within {NEAR_THRESHOLD_MM:g} mm of {threshold_mm:g} mm, {what}: a measurement error of that size "
         "(the tool's on phantoms; more between examiners) can put it on either side; confirm it with a careful caliper "
         "measurement before acting on it.",
-        (Condition("cl_mm", ">=", threshold_mm - NEAR_THRESHOLD_MM), Condition("cl_mm", "<=", threshold_mm + NEAR_THRESHOLD_MM), *where),
+        (Condition("cl_mm", ">=", low), Condition("cl_mm", "<=", high), *where),
         "AGREEMENT",
     )
 
