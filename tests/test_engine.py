@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cervical_length.dicom import RegionSpec
+from cervical_length.dicom import RegionSpec, UltrasoundRegion
 from cervical_length.engine import ExamCollector, iter_frame_results, measure_files
 from cervical_length.measure import Auca, Measurement
 
@@ -264,3 +264,65 @@ def test_an_unforeseen_error_fails_its_file_and_the_run_goes_on(make_dicom, tmp_
     assert rows[1][:3] == ("a.dcm", None, "failed")
     assert rows[1][3].startswith("UnforeseenError: ZeroDivisionError: float division by zero (unforeseen: please report it")
     assert rows[2:] == [("b.dcm", 1, "not_measurable", "")]
+
+
+class TestSplitScreens:
+    """A split screen's tissue regions are measured apart; a frame's row is its shortest measurable view."""
+
+    LEFT = UltrasoundRegion(0, 0, 91, 399, 376, 0.318, 0.318, False)  # item 1, one row smaller
+    RIGHT = UltrasoundRegion(1, 400, 90, 799, 376, 0.246, 0.246, False)  # item 2: the largest
+    PLAIN = UltrasoundRegion(2, 0, 0, 99, 99, None, None, False)  # a tissue item without centimetres
+
+    @staticmethod
+    def measured(cl_mm):
+        return Measurement(True, (), cl_mm=cl_mm, cl_straight_mm=cl_mm, cl_two_segment_mm=cl_mm, confidence=0.9)
+
+    def test_every_calibrated_region_of_a_split_screen_is_measured_largest_first(self):
+        from cervical_length.dicom import Calibration
+        from cervical_length.engine import measured_regions
+
+        split = Calibration(0.246, 0.246, "us_region", (self.RIGHT, self.LEFT, self.PLAIN))
+        assert measured_regions(split) == (self.RIGHT, self.LEFT)
+        assert measured_regions(Calibration(0.246, 0.246, "us_region", (self.RIGHT,))) == (self.RIGHT,)
+        # Scaled by Pixel Spacing: one image, cropped to the main region or not at all.
+        assert measured_regions(Calibration(0.1, 0.1, "pixel_spacing", (self.PLAIN,))) == (self.PLAIN,)
+        assert measured_regions(Calibration(0.1, 0.1, "pixel_spacing")) == (None,)
+        assert measured_regions(Calibration(None, None, "none")) == (None,)
+
+    @pytest.mark.parametrize(
+        ("lengths", "chosen"),
+        [((None, 30.2), 1), ((31.0, 30.2), 1), ((29.0, 30.2), 0), ((None, None), 0), ((41.0,), 0)],
+    )
+    def test_the_row_is_the_shortest_measurable_view_else_the_largest(self, lengths, chosen):
+        from cervical_length.engine import chosen_region
+
+        views = [Measurement(False, ("cervix not found",)) if cl is None else self.measured(cl) for cl in lengths]
+        assert chosen_region(views) == chosen
+
+    def test_the_row_says_what_each_region_gave(self):
+        from cervical_length.engine import _split_screen_note
+
+        views = [Measurement(False, ("out-of-plane view: the endocervical canal is not visible",)), self.measured(30.19)]
+        assert _split_screen_note((self.RIGHT, self.LEFT), views, 1) == (
+            "split screen: 2 tissue regions measured apart; this row is ultrasound region item 1 (the shortest measurable); "
+            "item 2 not measurable (out-of-plane view: the endocervical canal is not visible)"
+        )
+        declined = [Measurement(False, ("cervix not found",)), Measurement(False, ("low model confidence (0.50 < 0.93)", "cervix not found"))]
+        assert _split_screen_note((self.RIGHT, self.LEFT), declined, 0) == (
+            "split screen: 2 tissue regions measured apart; this row is ultrasound region item 2 (none measurable: the largest); "
+            "item 1 not measurable (low model confidence (0.50 < 0.93), cervix not found)"
+        )
+        assert _split_screen_note((self.RIGHT,), views[:1], 0) == ""
+        assert _split_screen_note((None,), views[:1], 0) == ""
+
+    def test_the_row_carries_the_scale_of_the_region_measured(self, make_dicom):
+        from cervical_length.dicom import read_frames
+        from cervical_length.engine import _row
+
+        (frame,) = read_frames(make_dicom("one.dcm", frames_rgb=gradient_rgb(frames=1)))
+        measured = replace(self.measured(30.19), external_os_px=(0.0, 0.0), internal_os_px=(0.0, 95.0), centreline_px=np.array([[0.0, float(c)] for c in range(96)]))
+        row = _row(frame, measured, "sha", "", self.LEFT)
+        assert (row.mm_per_pixel_x, row.mm_per_pixel_y) == (0.318, 0.318)
+        # The canal thinned to about one point per 0.5 mm at that scale: every 3rd point of 0.318 mm.
+        assert row.canal_px[:3] == ((0.0, 0.0), (0.0, 3.0), (0.0, 6.0)) and row.canal_px[-1] == (0.0, 95.0)
+        assert (_row(frame, measured, "sha", "").mm_per_pixel_x, _row(frame, measured, "sha", "", self.PLAIN).mm_per_pixel_x) == (0.1, 0.1)

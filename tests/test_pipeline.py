@@ -71,3 +71,16 @@ def test_auca_only_on_measured_frames_and_near_the_truth(results, truth):
             assert abs(result.auca_deg - float(row["auca_deg"])) <= 6.0, (key, result.auca_deg, row["auca_deg"])
             given += 1
     assert given >= 2
+
+
+@pytest.mark.slow
+def test_a_split_screen_is_measured_in_the_view_that_holds_the_cervix(results, truth):
+    """05_dual_region's larger view (item 2) is an out-of-plane scan, the other (item 1, at 0.318 mm
+    a pixel) the cervix of the truth: the row is item 1's, at its scale, and says what item 2 gave."""
+    result, row = results[("05_dual_region.dcm", 1)], truth[("05_dual_region.dcm", 1)]
+    assert result.status == "measured" and abs(result.cl_mm - float(row["cl_mm"])) <= 2.0
+    assert result.mm_per_pixel_x == pytest.approx(float(row["mm_per_pixel"]), abs=1e-6)
+    assert result.notes == (
+        "split screen: 2 tissue regions measured apart; this row is ultrasound region item 1 (the shortest measurable); "
+        "item 2 not measurable (out-of-plane view: the endocervical canal is not visible)"
+    )

@@ -13,7 +13,7 @@ import threading
 import time
 import warnings
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
@@ -26,7 +26,7 @@ import numpy as np
 from pydicom import dcmread
 
 from . import __version__
-from .dicom import Calibration, Frame, SourceImage, iter_dicom_paths, iter_frames, read_source
+from .dicom import Calibration, Frame, SourceImage, UltrasoundRegion, iter_dicom_paths, iter_frames, read_source
 from .errors import DicomReadError, ModelError, UnforeseenError, WorkerDiedError
 from .measure import Measurement, QualityLimits, exam_result, measure_cervix, sector_mask
 from .model_info import DEFAULT_MODEL, ModelInfo, read_model_info
@@ -36,7 +36,7 @@ from .rules import Assessment, ClinicalContext, assess, near_short_cervix_thresh
 if TYPE_CHECKING:
     from .segment import Segmentation
 
-__all__ = ["end_with_parent", "candidate_files", "Outcome", "FrameStatus", "FrameResult", "MeasuredFrame", "Pipeline", "cervix_spacing", "quality_limits", "iter_frame_results", "measure_files", "ExamRow", "ExamCollector"]
+__all__ = ["end_with_parent", "candidate_files", "Outcome", "FrameStatus", "FrameResult", "MeasuredFrame", "Pipeline", "measured_regions", "chosen_region", "cervix_spacing", "quality_limits", "iter_frame_results", "measure_files", "ExamRow", "ExamCollector"]
 
 FrameStatus = Literal["measured", "not_measurable", "uncalibrated", "failed"]
 
@@ -114,8 +114,11 @@ def _with_note(notes: str, note: str) -> str:
     return "; ".join(filter(None, (notes, note)))
 
 
-def _row(frame: Frame, m: Measurement, model_sha256: str, notes: str) -> FrameResult:
+def _row(frame: Frame, m: Measurement, model_sha256: str, notes: str, region: UltrasoundRegion | None = None) -> FrameResult:
+    """The row of a frame measured in ``region`` (see :func:`measured_regions`), whose scale it
+    carries when the region has one; the frame's scale otherwise."""
     cal, src = frame.calibration, frame.source
+    mm_x, mm_y = (region.mm_per_pixel_x, region.mm_per_pixel_y) if region is not None and region.calibrated else (cal.mm_per_pixel_x, cal.mm_per_pixel_y)
     f = m.funnel
     if f is not None and f.apex_extended_mm > 0:
         notes = _with_note(notes, f"funnel apex put {f.apex_extended_mm:.1f} mm past the tip seen, where its straight walls meet")
@@ -128,8 +131,8 @@ def _row(frame: Frame, m: Measurement, model_sha256: str, notes: str) -> FrameRe
         study_instance_uid=src.study_instance_uid,
         accession_number=src.accession_number,
         frame=frame.frame_number,
-        mm_per_pixel_x=cal.mm_per_pixel_x,
-        mm_per_pixel_y=cal.mm_per_pixel_y,
+        mm_per_pixel_x=mm_x,
+        mm_per_pixel_y=mm_y,
         calibration_source=cal.source,
         status=status,
         measurable=int(m.measurable),
@@ -151,14 +154,15 @@ def _row(frame: Frame, m: Measurement, model_sha256: str, notes: str) -> FrameRe
         internal_os_col=_mm(internal[1]) if internal else None,
         model_sha256=model_sha256,
         notes=notes,
-        canal_px=_canal(m.centreline_px, cal) if m.measurable else (),
+        canal_px=_canal(m.centreline_px, min(mm_x, mm_y)) if m.measurable else (),  # type: ignore[type-var]
         **_identifiers(src),
     )
 
 
-def _canal(centreline_px: np.ndarray, calibration: Calibration) -> tuple[tuple[float, float], ...]:
-    """The centreline thinned to about one point per 0.5 mm, rounded to 0.01 pixel."""
-    step = max(1, int(round(1.0 / min(calibration.mm_per_pixel_x, calibration.mm_per_pixel_y))))  # points are 0.5 px apart
+def _canal(centreline_px: np.ndarray, mm_per_pixel: float) -> tuple[tuple[float, float], ...]:
+    """The centreline thinned to about one point per 0.5 mm (``mm_per_pixel``: the finer axis's
+    pixel size), rounded to 0.01 pixel."""
+    step = max(1, int(round(1.0 / mm_per_pixel)))  # points are 0.5 px apart
     keep = list(range(0, len(centreline_px), step))
     if keep[-1] != len(centreline_px) - 1:
         keep.append(len(centreline_px) - 1)  # always end at the internal os
@@ -211,6 +215,39 @@ def cervix_spacing(calibration: Calibration, labels: np.ndarray) -> tuple[float,
     return calibration.spacing_at(*_centre(labels)) if calibration.calibrated else None
 
 
+def measured_regions(calibration: Calibration) -> tuple[UltrasoundRegion | None, ...]:
+    """The parts of a frame that are segmented and measured apart: every calibrated 2D tissue
+    region, largest first, when the scale comes from the ultrasound regions (a split screen shows
+    two views of the cervix, each at its own scale, and the network sees one image at a time); else
+    the main region, or None for the whole frame."""
+    if calibration.source == "us_region":
+        return tuple(r for r in calibration.regions if r.calibrated)
+    return (calibration.region,)
+
+
+def chosen_region(measurements: Sequence[Measurement]) -> int:
+    """Index of the region whose measurement a frame's row reports: the shortest measurable cervical
+    length (the FMF / ISUOG practice of reporting the shortest of the good measurements: the views of
+    a split screen are two images of one cervix), else the first (the largest region)."""
+    lengths = {k: m.cl_mm for k, m in enumerate(measurements) if m.measurable and m.cl_mm is not None}
+    return min(lengths, key=lengths.__getitem__) if lengths else 0
+
+
+def _split_screen_note(regions: Sequence[UltrasoundRegion | None], measurements: Sequence[Measurement], chosen: int) -> str:
+    """What a row of a frame measured in several regions says of them ('' for one region); regions
+    are named by their 1-based item number in (0018,6011) *Sequence of Ultrasound Regions*."""
+    items = [r.index + 1 for r in regions if r is not None]  # every region of a split screen is one
+    if len(items) < 2:
+        return ""
+
+    def outcome(m: Measurement) -> str:
+        return f"CL {m.cl_mm:.1f} mm" if m.measurable else f"not measurable ({', '.join(m.reasons)})"
+
+    why = "the shortest measurable" if measurements[chosen].measurable else "none measurable: the largest"
+    others = ", ".join(f"item {items[k]} {outcome(m)}" for k, m in enumerate(measurements) if k != chosen)
+    return f"split screen: {len(items)} tissue regions measured apart; this row is ultrasound region item {items[chosen]} ({why}); {others}"
+
+
 class Pipeline:
     """Read, segment and measure files with one model instance.
 
@@ -233,17 +270,28 @@ class Pipeline:
         self.limits = quality_limits(self.model_info)
 
     def _measure_batch(self, frames: list[Frame], notes: str, fans: dict) -> Iterator[MeasuredFrame]:
-        """Segment and measure a batch of frames of one file; ``fans`` caches the file's sector."""
-        crops = [None if f.calibration.region is None else f.calibration.region.crop for f in frames]
-        for frame, seg in zip(frames, self.segmenter.segment([f.grey for f in frames], crops)):
-            if "fan" not in fans:
-                # The fan is the same in every frame of a file: found once, on its first frame.
-                region = frame.calibration.region
-                fans["fan"] = sector_mask(frame.grey, None if region is None else region.bounds)
-            fan, apex = fans["fan"]
-            spacing = cervix_spacing(frame.calibration, seg.labels)
-            m = measure_cervix(seg.labels, spacing, probabilities=seg.probabilities, grey=frame.grey, fan=fan, apex_px=apex, limits=self.limits)
-            yield MeasuredFrame(_row(frame, m, self.model_info.sha256, notes), frame, seg, m)
+        """Segment and measure a batch of frames of one file, each of a frame's
+        :func:`measured_regions` apart, in one call of the network; ``fans`` caches the file's
+        sector in each region. A frame's row is that of its :func:`chosen_region`."""
+        regions = [measured_regions(f.calibration) for f in frames]
+        views = [(frame, region) for frame, frame_regions in zip(frames, regions) for region in frame_regions]
+        segmentations = iter(self.segmenter.segment([f.grey for f, _ in views], [None if r is None else r.crop for _, r in views]))
+        for frame, frame_regions in zip(frames, regions):
+            found = [(region, next(segmentations)) for region in frame_regions]
+            measurements = [self._measure_region(frame, region, seg, fans) for region, seg in found]
+            k = chosen_region(measurements)
+            note = _with_note(notes, _split_screen_note(frame_regions, measurements, k))
+            yield MeasuredFrame(_row(frame, measurements[k], self.model_info.sha256, note, found[k][0]), frame, found[k][1], measurements[k])
+
+    def _measure_region(self, frame: Frame, region: UltrasoundRegion | None, seg: Segmentation, fans: dict) -> Measurement:
+        """The measurement of the cervix ``seg`` found in one region of a frame."""
+        key = None if region is None else region.index
+        if key not in fans:
+            # A region's fan is the same in every frame of a file: found once, on its first frame.
+            fans[key] = sector_mask(frame.grey, None if region is None else region.bounds)
+        fan, apex = fans[key]
+        spacing = cervix_spacing(frame.calibration, seg.labels)
+        return measure_cervix(seg.labels, spacing, probabilities=seg.probabilities, grey=frame.grey, fan=fan, apex_px=apex, limits=self.limits)
 
     def measure_file(
         self, path: Path, *, user_mm_per_pixel: tuple[float, float] | None = None, include_identifiers: bool = False
