@@ -56,6 +56,19 @@ def test_folder_with_good_corrupt_and_text_file(make_dicom, tmp_path, capsys, ra
     assert all(sha256(p) == h for p, h in hashes.items())
 
 
+@pytest.mark.parametrize("contents", [[], [".hidden.dcm", "DICOMDIR"]])
+def test_a_folder_with_nothing_to_measure_says_so(tmp_path, capsys, random_model, contents):
+    """Not an error (a drop folder can be empty), but said on stderr: a wrong path must not read as
+    a run with nothing to do."""
+    (tmp_path / "in").mkdir()
+    for name in contents:
+        (tmp_path / "in" / name).write_bytes(b"skipped")
+    assert main(["measure", str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--model", str(random_model), "-q"]) == 0
+    printed = capsys.readouterr()
+    assert f"no files to measure under {tmp_path / 'in'} (hidden files, DICOMDIR" in printed.err
+    assert "0 frames from 0 files" in printed.out and _rows(tmp_path / "out") == []
+
+
 def test_no_overlays(make_dicom, tmp_path, random_model):
     good = make_dicom("in/good.dcm", frames_rgb=gradient_rgb(frames=2))
     out = tmp_path / "out"

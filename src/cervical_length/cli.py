@@ -17,7 +17,7 @@ import numpy as np
 
 from . import __version__
 from .clinical import read_clinical_csv
-from .dicom import user_spacing
+from .dicom import IGNORE_FILE, user_spacing
 from .engine import POOL_MIN_FRAMES, FrameResult, Pipeline, candidate_files, measure_files
 from .errors import CalibrationError, ClinicalDataError, ModelError, ResultsDatabaseError
 from .export import export_results
@@ -545,6 +545,13 @@ def _measure(args: argparse.Namespace) -> int:
     counts: Counter[str] = Counter()
     failures, files = [], 0
     progress = _Progress(sum(1 for _ in candidate_files(args.paths, [args.out])))
+    if progress.total == 0:
+        # Not an error (a drop folder can be empty), but never silent: a wrong path reads as "nothing to do".
+        print(
+            f"cervical-length measure: no files to measure under {', '.join(map(str, args.paths))} (hidden files, DICOMDIR, "
+            f"names matched by a {IGNORE_FILE} and the output folder are skipped)",
+            file=sys.stderr,
+        )
     try:
         for path, outcomes in measure_files(
             args.paths,

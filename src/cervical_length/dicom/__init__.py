@@ -8,7 +8,7 @@ from ._calibration import (
     user_spacing,
 )
 from ._pixels import SUPPORTED_PHOTOMETRIC, to_grey_and_rgb, ybr_full_to_rgb
-from ._reader import Frame, PatientIdentity, SourceImage, iter_dicom_paths, iter_frames, read_frames, read_source
+from ._reader import IGNORE_FILE, Frame, PatientIdentity, SourceImage, iter_dicom_paths, iter_frames, read_frames, read_source
 from ._values import is_valid_uid, require_referenceable, unreferenceable_uids
 from ._writer import Compression, Photometric, RegionSpec, write_us_dicom
 
@@ -21,6 +21,7 @@ __all__ = [
     "write_us_dicom",
     "CalibrationSource",
     "Frame",
+    "IGNORE_FILE",
     "SUPPORTED_PHOTOMETRIC",
     "SourceImage",
     "UltrasoundRegion",
