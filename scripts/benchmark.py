@@ -31,7 +31,7 @@ from pydicom.uid import generate_uid
 
 from cervical_length.cli import main as cli_main
 from cervical_length.dicom import read_frames, write_us_dicom
-from cervical_length.engine import Pipeline, cervix_spacing
+from cervical_length.engine import Pipeline, cervix_spacing, chosen_region, measured_regions
 from cervical_length.evaluate import evaluate_looks, summarise
 from cervical_length.measure import measure_cervix, sector_mask
 from cervical_length.model import UNet, load_model
@@ -163,23 +163,29 @@ def _stage_seconds(pipeline: Pipeline, path: Path) -> tuple[dict[str, float], in
     decoded = list(read_frames(path))
     totals["decode"] = time.perf_counter() - start
     for frame in decoded:
-        region = frame.calibration.region
-        crop = None if region is None else region.crop
-        t0 = time.perf_counter()
-        square, box = letterbox(frame.grey, crop, segmenter.working_size)
-        t1 = time.perf_counter()
-        probs = segmenter.probabilities(square[None])[0]
-        t2 = time.perf_counter()
-        full, labels = back_to_frame(probs, box, frame.grey.shape)
-        t3 = time.perf_counter()
-        fan, apex = sector_mask(frame.grey, None if region is None else region.bounds)
-        spacing = cervix_spacing(frame.calibration, labels)
-        m = measure_cervix(labels, spacing, probabilities=full, grey=frame.grey, fan=fan, apex_px=apex, limits=pipeline.limits)
+        # Each view of a split screen is segmented and measured apart, as the pipeline does; the
+        # overlay is drawn of the view the row reports.
+        views = []
+        for region in measured_regions(frame.calibration):
+            crop = None if region is None else region.crop
+            t0 = time.perf_counter()
+            square, box = letterbox(frame.grey, crop, segmenter.working_size)
+            t1 = time.perf_counter()
+            probs = segmenter.probabilities(square[None])[0]
+            t2 = time.perf_counter()
+            full, labels = back_to_frame(probs, box, frame.grey.shape)
+            t3 = time.perf_counter()
+            fan, apex = sector_mask(frame.grey, None if region is None else region.bounds)
+            spacing = cervix_spacing(frame.calibration, labels)
+            m = measure_cervix(labels, spacing, probabilities=full, grey=frame.grey, fan=fan, apex_px=apex, limits=pipeline.limits)
+            t4 = time.perf_counter()
+            for key, seconds in zip(STAGES[1:5], (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
+                totals[key] += seconds
+            views.append((labels, m))
+        labels, m = views[chosen_region([m for _, m in views])]
         t4 = time.perf_counter()
         encode_png(overlay_image(frame.rgb, labels, m))
-        t5 = time.perf_counter()
-        for key, seconds in zip(STAGES[1:], (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4)):
-            totals[key] += seconds
+        totals["overlay"] += time.perf_counter() - t4
     return totals, len(decoded)
 
 
