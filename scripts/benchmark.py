@@ -31,7 +31,7 @@ from pydicom.uid import generate_uid
 
 from cervical_length.cli import main as cli_main
 from cervical_length.dicom import read_frames, write_us_dicom
-from cervical_length.engine import Pipeline, cervix_spacing, chosen_region, measured_regions
+from cervical_length.engine import Pipeline, chosen_region, measured_regions, view_spacing
 from cervical_length.evaluate import evaluate_looks, summarise
 from cervical_length.measure import measure_cervix, sector_mask
 from cervical_length.model import UNet, load_model
@@ -176,8 +176,7 @@ def _stage_seconds(pipeline: Pipeline, path: Path) -> tuple[dict[str, float], in
             full, labels = back_to_frame(probs, box, frame.grey.shape)
             t3 = time.perf_counter()
             fan, apex = sector_mask(frame.grey, None if region is None else region.bounds)
-            spacing = cervix_spacing(frame.calibration, labels)
-            m = measure_cervix(labels, spacing, probabilities=full, grey=frame.grey, fan=fan, apex_px=apex, limits=pipeline.limits)
+            m = measure_cervix(labels, view_spacing(frame.calibration, region), probabilities=full, grey=frame.grey, fan=fan, apex_px=apex, limits=pipeline.limits)
             t4 = time.perf_counter()
             for key, seconds in zip(STAGES[1:5], (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
                 totals[key] += seconds

@@ -189,16 +189,6 @@ def test_a_single_file_is_measured_without_a_pool(make_dicom, tmp_path, random_m
     assert [r for _, outcomes in measure_files([path], model=random_model, workers=2) for r, _ in outcomes] == expected
 
 
-def test_centre_of_the_labels_gives_the_region_point():
-    from cervical_length.engine import _centre
-
-    labels = np.zeros((50, 60), np.uint8)
-    assert _centre(labels) == (25.0, 30.0)  # nothing found: the frame's centre
-    labels[10:20, 30:41], labels[15, 5] = 1, 2
-    rows, cols = np.nonzero(labels)
-    assert _centre(labels) == pytest.approx((rows.mean(), cols.mean()), abs=1e-9)
-
-
 def test_frames_counted_from_headers_until_enough(make_dicom, tmp_path):
     from cervical_length.engine import _frames_at_least
 
@@ -314,6 +304,21 @@ class TestSplitScreens:
         )
         assert _split_screen_note((self.RIGHT,), views[:1], 0) == ""
         assert _split_screen_note((None,), views[:1], 0) == ""
+
+    def test_a_view_is_measured_at_its_own_region_s_scale(self):
+        from cervical_length.dicom import Calibration
+        from cervical_length.engine import view_spacing
+
+        anisotropic = UltrasoundRegion(3, 0, 0, 99, 99, 0.1, 0.15, False)
+        inset = UltrasoundRegion(4, 20, 20, 59, 59, 0.05, 0.05, False)  # a zoom box inside that region
+        split = Calibration(0.1, 0.15, "us_region", (anisotropic, inset))
+        assert view_spacing(split, anisotropic) == (0.15, 0.1)  # (row, col)
+        # Each view's own scale, though the inset's pixels lie in the larger region too.
+        assert view_spacing(split, inset) == (0.05, 0.05)
+        # A region without centimetres: the frame's scale (Pixel Spacing here); none at all: None.
+        assert view_spacing(Calibration(0.12, 0.2, "pixel_spacing", (self.PLAIN,)), self.PLAIN) == (0.2, 0.12)
+        assert view_spacing(Calibration(0.12, 0.2, "pixel_spacing"), None) == (0.2, 0.12)
+        assert view_spacing(Calibration(None, None, "none", (self.PLAIN,)), self.PLAIN) is None
 
     def test_the_row_carries_the_scale_of_the_region_measured(self, make_dicom):
         from cervical_length.dicom import read_frames

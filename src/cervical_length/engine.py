@@ -21,7 +21,6 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-import cv2
 import numpy as np
 from pydicom import dcmread
 
@@ -36,7 +35,7 @@ from .rules import Assessment, ClinicalContext, assess, near_short_cervix_thresh
 if TYPE_CHECKING:
     from .segment import Segmentation
 
-__all__ = ["end_with_parent", "candidate_files", "Outcome", "FrameStatus", "FrameResult", "MeasuredFrame", "Pipeline", "measured_regions", "chosen_region", "cervix_spacing", "quality_limits", "iter_frame_results", "measure_files", "ExamRow", "ExamCollector"]
+__all__ = ["end_with_parent", "candidate_files", "Outcome", "FrameStatus", "FrameResult", "MeasuredFrame", "Pipeline", "measured_regions", "chosen_region", "view_spacing", "quality_limits", "iter_frame_results", "measure_files", "ExamRow", "ExamCollector"]
 
 FrameStatus = Literal["measured", "not_measurable", "uncalibrated", "failed"]
 
@@ -118,7 +117,7 @@ def _row(frame: Frame, m: Measurement, model_sha256: str, notes: str, region: Ul
     """The row of a frame measured in ``region`` (see :func:`measured_regions`), whose scale it
     carries when the region has one; the frame's scale otherwise."""
     cal, src = frame.calibration, frame.source
-    mm_x, mm_y = (region.mm_per_pixel_x, region.mm_per_pixel_y) if region is not None and region.calibrated else (cal.mm_per_pixel_x, cal.mm_per_pixel_y)
+    mm_y, mm_x = view_spacing(cal, region) or (None, None)
     f = m.funnel
     if f is not None and f.apex_extended_mm > 0:
         notes = _with_note(notes, f"funnel apex put {f.apex_extended_mm:.1f} mm past the tip seen, where its straight walls meet")
@@ -199,20 +198,15 @@ def quality_limits(info: ModelInfo) -> QualityLimits:
     return QualityLimits(**{name: value for name, value in calibrated.items() if value is not None})
 
 
-def _centre(labels: np.ndarray) -> tuple[float, float]:
-    """(row, col) centre of mass of a (rows, cols) uint8 label map's foreground (the frame's centre
-    when empty): the point whose ultrasound region gives the scale (split screens differ per region)."""
-    x, y, w, h = cv2.boundingRect(labels)  # the moments of the foreground's box only: a fraction of the frame
-    m = cv2.moments(labels[y : y + h, x : x + w], binaryImage=True)
-    if m["m00"] == 0:
-        return labels.shape[0] / 2, labels.shape[1] / 2
-    return y + m["m01"] / m["m00"], x + m["m10"] / m["m00"]
-
-
-def cervix_spacing(calibration: Calibration, labels: np.ndarray) -> tuple[float, float] | None:
-    """(row, col) mm per pixel of the ultrasound region the cervix's centre lies in (split screens
-    differ per region), from a frame's (rows, cols) uint8 label map; None for an uncalibrated frame."""
-    return calibration.spacing_at(*_centre(labels)) if calibration.calibrated else None
+def view_spacing(calibration: Calibration, region: UltrasoundRegion | None) -> tuple[float, float] | None:
+    """(row, col) mm per pixel of a view of a frame (see :func:`measured_regions`): its region's scale
+    when the region has one (each view of a split screen has its own), else the frame's; None for an
+    uncalibrated frame. The labels of a view lie in its region, so no point of them needs looking up."""
+    if region is not None and region.calibrated:
+        return (region.mm_per_pixel_y, region.mm_per_pixel_x)  # type: ignore[return-value]
+    if not calibration.calibrated:
+        return None
+    return (calibration.mm_per_pixel_y, calibration.mm_per_pixel_x)  # type: ignore[return-value]
 
 
 def measured_regions(calibration: Calibration) -> tuple[UltrasoundRegion | None, ...]:
@@ -290,8 +284,7 @@ class Pipeline:
             # A region's fan is the same in every frame of a file: found once, on its first frame.
             fans[key] = sector_mask(frame.grey, None if region is None else region.bounds)
         fan, apex = fans[key]
-        spacing = cervix_spacing(frame.calibration, seg.labels)
-        return measure_cervix(seg.labels, spacing, probabilities=seg.probabilities, grey=frame.grey, fan=fan, apex_px=apex, limits=self.limits)
+        return measure_cervix(seg.labels, view_spacing(frame.calibration, region), probabilities=seg.probabilities, grey=frame.grey, fan=fan, apex_px=apex, limits=self.limits)
 
     def measure_file(
         self, path: Path, *, user_mm_per_pixel: tuple[float, float] | None = None, include_identifiers: bool = False
