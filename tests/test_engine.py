@@ -273,6 +273,12 @@ class TestSplitScreens:
 
         split = Calibration(0.246, 0.246, "us_region", (self.RIGHT, self.LEFT, self.PLAIN))
         assert measured_regions(split) == (self.RIGHT, self.LEFT)
+        # A thumbnail (a quarter of the largest region's pixels, less one row) is not a view to measure.
+        thumbnail = UltrasoundRegion(5, 0, 0, 199, 142, 0.5, 0.5, False)
+        quarter = replace(thumbnail, max_row=143)
+        assert (self.RIGHT.area_px, quarter.area_px) == (400 * 287, 200 * 144) and quarter.area_px * 4 > self.RIGHT.area_px
+        assert measured_regions(Calibration(0.246, 0.246, "us_region", (self.RIGHT, thumbnail))) == (self.RIGHT,)
+        assert measured_regions(Calibration(0.246, 0.246, "us_region", (self.RIGHT, quarter))) == (self.RIGHT, quarter)
         assert measured_regions(Calibration(0.246, 0.246, "us_region", (self.RIGHT,))) == (self.RIGHT,)
         # Scaled by Pixel Spacing: one image, cropped to the main region or not at all.
         assert measured_regions(Calibration(0.1, 0.1, "pixel_spacing", (self.PLAIN,))) == (self.PLAIN,)

@@ -209,13 +209,21 @@ def view_spacing(calibration: Calibration, region: UltrasoundRegion | None) -> t
     return (calibration.mm_per_pixel_y, calibration.mm_per_pixel_x)  # type: ignore[return-value]
 
 
+#: A tissue region is measured as a view of its own when it covers at least this share of the
+#: largest one's pixels: the halves of a split screen and the quarters of a quad screen are; a
+#: thumbnail is too coarse to measure a canal in, and the shortest view would be taken from it.
+MIN_VIEW_SHARE = 0.25
+
+
 def measured_regions(calibration: Calibration) -> tuple[UltrasoundRegion | None, ...]:
-    """The parts of a frame that are segmented and measured apart: every calibrated 2D tissue
-    region, largest first, when the scale comes from the ultrasound regions (a split screen shows
-    two views of the cervix, each at its own scale, and the network sees one image at a time); else
-    the main region, or None for the whole frame."""
+    """The parts of a frame that are segmented and measured apart: when the scale comes from the
+    ultrasound regions, every calibrated 2D tissue region, largest first, of at least
+    :data:`MIN_VIEW_SHARE` of the largest one's area (a split screen shows two views of the cervix,
+    each at its own scale, and the network sees one image at a time); else the main region, or None
+    for the whole frame."""
     if calibration.source == "us_region":
-        return tuple(r for r in calibration.regions if r.calibrated)
+        largest = calibration.regions[0].area_px
+        return tuple(r for r in calibration.regions if r.calibrated and r.area_px >= MIN_VIEW_SHARE * largest)
     return (calibration.region,)
 
 
