@@ -203,10 +203,8 @@ def view_spacing(calibration: Calibration, region: UltrasoundRegion | None) -> t
     when the region has one (each view of a split screen has its own), else the frame's; None for an
     uncalibrated frame. The labels of a view lie in its region, so no point of them needs looking up."""
     if region is not None and region.calibrated:
-        return (region.mm_per_pixel_y, region.mm_per_pixel_x)  # type: ignore[return-value]
-    if not calibration.calibrated:
-        return None
-    return (calibration.mm_per_pixel_y, calibration.mm_per_pixel_x)  # type: ignore[return-value]
+        return region.spacing_mm
+    return calibration.spacing_mm
 
 
 #: A tissue region is measured as a view of its own when it covers at least this share of the

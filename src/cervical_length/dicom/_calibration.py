@@ -66,6 +66,14 @@ class UltrasoundRegion:
         return self.mm_per_pixel_x is not None and self.mm_per_pixel_y is not None
 
     @property
+    def spacing_mm(self) -> tuple[float, float] | None:
+        """(row, col) mm per pixel, the order measurements take; None when the region's units are
+        not centimetres."""
+        if self.mm_per_pixel_x is None or self.mm_per_pixel_y is None:
+            return None
+        return (self.mm_per_pixel_y, self.mm_per_pixel_x)
+
+    @property
     def area_px(self) -> int:
         return (self.max_col - self.min_col + 1) * (self.max_row - self.min_row + 1)
 
@@ -105,6 +113,13 @@ class Calibration:
         return self.mm_per_pixel_x is not None and self.mm_per_pixel_y is not None
 
     @property
+    def spacing_mm(self) -> tuple[float, float] | None:
+        """(row, col) mm per pixel, the order measurements take; None when uncalibrated."""
+        if self.mm_per_pixel_x is None or self.mm_per_pixel_y is None:
+            return None
+        return (self.mm_per_pixel_y, self.mm_per_pixel_x)
+
+    @property
     def region(self) -> UltrasoundRegion | None:
         """The main tissue region (largest), or None when the header has no US regions."""
         return self.regions[0] if self.regions else None
@@ -121,12 +136,8 @@ class Calibration:
         """
         if self.regions and self.source == "us_region":
             region = self.region_at(row, col)
-            if region is None or not region.calibrated:
-                return None
-            return (region.mm_per_pixel_y, region.mm_per_pixel_x)  # type: ignore[return-value]
-        if not self.calibrated:
-            return None
-        return (self.mm_per_pixel_y, self.mm_per_pixel_x)  # type: ignore[return-value]
+            return None if region is None else region.spacing_mm
+        return self.spacing_mm
 
 
 def user_spacing(value: str | float | tuple[float, float]) -> tuple[float, float]:
