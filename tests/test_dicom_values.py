@@ -7,7 +7,7 @@ from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.tag import Tag
 
-from cervical_length.dicom import is_valid_uid, unreferenceable_uids
+from cervical_length.dicom import is_valid_uid, number_of_frames, unreferenceable_uids
 from cervical_length.dicom._values import header_numbers
 
 
@@ -26,6 +26,19 @@ class TestHeaderNumbers:
         ds[0x00280008] = RawDataElement(Tag(0x00280008), "IS", 4, b"12a ", 0, False, True)  # as read from a file
         with pytest.raises(ValueError, match=r"^\(0028,0008\) Number of Frames '12a' is not an integer$"):
             header_numbers(ds, "NumberOfFrames", int)
+
+
+@pytest.mark.filterwarnings("ignore:Invalid value for VR:UserWarning")
+def test_number_of_frames_is_1_when_absent_and_named_when_not_an_integer():
+    ds = Dataset()
+    assert number_of_frames(ds) == 1
+    ds.NumberOfFrames = ""
+    assert number_of_frames(ds) == 1
+    ds.NumberOfFrames = "12"
+    assert number_of_frames(ds) == 12
+    ds[0x00280008] = RawDataElement(Tag(0x00280008), "IS", 4, b"12a ", 0, False, True)
+    with pytest.raises(ValueError, match=r"^\(0028,0008\) Number of Frames '12a' is not an integer$"):
+        number_of_frames(ds)
 
 
 @pytest.mark.parametrize(

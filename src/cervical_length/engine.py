@@ -25,7 +25,7 @@ import numpy as np
 from pydicom import dcmread
 
 from . import __version__
-from .dicom import Calibration, Frame, SourceImage, UltrasoundRegion, iter_dicom_paths, iter_frames, read_source
+from .dicom import Calibration, Frame, SourceImage, UltrasoundRegion, iter_dicom_paths, iter_frames, number_of_frames, read_source
 from .errors import DicomReadError, ModelError, UnforeseenError, WorkerDiedError
 from .measure import Measurement, QualityLimits, exam_result, measure_cervix, sector_mask
 from .model_info import DEFAULT_MODEL, ModelInfo, read_model_info
@@ -533,7 +533,7 @@ def _frames_at_least(files: list[Path], count: int) -> bool:
     frames = 0
     for path in files:
         try:
-            frames += int(dcmread(path, stop_before_pixels=True, specific_tags=["NumberOfFrames"]).get("NumberOfFrames", 1) or 1)
+            frames += max(1, number_of_frames(dcmread(path, stop_before_pixels=True, specific_tags=["NumberOfFrames"])))
         except Exception:  # noqa: BLE001 - only an estimate: the file's own run reports what is wrong with it
             frames += 1
         if frames >= count:

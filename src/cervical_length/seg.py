@@ -16,7 +16,7 @@ from pydicom.dataset import Dataset
 from pydicom.sr.codedict import codes
 from pydicom.uid import generate_uid
 
-from .dicom import require_referenceable
+from .dicom import number_of_frames, require_referenceable
 
 __all__ = ["lip_segmentation", "write_lip_segmentation", "SEGMENTS"]
 
@@ -35,7 +35,7 @@ def lip_segmentation(source: Dataset, labels_by_frame: dict[int, np.ndarray], *,
     Instance UID is missing or not a valid UID.
     """
     require_referenceable(source, "a segmentation")
-    frames = int(source.get("NumberOfFrames", 1) or 1)
+    frames = number_of_frames(source)
     shape = (int(source.Rows), int(source.Columns))
     for number, labels in labels_by_frame.items():
         if not 1 <= number <= frames or labels.shape != shape:

@@ -18,7 +18,7 @@ from pydicom.dataset import Dataset
 from pydicom.sr.codedict import codes
 from pydicom.uid import generate_uid
 
-from .dicom import require_referenceable
+from .dicom import number_of_frames, require_referenceable
 from .engine import FrameResult
 
 __all__ = ["cervical_length_report", "write_report_sr", "FUNNEL_LENGTH", "FUNNEL_WIDTH", "AUCA"]
@@ -40,7 +40,7 @@ def cervical_length_report(source: Dataset, row: FrameResult, *, tool_version: s
     if row.status != "measured" or row.cl_mm is None or len(row.canal_px) < 2:
         raise ValueError(f"{row.file} frame {row.frame}: only a measured frame with its canal can be reported")
     require_referenceable(source, "a report")
-    frames = [row.frame] if int(source.get("NumberOfFrames", 1) or 1) > 1 else None
+    frames = [row.frame] if number_of_frames(source) > 1 else None
     image = hd.sr.SourceImageForRegion(source.SOPClassUID, source.SOPInstanceUID, referenced_frame_numbers=frames)
     canal = np.asarray(row.canal_px, dtype=np.float32)[:, ::-1]  # SCOORD is (column, row)
     algorithm = hd.sr.AlgorithmIdentification(name="cervical-length", version=tool_version, parameters=[f"model sha256 {row.model_sha256}"])

@@ -9,7 +9,7 @@ from ._calibration import (
 )
 from ._pixels import SUPPORTED_PHOTOMETRIC, to_grey_and_rgb, ybr_full_to_rgb
 from ._reader import IGNORE_FILE, Frame, PatientIdentity, SourceImage, iter_dicom_paths, iter_frames, read_frames, read_source
-from ._values import is_valid_uid, require_referenceable, unreferenceable_uids
+from ._values import is_valid_uid, number_of_frames, require_referenceable, unreferenceable_uids
 from ._writer import Compression, Photometric, RegionSpec, write_us_dicom
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "iter_dicom_paths",
     "is_valid_uid",
     "iter_frames",
+    "number_of_frames",
     "read_frames",
     "read_source",
     "require_referenceable",

@@ -34,7 +34,7 @@ from ..errors import (
 )
 from ._calibration import Calibration, calibration_from_dataset
 from ._pixels import SUPPORTED_PHOTOMETRIC, to_grey_and_rgb
-from ._values import header_numbers
+from ._values import header_numbers, number_of_frames
 
 __all__ = ["IGNORE_FILE", "PatientIdentity", "SourceImage", "Frame", "iter_dicom_paths", "read_source", "iter_frames", "read_frames"]
 
@@ -173,10 +173,9 @@ def _read_header(path: Path) -> Dataset:
 def _frame_count(ds: Dataset, path: Path) -> int:
     """(0028,0008) *Number of Frames*, 1 when absent; a file whose count is not an integer is corrupt."""
     try:
-        count = header_numbers(ds, "NumberOfFrames", int)
+        return number_of_frames(ds)
     except ValueError as err:
         raise CorruptDicomError(path, f"{err}: its frames cannot be counted") from err
-    return 1 if count is None else count[0]
 
 
 def _frame_time_ms(ds: Dataset, path: Path) -> float | None:

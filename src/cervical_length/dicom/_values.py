@@ -17,7 +17,7 @@ from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.tag import Tag
 
-__all__ = ["attribute_name", "header_numbers", "is_valid_uid", "require_referenceable", "unreferenceable_uids"]
+__all__ = ["attribute_name", "header_numbers", "number_of_frames", "is_valid_uid", "require_referenceable", "unreferenceable_uids"]
 
 #: A UID (PS3.5 9.1): dot-separated numbers without leading zeros, at most 64 characters.
 _UID = re.compile(r"(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*")
@@ -52,6 +52,13 @@ def header_numbers(ds: Dataset, keyword: str, kind: Callable[[str], N]) -> tuple
         text = text if text.isprintable() else repr(text)[1:-1]
         expected = "an integer" if kind is int else "a number"
         raise ValueError(f"{attribute_name(keyword)} '{text}' is not {expected}") from err
+
+
+def number_of_frames(ds: Dataset) -> int:
+    """(0028,0008) *Number of Frames*, 1 when absent or empty; ValueError naming it when it is not
+    an integer (:func:`header_numbers`)."""
+    count = header_numbers(ds, "NumberOfFrames", int)
+    return 1 if count is None else count[0]
 
 
 def is_valid_uid(text: str) -> bool:
