@@ -327,6 +327,8 @@ def test_calibrate_writes_its_settings_into_the_model_and_leaves_the_weights(tmp
     [
         (["--extra-funnels", "-1"], "--extra-funnels must be 0 or more"),
         (["--extra-funnels", "5", "--fugc", "x"], "not to --fugc"),
+        (["--epochs", "4", "--average-from", "5"], "--average-from must be 0 (off) or an epoch from 1 to --epochs (4), got 5"),
+        (["--average-from", "-1"], "got -1"),
         (["--fugc", "{tmp}"], "--fugc: {tmp}: no image/label PNG pairs found"),
         (["--init", "{tmp}/none.json"], "--init: {tmp}/none.json: model metadata cannot be read"),
     ],

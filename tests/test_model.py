@@ -316,6 +316,25 @@ class TestTraining:
         assert history[-1]["loss"] < history[0]["loss"]
         assert load_model(tmp_path / "m.json")[1].sha256 == info.sha256
 
+    def test_averaging_keeps_the_mean_of_the_epochs_weights(self, tmp_path):
+        squares = phantom_squares(0, 8, appearance="train", size=64, workers=1)
+        config = TrainConfig(
+            seed=0, train_count=8, val_count=8, epochs=3, batch_size=4, learning_rate=1e-2, working_size=64,
+            widths=(4, 8, 16), workers=1, average_from=2,
+        )
+        model, seen = UNet(config.widths), []
+
+        def log(text: str) -> None:  # called after each epoch's validation, before its weights are averaged
+            if text.startswith("epoch"):
+                seen.append({k: v.clone() for k, v in model.named_parameters()})
+
+        info = train(config, tmp_path / "m.json", train_data=squares, validation={"train": squares}, init=model, log=log)
+        saved = dict(load_model(tmp_path / "m.json")[0].named_parameters())
+        assert len(seen) == 3 and info.card["averaged"]["epochs"] == 2
+        for name, value in saved.items():
+            torch.testing.assert_close(value, (seen[1][name] + seen[2][name]) / 2)
+        assert not torch.equal(saved["head.weight"], seen[2]["head.weight"])
+
 
 @pytest.mark.slow
 class TestShippedModel:

@@ -177,6 +177,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="add N phantoms of funnelled cervices to the --train-count of the default case mix; default %(default)s",
     )
     train.add_argument(
+        "--average-from", type=int, default=defaults.average_from, metavar="EPOCH",
+        help=(
+            "train at the constant --learning-rate and keep the average of the weights at the end of epochs "
+            "EPOCH to --epochs (stochastic weight averaging) instead of the best epoch of a one-cycle schedule; "
+            "default %(default)s: off"
+        ),
+    )
+    train.add_argument(
         "--widths", type=_widths, metavar="W,W,...",
         help=(
             f"channels per U-Net level (default {','.join(map(str, defaults.widths))}); with --init, that model's "
@@ -714,6 +722,8 @@ def _train(args: argparse.Namespace) -> int:
         raise _UsageError("--extra-funnels must be 0 or more")
     if args.fugc and args.extra_funnels:
         raise _UsageError("--extra-funnels adds phantoms to a training on phantoms, not to --fugc")
+    if not 0 <= args.average_from <= args.epochs:
+        raise _UsageError(f"--average-from must be 0 (off) or an epoch from 1 to --epochs ({args.epochs}), got {args.average_from}")
     try:
         init, init_info = load_model(args.init) if args.init else (None, None)
     except ModelError as err:
@@ -733,6 +743,7 @@ def _train(args: argparse.Namespace) -> int:
         max_minutes=args.max_minutes,
         separation_weight=args.separation_weight,
         extra_funnels=args.extra_funnels,
+        average_from=args.average_from,
         widths=init.widths if init is not None else args.widths or TrainConfig.widths,
         working_size=init_info.working_size if init_info is not None else WORKING_SIZE,
     )

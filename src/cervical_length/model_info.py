@@ -49,6 +49,9 @@ class TrainConfig:
     separation_weight: float = 0.0  #: w0 of :func:`~cervical_length.train.separation_weights`; 0 is plain cross-entropy
     #: Funnelled phantoms added to the ``train_count`` of the default mix (:func:`~cervical_length.train.training_squares`)
     extra_funnels: int = 0
+    #: 0: keep the best epoch of a one-cycle schedule. k >= 1: train at the constant learning rate and
+    #: keep the average of the weights at the end of epochs k to ``epochs`` (stochastic weight averaging)
+    average_from: int = 0
 
 
 @dataclass(frozen=True)

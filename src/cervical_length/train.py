@@ -18,6 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
+from torch.optim.swa_utils import AveragedModel, update_bn
 
 from ._csv import numbered_rows
 from .model import UNet, save_model
@@ -168,6 +169,17 @@ def dice_per_class(predicted: np.ndarray, target: np.ndarray, classes: int = len
     return scores.mean(axis=0)
 
 
+def _augmented_batch(rng: np.random.Generator, data: Squares, indices: np.ndarray) -> tuple[torch.Tensor, np.ndarray]:
+    """(B, 1, S, S) float 0-1 tensor of augmented squares and their (B, S, S) uint8 labels."""
+    pairs = [augment(rng, data[0][i], data[1][i]) for i in indices]
+    return torch.from_numpy(np.stack([p[0] for p in pairs]).astype(np.float32) / 255.0)[:, None], np.stack([p[1] for p in pairs])
+
+
+def _validation_dice(model: UNet, validation: dict[str, Squares]) -> dict[str, float]:
+    """Mean Dice of the two lips on each named validation set."""
+    return {name: float(dice_per_class(_predict(model, v[0]), v[1])[1:].mean()) for name, v in validation.items()}
+
+
 def _predict(model: UNet, images: np.ndarray, batch: int = 32) -> np.ndarray:
     model.eval()
     out = []
@@ -176,6 +188,11 @@ def _predict(model: UNet, images: np.ndarray, batch: int = 32) -> np.ndarray:
             x = torch.from_numpy(images[k : k + batch].astype(np.float32) / 255.0)[:, None]
             out.append(model(x).argmax(dim=1).numpy().astype(np.uint8))
     return np.concatenate(out)
+
+
+#: Augmented training squares whose batch-norm statistics the averaged weights take (100 batches
+#: of 16: far more than the running statistics need to settle).
+BATCH_NORM_SQUARES = 1600
 
 
 #: Width of the separation weight, in working pixels (about 1.4 mm at 0.45 mm a pixel): the closed
@@ -227,7 +244,9 @@ def train(
     init: UNet | None = None,
     log: Callable[[str], None] = print,
 ) -> ModelInfo:
-    """Train, keep the epoch with the best mean lip Dice on the first validation set, save it.
+    """Train and save the epoch with the best mean lip Dice on the first validation set or, with
+    ``config.average_from``, the average of the weights from that epoch on (stochastic weight
+    averaging, Izmailov et al. 2018).
 
     train_data : squares to train on; None generates ``config.train_count`` phantoms.
     validation : named validation squares; None generates held-out and shifted phantoms.
@@ -248,7 +267,9 @@ def train(
     model = init if init is not None else UNet(config.widths)
     optimiser = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=1e-4)
     steps_per_epoch = max(1, len(train_data[0]) // config.batch_size)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, config.learning_rate, total_steps=config.epochs * steps_per_epoch)
+    # Averaging samples the weights along a constant learning rate; otherwise one cycle up and down.
+    averaged = AveragedModel(model) if config.average_from else None
+    schedule = None if averaged is not None else torch.optim.lr_scheduler.OneCycleLR(optimiser, config.learning_rate, total_steps=config.epochs * steps_per_epoch)
     best, best_state, history = -1.0, None, []
     first_val = next(iter(validation))
     for epoch in range(1, config.epochs + 1):
@@ -256,29 +277,41 @@ def train(
         order = rng.permutation(len(train_data[0]))
         losses = []
         for step in range(steps_per_epoch):
-            idx = order[step * config.batch_size : (step + 1) * config.batch_size]
-            pairs = [augment(rng, train_data[0][i], train_data[1][i]) for i in idx]
-            x = torch.from_numpy(np.stack([p[0] for p in pairs]).astype(np.float32) / 255.0)[:, None]
-            labels = np.stack([p[1] for p in pairs])
+            x, labels = _augmented_batch(rng, train_data, order[step * config.batch_size : (step + 1) * config.batch_size])
             weights = torch.from_numpy(separation_weights(labels, config.separation_weight)) if config.separation_weight else None
             loss = _loss(model(x), torch.from_numpy(labels.astype(np.int64)), weights)
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
-            schedule.step()
+            if schedule is not None:
+                schedule.step()
             losses.append(loss.item())
             _progress(f"epoch {epoch}/{config.epochs} [{'#' * (20 * (step + 1) // steps_per_epoch):<20}] loss {np.mean(losses):.4f}")
-        scores = {name: dice_per_class(_predict(model, v[0]), v[1]) for name, v in validation.items()}
-        lips = {name: float(s[1:].mean()) for name, s in scores.items()}
+        lips = _validation_dice(model, validation)
         history.append({"epoch": epoch, "loss": float(np.mean(losses)), **{f"dice_{k}": round(v, 4) for k, v in lips.items()}})
         if sys.stderr.isatty():
             print(file=sys.stderr)
         log(f"epoch {epoch}: loss {np.mean(losses):.4f}, " + ", ".join(f"{k} lip Dice {v:.4f}" for k, v in lips.items()) + f" ({(time.perf_counter() - start) / 60:.1f} min)")
-        if lips[first_val] > best:
+        over_time = (time.perf_counter() - start) / 60 > config.max_minutes
+        if averaged is not None:
+            # A run stopped by the time budget before averaging began keeps its last epoch.
+            if epoch >= config.average_from or over_time:
+                averaged.update_parameters(model)
+        elif lips[first_val] > best:
             best, best_state = lips[first_val], {k: v.clone() for k, v in model.state_dict().items()}
-        if (time.perf_counter() - start) / 60 > config.max_minutes:
+        if over_time:
             log(f"stopping after epoch {epoch}: time budget of {config.max_minutes} min reached")
             break
-    model.load_state_dict(best_state)
-    card = {"training": {**asdict(config), "minutes": round((time.perf_counter() - start) / 60, 1)}, "history": history}
+    card: dict = {"history": history}
+    if averaged is not None:
+        # The averaged weights never ran forward: their batch-norm statistics are measured afresh.
+        batches = [_augmented_batch(rng, train_data, rng.integers(0, len(train_data[0]), config.batch_size))[0] for _ in range(BATCH_NORM_SQUARES // config.batch_size)]
+        update_bn(batches, averaged)
+        model = averaged.module
+        lips = _validation_dice(model, validation)
+        card["averaged"] = {"epochs": int(averaged.n_averaged), **{f"dice_{k}": round(v, 4) for k, v in lips.items()}}
+        log(f"average of the last {int(averaged.n_averaged)} epochs: " + ", ".join(f"{k} lip Dice {v:.4f}" for k, v in lips.items()))
+    else:
+        model.load_state_dict(best_state)
+    card["training"] = {**asdict(config), "minutes": round((time.perf_counter() - start) / 60, 1)}
     return save_model(model.eval(), metadata_path, working_size=size, card=card)
