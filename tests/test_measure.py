@@ -19,6 +19,7 @@ from cervical_length.measure import (
     polyline_length_mm,
     smooth_polyline,
 )
+from cervical_length.measure._canal import course_px
 from cervical_length.phantom import generate
 
 
@@ -123,6 +124,17 @@ class TestLengths:
         assert polyline_length_mm(np.array([[0, 0], [3, 4]]), (2.0, 0.5)) == pytest.approx(np.hypot(6, 2))
         zigzag = np.array([[i % 2, i] for i in range(101)], dtype=float)  # a staircase along a line
         assert polyline_length_mm(smooth_polyline(zigzag, 6.0), (1, 1)) == pytest.approx(100.0, rel=0.01)
+
+    def test_course_follows_a_bend_and_not_a_waver(self):
+        t = np.linspace(0.0, 1.0, 200)
+        bend = np.stack([40 * t**2 - 30 * t**3, 120 * t], axis=1)  # bends once: followed within a tenth of a pixel
+        np.testing.assert_allclose(course_px(bend), bend, atol=0.1)
+        waver = bend + np.stack([1.5 * np.sin(2 * np.pi * 9 * t), np.zeros_like(t)], axis=1)  # 1.5 px, 9 times along
+        before = waver.copy()
+        assert np.abs(course_px(waver) - bend).max() < 0.6  # the waver itself strays 1.5 px
+        np.testing.assert_array_equal(waver, before)
+        short = np.array([[0.0, 0.0], [1.0, 2.0], [2.0, 3.0]])
+        np.testing.assert_array_equal(course_px(short), short)
 
 
 def measure_exact(phantom) -> Measurement:

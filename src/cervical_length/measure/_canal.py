@@ -20,7 +20,7 @@ from ._masks import near_line, pixels_of
 if TYPE_CHECKING:
     from scipy.spatial import cKDTree
 
-__all__ = ["Spacing", "polyline_length_mm", "split_before_end", "smooth_polyline", "canal_lines", "canal_lengths", "FluidPixels", "cut_at_funnel", "lip_thicknesses_mm"]
+__all__ = ["Spacing", "polyline_length_mm", "split_before_end", "smooth_polyline", "course_px", "canal_lines", "canal_lengths", "FluidPixels", "cut_at_funnel", "lip_thicknesses_mm"]
 
 Spacing = tuple[float, float]  # (row, col) mm per pixel
 
@@ -63,6 +63,24 @@ def smooth_polyline(points_px: np.ndarray, window_px: float) -> np.ndarray:
     padded = np.concatenate([2 * resampled[0] - resampled[half:0:-1], resampled, 2 * resampled[-1] - resampled[-2 : -half - 2 : -1]])
     smooth = np.stack([np.convolve(padded[:, k], kernel, mode="valid") for k in range(2)], axis=1)
     return smooth
+
+
+#: Degree of the polynomial that gives a canal's course: a canal bends at most once or twice along
+#: its length (the phantoms' turn by up to 0.7 rad), so a cubic follows it, not the speckle.
+COURSE_DEGREE = 3
+
+
+def course_px(points_px: np.ndarray) -> np.ndarray:
+    """The course of an (N, 2) (row, col) polyline: at each point, the least-squares cubic in arc
+    length through all of them. A canal's echo lies along its course; an interface the model draws
+    where no canal shows wavers with the speckle, and its course does not follow the speckle's
+    bright grains. Returns (N, 2) float; a polyline of at most four points or no length as it is."""
+    points = np.asarray(points_px, dtype=np.float64)
+    arc = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(points, axis=0).T))])
+    if len(points) <= COURSE_DEGREE + 1 or arc[-1] <= 0.0:
+        return points
+    t = arc / arc[-1]
+    return np.stack([np.polyval(np.polyfit(t, points[:, k], COURSE_DEGREE), t) for k in range(2)], axis=1)
 
 
 def canal_lengths(centreline: np.ndarray, spacing: Spacing) -> tuple[float, float, float]:

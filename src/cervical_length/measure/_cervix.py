@@ -14,6 +14,7 @@ from ._canal import (
     Spacing,
     canal_lengths,
     canal_lines,
+    course_px,
     cut_at_funnel,
     lip_thicknesses_mm,
     polyline_length_mm,
@@ -271,7 +272,8 @@ def measure_cervix(
         reasons.append(f"canal {cl:.1f} mm is too short or too long to be anatomical")
     if grey is not None:
         smooth = cv2.blur(grey.astype(np.float32), (3, 3))
-        canal_level = mean_along(smooth, centreline)
+        # Along the canal's course, so that a line wavering through bright speckle cannot pass for a canal.
+        canal_level = mean_along(smooth, course_px(centreline))
         # A shadow across the canal can pass for a funnel's fluid and cut the canal short, so the
         # whole interface of the lips is checked too, not only the closed canal that was kept: a
         # long dark stretch inside the lips' labels is declined rather than measured short.
