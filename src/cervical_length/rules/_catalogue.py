@@ -90,8 +90,8 @@ _BANDS = (
 #: The short-cervix threshold (mm) of both profiles: "25 mm or less" (ACOG), "less than 25 mm" (NICE).
 SHORT_CERVIX_MM = 25.0
 #: A cervical length within this many mm of a guideline threshold (mm) can fall on either side of
-#: it by the tool's own error: the widest 95 % limits of agreement on the test phantoms
-#: (-2.49 to +2.45 mm, shifted look, 3000 phantoms; README, "Model and accuracy").
+#: it by the tool's own error: the widest 95 % limits of agreement on the test phantoms, about
+#: 2.5 mm either way (-2.37 to +2.53 mm, shifted look, 3000 phantoms; README, "Model and accuracy").
 NEAR_THRESHOLD_MM = 2.5
 
 
