@@ -335,6 +335,23 @@ class TestTraining:
             torch.testing.assert_close(value, (seen[1][name] + seen[2][name]) / 2)
         assert not torch.equal(saved["head.weight"], seen[2]["head.weight"])
 
+    def test_a_run_stopped_before_averaging_keeps_its_last_epoch(self, tmp_path):
+        squares = phantom_squares(0, 4, appearance="train", size=64, workers=1)
+        config = TrainConfig(
+            seed=0, train_count=4, val_count=4, epochs=3, batch_size=4, learning_rate=1e-2, working_size=64,
+            widths=(4, 8, 16), workers=1, average_from=2, max_minutes=0.0,
+        )
+        model, seen = UNet(config.widths), []
+
+        def log(text: str) -> None:
+            if text.startswith("epoch"):
+                seen.append({k: v.clone() for k, v in model.named_parameters()})
+
+        info = train(config, tmp_path / "m.json", train_data=squares, validation={"train": squares}, init=model, log=log)
+        assert len(seen) == 1 and info.card["averaged"]["epochs"] == 1
+        for name, value in load_model(tmp_path / "m.json")[0].named_parameters():
+            torch.testing.assert_close(value, seen[0][name])
+
 
 @pytest.mark.slow
 class TestShippedModel:
