@@ -79,8 +79,8 @@ def course_px(points_px: np.ndarray) -> np.ndarray:
     arc = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(points, axis=0).T))])
     if len(points) <= COURSE_DEGREE + 1 or arc[-1] <= 0.0:
         return points
-    t = arc / arc[-1]
-    return np.stack([np.polyval(np.polyfit(t, points[:, k], COURSE_DEGREE), t) for k in range(2)], axis=1)
+    powers = np.vander(arc / arc[-1], COURSE_DEGREE + 1)
+    return powers @ np.linalg.lstsq(powers, points, rcond=None)[0]  # rows and columns in one fit
 
 
 def canal_lengths(centreline: np.ndarray, spacing: Spacing) -> tuple[float, float, float]:
