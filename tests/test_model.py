@@ -295,6 +295,19 @@ class TestTraining:
         assert weights[0, 12, 39] == pytest.approx(1.0, abs=1e-3)
         assert separation_weights(np.zeros((2, 8, 8), np.uint8), 5.0) == pytest.approx(1.0)
 
+    @pytest.mark.parametrize(
+        ("settings", "message"),
+        [
+            ({"epochs": 0}, "epochs must be 1 or more, got 0"),
+            ({"extra_funnels": -1}, "extra_funnels must be 0 or more, got -1"),
+            ({"epochs": 8, "average_from": 9}, r"average_from must be 0 \(off\) or an epoch from 1 to epochs \(8\), got 9"),
+            ({"average_from": -1}, "average_from must be 0"),
+        ],
+    )
+    def test_config_refuses_settings_out_of_range(self, settings, message):
+        with pytest.raises(ValueError, match=message):
+            TrainConfig(**settings)
+
     def test_extra_funnels_follow_the_default_mix(self):
         config = TrainConfig(seed=1, train_count=3, extra_funnels=2, working_size=32, workers=1)
         images, labels = training_squares(config)

@@ -718,12 +718,8 @@ def _train(args: argparse.Namespace) -> int:
     from .model import load_model
     from .train import fugc_squares, train
 
-    if args.extra_funnels < 0:
-        raise _UsageError("--extra-funnels must be 0 or more")
     if args.fugc and args.extra_funnels:
         raise _UsageError("--extra-funnels adds phantoms to a training on phantoms, not to --fugc")
-    if not 0 <= args.average_from <= args.epochs:
-        raise _UsageError(f"--average-from must be 0 (off) or an epoch from 1 to --epochs ({args.epochs}), got {args.average_from}")
     try:
         init, init_info = load_model(args.init) if args.init else (None, None)
     except ModelError as err:
@@ -733,20 +729,23 @@ def _train(args: argparse.Namespace) -> int:
             init = init.grown(args.widths)
         except ValueError as err:
             raise _UsageError(f"--widths: {err}") from err
-    config = TrainConfig(
-        seed=args.seed,
-        train_count=args.train_count,
-        val_count=args.val_count,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        learning_rate=args.learning_rate,
-        max_minutes=args.max_minutes,
-        separation_weight=args.separation_weight,
-        extra_funnels=args.extra_funnels,
-        average_from=args.average_from,
-        widths=init.widths if init is not None else args.widths or TrainConfig.widths,
-        working_size=init_info.working_size if init_info is not None else WORKING_SIZE,
-    )
+    try:
+        config = TrainConfig(
+            seed=args.seed,
+            train_count=args.train_count,
+            val_count=args.val_count,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            learning_rate=args.learning_rate,
+            max_minutes=args.max_minutes,
+            separation_weight=args.separation_weight,
+            extra_funnels=args.extra_funnels,
+            average_from=args.average_from,
+            widths=init.widths if init is not None else args.widths or TrainConfig.widths,
+            working_size=init_info.working_size if init_info is not None else WORKING_SIZE,
+        )
+    except ValueError as err:  # a setting out of range (TrainConfig names it)
+        raise _UsageError(str(err)) from err
     torch.set_num_threads(os.cpu_count() or 1)
     _output_folder(args.out.parent)
     try:

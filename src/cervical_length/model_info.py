@@ -53,6 +53,14 @@ class TrainConfig:
     #: keep the average of the weights at the end of epochs k to ``epochs`` (stochastic weight averaging)
     average_from: int = 0
 
+    def __post_init__(self) -> None:
+        if self.epochs < 1:
+            raise ValueError(f"epochs must be 1 or more, got {self.epochs}")
+        if self.extra_funnels < 0:
+            raise ValueError(f"extra_funnels must be 0 or more, got {self.extra_funnels}")
+        if not 0 <= self.average_from <= self.epochs:
+            raise ValueError(f"average_from must be 0 (off) or an epoch from 1 to epochs ({self.epochs}), got {self.average_from}")
+
 
 @dataclass(frozen=True)
 class ModelInfo:

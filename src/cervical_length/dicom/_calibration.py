@@ -44,8 +44,28 @@ DATA_TYPE_TISSUE = 1
 MM_PER_PIXEL_RANGE = (0.001, 5.0)
 
 
+class _PixelScale:
+    """The scale of a record with ``mm_per_pixel_x`` (width of a column) and ``mm_per_pixel_y``
+    (height of a row), in mm, each None when not known."""
+
+    mm_per_pixel_x: float | None
+    mm_per_pixel_y: float | None
+
+    @property
+    def calibrated(self) -> bool:
+        """True when both the column width and the row height are known."""
+        return self.mm_per_pixel_x is not None and self.mm_per_pixel_y is not None
+
+    @property
+    def spacing_mm(self) -> tuple[float, float] | None:
+        """(row, col) mm per pixel, the order measurements take; None when not calibrated."""
+        if self.mm_per_pixel_x is None or self.mm_per_pixel_y is None:
+            return None
+        return (self.mm_per_pixel_y, self.mm_per_pixel_x)
+
+
 @dataclass(frozen=True)
-class UltrasoundRegion:
+class UltrasoundRegion(_PixelScale):
     """One 2D tissue item of (0018,6011) *Sequence of Ultrasound Regions*.
 
     Bounds are 0-based pixel indices, inclusive, already clipped to the image.
@@ -60,18 +80,6 @@ class UltrasoundRegion:
     mm_per_pixel_x: float | None
     mm_per_pixel_y: float | None
     clipped: bool  #: True when the header's bounds ran past the image and were clipped
-
-    @property
-    def calibrated(self) -> bool:
-        return self.mm_per_pixel_x is not None and self.mm_per_pixel_y is not None
-
-    @property
-    def spacing_mm(self) -> tuple[float, float] | None:
-        """(row, col) mm per pixel, the order measurements take; None when the region's units are
-        not centimetres."""
-        if self.mm_per_pixel_x is None or self.mm_per_pixel_y is None:
-            return None
-        return (self.mm_per_pixel_y, self.mm_per_pixel_x)
 
     @property
     def area_px(self) -> int:
@@ -94,7 +102,7 @@ class UltrasoundRegion:
 
 
 @dataclass(frozen=True)
-class Calibration:
+class Calibration(_PixelScale):
     """The millimetre scale of a frame, where it came from, and its tissue regions.
 
     ``mm_per_pixel_x`` is the width of one column and ``mm_per_pixel_y`` the height of one row, in mm;
@@ -107,17 +115,6 @@ class Calibration:
     source: CalibrationSource
     regions: tuple[UltrasoundRegion, ...] = ()
     notes: tuple[str, ...] = ()
-
-    @property
-    def calibrated(self) -> bool:
-        return self.mm_per_pixel_x is not None and self.mm_per_pixel_y is not None
-
-    @property
-    def spacing_mm(self) -> tuple[float, float] | None:
-        """(row, col) mm per pixel, the order measurements take; None when uncalibrated."""
-        if self.mm_per_pixel_x is None or self.mm_per_pixel_y is None:
-            return None
-        return (self.mm_per_pixel_y, self.mm_per_pixel_x)
 
     @property
     def region(self) -> UltrasoundRegion | None:
