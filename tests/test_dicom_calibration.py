@@ -32,6 +32,8 @@ class TestUltrasoundRegion:
         cal = read_source(make_dicom(regions=[RegionSpec((0, 0, 159, 119), 0.01, 0.015)])).calibration
         assert (cal.mm_per_pixel_x, cal.mm_per_pixel_y) == pytest.approx((0.1, 0.15), rel=1e-12)
         assert cal.spacing_at(50, 50) == pytest.approx((0.15, 0.1), rel=1e-12)  # (row, col)
+        for scaled in (cal, cal.region):  # the frame's scale and its region's, both (row, col)
+            assert scaled.calibrated and scaled.spacing_mm == pytest.approx((0.15, 0.1), rel=1e-12)
 
     def test_two_tissue_regions_each_point_knows_its_region(self, make_dicom):
         left = RegionSpec((0, 0, 89, 119), 0.01, 0.01)  # larger: the frame-level scale
