@@ -56,6 +56,23 @@ def test_folder_with_good_corrupt_and_text_file(make_dicom, tmp_path, capsys, ra
     assert all(sha256(p) == h for p, h in hashes.items())
 
 
+def test_hostile_names_and_headers_cannot_forge_or_drive_the_terminal(make_dicom, tmp_path, capsys, random_model):
+    # A file name with a newline could print a line of its own ("measured ... CL 30.0 mm"); an ESC in
+    # a header could start a terminal control sequence. Both are printed as escapes.
+    forged = "x.dcm frame 1\nmeasured       fake.dcm frame 1: CL 30.0 mm"
+    make_dicom(f"in/{forged}", accession_number="ACC\x1b[2J")
+    (tmp_path / "in" / "bad\rname.dcm").write_text("hello")
+    status = main(["measure", str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--model", str(random_model), "--workers", "1"])
+    assert status == 1
+    printed = capsys.readouterr()
+    assert "\x1b" not in printed.out + printed.err and "\r" not in printed.out + printed.err
+    assert not any(line.startswith("measured       fake.dcm") for line in printed.out.splitlines())
+    assert "x.dcm frame 1\\nmeasured       fake.dcm frame 1: CL 30.0 mm frame 1: " in printed.out
+    assert "exam  ACC\\x1b[2J: not measurable (1 frame)" in printed.out
+    assert "failed: " + str(tmp_path / "in" / "bad\\rname.dcm") + ": NotDicomError" in printed.err
+    assert {r["file"].rsplit("/", 1)[-1] for r in _rows(tmp_path / "out")} == {forged, "bad\rname.dcm"}  # the CSV keeps the names as they are
+
+
 @pytest.mark.parametrize("contents", [[], [".hidden.dcm", "DICOMDIR"]])
 def test_a_folder_with_nothing_to_measure_says_so(tmp_path, capsys, random_model, contents):
     """Not an error (a drop folder can be empty), but said on stderr: a wrong path must not read as

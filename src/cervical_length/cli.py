@@ -47,6 +47,14 @@ _NO_SR_HELP = (
 )
 
 
+def _shown(text: object) -> str:
+    """``text`` for the terminal: each character that is not printable (a newline, a carriage
+    return, the escape that starts a terminal control sequence...) as its Python escape, so that a
+    file name or a DICOM header value can neither forge a line of the output nor drive the terminal."""
+    text = str(text)
+    return text if text.isprintable() else "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
 class _UsageError(Exception):
     """A command cannot run as asked; main() prints the message and exits with EXIT_USAGE."""
 
@@ -500,7 +508,7 @@ def _compare(args: argparse.Namespace) -> int:
     for pair in comparison.pairs:
         limits = pair.limits
         summary = f"bias {limits.bias.estimate:+.2f} mm, limits {limits.lower.estimate:+.2f} to {limits.upper.estimate:+.2f} mm" if limits else "too few pairs"
-        print(f"{pair.a} - {pair.b}: n = {pair.n} {readings.level}s, {summary}")
+        print(f"{_shown(pair.a)} - {_shown(pair.b)}: n = {pair.n} {readings.level}s, {summary}")
     if readings.not_measured or readings.manual_only:
         print(f"Left out: {len(readings.not_measured)} {readings.level}(s) the tool declined to measure, "
               f"{len(readings.manual_only)} not in the tool's results (listed in comparison.json).")
@@ -556,7 +564,7 @@ def _measure(args: argparse.Namespace) -> int:
     if progress.total == 0:
         # Not an error (a drop folder can be empty), but never silent: a wrong path reads as "nothing to do".
         print(
-            f"cervical-length measure: no files to measure under {', '.join(map(str, args.paths))} (hidden files, DICOMDIR, "
+            f"cervical-length measure: no files to measure under {_shown(', '.join(map(str, args.paths)))} (hidden files, DICOMDIR, "
             f"names matched by a {IGNORE_FILE} and the output folder are skipped)",
             file=sys.stderr,
         )
@@ -590,7 +598,7 @@ def _measure(args: argparse.Namespace) -> int:
             + f". {DISCLAIMER}"
         )
         for failure in failures:
-            print(f"  failed: {failure.file}: {failure.error}", file=sys.stderr)
+            print(f"  failed: {_shown(failure.file)}: {_shown(failure.error)}", file=sys.stderr)
         _export(store, args.out, contexts, args.profile, quiet=args.quiet, sr=not args.no_sr)
     except ModelError as err:  # weights whose checksum holds but whose tensors do not fit the network
         raise _UsageError(str(err)) from err
@@ -609,9 +617,9 @@ def _export(store: ResultsStore, out: Path, contexts: dict | None, profile: str,
             if row.near_25_mm:
                 cl += f", within {NEAR_THRESHOLD_MM:g} mm of {SHORT_CERVIX_MM:g} mm: confirm with calipers"
             rules = f"; rules: {', '.join(filter(None, (row.rule_findings, row.rule_suggestions, row.rule_contraindications))) or 'none apply'}" if row.assessment else ""
-            print(f"exam  {row.accession_number or row.study_instance_uid}: {cl}{rules}")
+            print(f"exam  {_shown(row.accession_number or row.study_instance_uid)}: {cl}{rules}")
     for problem in exported.problems:
-        print(f"  {problem}", file=sys.stderr)
+        print(f"  {_shown(problem)}", file=sys.stderr)
     reports = "" if exported.reports is None else f", {exported.reports} DICOM SR in sr/"
     segs = f", {sum(1 for _ in (out / 'seg').glob('*_lips_seg.dcm'))} DICOM SEG in seg/" if (out / "seg").is_dir() else ""
     overlays = ", overlays/" if (out / "overlays").is_dir() else ""
@@ -667,12 +675,12 @@ class _Progress:
 
 
 def _frame_line(r: FrameResult) -> str:
-    where = f"{r.file} frame {r.frame}" if r.frame else r.file
+    where = f"{_shown(r.file)} frame {r.frame}" if r.frame else _shown(r.file)
     if r.status == "measured":
         funnel = f", funnel {r.funnel_length_mm:.1f} mm ({r.funnel_shape})" if r.funnel else ""
         auca = f", AUCA {r.auca_deg:.0f} deg" if r.auca_deg is not None else ""
         return f"measured       {where}: CL {r.cl_mm:.1f} mm (straight {r.cl_straight_mm:.1f}){funnel}{auca}, confidence {r.confidence:.2f}"
-    return f"{r.status:<14} {where}: {r.error or r.reasons}"
+    return f"{r.status:<14} {where}: {_shown(r.error or r.reasons)}"
 
 
 def _write_phantom(job: tuple[int, str, str | None, str]) -> tuple[dict[str, object], np.ndarray]:
@@ -773,7 +781,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except _UsageError as err:
-        print(f"cervical-length {args.command}: error: {err}", file=sys.stderr)
+        print(f"cervical-length {args.command}: error: {_shown(err)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         kept = f"; every file finished is kept in {args.out / DATABASE_NAME} and the same command goes on from there" if args.command == "measure" else ""
