@@ -17,7 +17,7 @@ import pytest
 
 from cervical_length.dicom import RegionSpec, UltrasoundRegion
 from cervical_length.engine import ExamCollector, iter_frame_results, measure_files
-from cervical_length.measure import Auca, Measurement
+from cervical_length.measure import Auca, Funnel, Measurement
 
 from .conftest import alive, gradient_rgb, live_children
 
@@ -115,6 +115,20 @@ def test_exam_rows_flag_a_length_near_25_mm(make_dicom, pipeline, cl, near):
     collector.add(item.result, measured)
     (row,) = collector.rows()
     assert row.near_25_mm == near
+
+
+@pytest.mark.parametrize("funnel_mm,length,small", [(4.99, 4.99, 1), (5.0, 5.0, 0), (19.5, 19.5, 0), (None, None, 0), ("not measured", None, None)])
+def test_exam_rows_give_the_chosen_frame_s_funnel_and_flag_a_small_one(make_dicom, pipeline, funnel_mm, length, small):
+    (item,) = iter_frame_results(pipeline, [make_dicom(study_uid="1.2.3")])
+    collector = ExamCollector()
+    if funnel_mm == "not measured":
+        measured = Measurement(False, ("os not found",))
+    else:
+        funnel = None if funnel_mm is None else Funnel(funnel_mm, 8.0, 20.0, "V", (0.0, 0.0), ((0.0, 0.0), (0.0, 1.0)))
+        measured = Measurement(True, (), cl_mm=30.0, cl_straight_mm=30.0, confidence=0.95, funnel=funnel)
+    collector.add(item.result, measured)
+    (row,) = collector.rows()
+    assert (row.funnel_length_mm, row.small_funnel) == (length, small)
 
 
 def test_worker_processes_give_the_same_rows_in_the_same_order(make_dicom, tmp_path, random_model):

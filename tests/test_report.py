@@ -89,6 +89,14 @@ def test_a_length_near_25_mm_gets_a_badge(near):
     assert ('<span class="badge near">within 2.5 mm of 25 mm: confirm</span>' in html) is bool(near)
 
 
+@pytest.mark.parametrize("length,small", [(4.2, 1), (19.5, 0)])
+def test_a_small_funnel_gets_a_badge_and_every_funnel_its_length(length, small):
+    row = dataclasses.replace(_row("A", 30.0, funnel=1), funnel_length_mm=length, small_funnel=small)
+    html = render_report([row], [""])
+    assert ('<span class="badge near">funnel under 5 mm: confirm</span>' in html) is bool(small)
+    assert f"funnel {length:.1f} mm long (chosen frame)" in html
+
+
 def test_images_go_to_the_shortest_cervixes_first_then_the_unmeasured():
     rows = [_row("A", 38.2), _row("B", None), _row("C", 22.4), _row("D", 30.0), _row("E", None)]
     assert cards_with_images(rows, limit=2) == [2, 3]  # 22.4 and 30.0 mm, in row order

@@ -18,9 +18,10 @@ import numpy as np
 from . import __version__
 from .clinical import read_clinical_csv
 from .dicom import IGNORE_FILE, user_spacing
-from .engine import POOL_MIN_FRAMES, FrameResult, Pipeline, candidate_files, measure_files
+from .engine import POOL_MIN_FRAMES, ExamRow, FrameResult, Pipeline, candidate_files, measure_files
 from .errors import CalibrationError, ClinicalDataError, ModelError, ResultsDatabaseError
 from .export import export_results
+from .measure import SMALL_FUNNEL_MM
 from .model_info import DEFAULT_MODEL, WORKING_SIZE, ModelInfo, TrainConfig, amend_metadata, calibration_metadata, read_model_info
 from .outputs import CsvWriter, write_png
 from .phantom import APPEARANCES, CASES, generate, montage, phantom_stem, write_ground_truth_csv, write_phantom
@@ -612,12 +613,7 @@ def _export(store: ResultsStore, out: Path, contexts: dict | None, profile: str,
     exported = export_results(store, out, contexts, profile=profile, sr=sr)
     if not quiet:
         for row in exported.exams:
-            frames = f"{row.frames} frame{'' if row.frames == 1 else 's'}"
-            cl = f"CL {row.cl_mm:.1f} mm from {row.valid_frames} valid of {frames} (spread {row.spread_mm:.1f} mm)" if row.cl_mm is not None else f"not measurable ({frames})"
-            if row.near_25_mm:
-                cl += f", within {NEAR_THRESHOLD_MM:g} mm of {SHORT_CERVIX_MM:g} mm: confirm with calipers"
-            rules = f"; rules: {', '.join(filter(None, (row.rule_findings, row.rule_suggestions, row.rule_contraindications))) or 'none apply'}" if row.assessment else ""
-            print(f"exam  {_shown(row.accession_number or row.study_instance_uid)}: {cl}{rules}")
+            print(_exam_line(row))
     for problem in exported.problems:
         print(f"  {_shown(problem)}", file=sys.stderr)
     reports = "" if exported.reports is None else f", {exported.reports} DICOM SR in sr/"
@@ -681,6 +677,17 @@ def _frame_line(r: FrameResult) -> str:
         auca = f", AUCA {r.auca_deg:.0f} deg" if r.auca_deg is not None else ""
         return f"measured       {where}: CL {r.cl_mm:.1f} mm (straight {r.cl_straight_mm:.1f}){funnel}{auca}, confidence {r.confidence:.2f}"
     return f"{r.status:<14} {where}: {_shown(r.error or r.reasons)}"
+
+
+def _exam_line(row: ExamRow) -> str:
+    frames = f"{row.frames} frame{'' if row.frames == 1 else 's'}"
+    cl = f"CL {row.cl_mm:.1f} mm from {row.valid_frames} valid of {frames} (spread {row.spread_mm:.1f} mm)" if row.cl_mm is not None else f"not measurable ({frames})"
+    if row.near_25_mm:
+        cl += f", within {NEAR_THRESHOLD_MM:g} mm of {SHORT_CERVIX_MM:g} mm: confirm with calipers"
+    if row.funnel_length_mm is not None:
+        cl += f"; funnel {row.funnel_length_mm:.1f} mm" + (f", under {SMALL_FUNNEL_MM:g} mm: confirm it on the image" if row.small_funnel else "")
+    rules = f"; rules: {', '.join(filter(None, (row.rule_findings, row.rule_suggestions, row.rule_contraindications))) or 'none apply'}" if row.assessment else ""
+    return f"exam  {_shown(row.accession_number or row.study_instance_uid)}: {cl}{rules}"
 
 
 def _write_phantom(job: tuple[int, str, str | None, str]) -> tuple[dict[str, object], np.ndarray]:

@@ -613,6 +613,11 @@ class ExamRow:
     frames_used: str  #: 'SOP:frame' of the best frames, ';'-separated, best first
     spread_mm: float | None
     funnel: int | None = None  #: of the chosen frame
+    funnel_length_mm: float | None = None  #: of the chosen frame's funnel; None without one
+    #: 1 when the chosen frame's funnel is shorter than 5 mm (:data:`~cervical_length.measure.SMALL_FUNNEL_MM`),
+    #: near the length the tool counts funnels from, where most of its false funnels lie (confirm it
+    #: on the image); 0 without a funnel or with a longer one; None when not measured
+    small_funnel: int | None = None
     auca_deg: float | None = None  #: of the chosen frame, degrees
     #: 1 when ``cl_mm`` lies within 2.5 mm of 25 mm, where the tool's error can put it on either side
     #: of the short-cervix threshold (confirm with calipers; the NEAR-25 rule's range); None when not measured
@@ -645,7 +650,8 @@ class ExamCollector:
         for uid, study in self._studies.items():
             exam = exam_result(study["frames"])
             chosen = dict(study["frames"]).get(exam.chosen) if exam.chosen else None
-            funnel = None if chosen is None else chosen.funnel is not None
+            found = None if chosen is None else chosen.funnel  # the chosen frame's funnel
+            funnel = None if chosen is None else found is not None
             context = None
             if contexts is not None:
                 context = contexts.get(("study_instance_uid", uid)) or contexts.get(("accession_number", study["accession"]))
@@ -670,6 +676,8 @@ class ExamCollector:
                 frames_used=";".join(f"{sop}:{frame}" for sop, frame in exam.frames_used),
                 spread_mm=_mm(exam.spread_mm),
                 funnel=None if funnel is None else int(funnel),
+                funnel_length_mm=_mm(found.length_mm) if found else None,
+                small_funnel=None if chosen is None else int(found is not None and found.small),
                 auca_deg=round(chosen.auca.angle_deg, 1) if chosen is not None and chosen.auca else None,
                 near_25_mm=None if exam.cl_mm is None else int(near_short_cervix_threshold(exam.cl_mm)),
                 clinical_context="matched" if context is not None else "",

@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from .engine import ExamRow
+from .measure import SMALL_FUNNEL_MM
 from .outputs import overlay_name
 from .rules import DISCLAIMER, NEAR_THRESHOLD_MM, SHORT_CERVIX_MM
 
@@ -84,6 +85,8 @@ def _card(row: ExamRow, image_uri: str | None) -> str:
         badges.append(f'<span class="badge near">within {NEAR_THRESHOLD_MM:g} mm of {SHORT_CERVIX_MM:g} mm: confirm</span>')
     if row.funnel:
         badges.append('<span class="badge funnel">funnelling</span>')
+    if row.small_funnel:
+        badges.append(f'<span class="badge near">funnel under {SMALL_FUNNEL_MM:g} mm: confirm</span>')
     value = f"{row.cl_mm:.1f} mm" if row.cl_mm is not None else "&mdash;"
     detail = (
         f"shortest of the best {len(row.frames_used.split(';'))} of {row.valid_frames} measurable frames "
@@ -91,6 +94,8 @@ def _card(row: ExamRow, image_uri: str | None) -> str:
         if row.cl_mm is not None
         else f"no measurable frame among {row.frames}"
     )
+    if row.funnel_length_mm is not None:
+        detail += f"; funnel {row.funnel_length_mm:.1f} mm long (chosen frame)"
     if row.auca_deg is not None:
         detail += f"; anterior uterocervical angle {row.auca_deg:.0f} degrees (chosen frame)"
     rules = ""

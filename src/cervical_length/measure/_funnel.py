@@ -12,7 +12,7 @@ from numpy.typing import ArrayLike
 from ._canal import Spacing
 from ._masks import dilate, select_labels, window
 
-__all__ = ["Funnel", "funnel_shape", "find_funnel", "hidden_tip_mm"]
+__all__ = ["SMALL_FUNNEL_MM", "Funnel", "funnel_shape", "find_funnel", "hidden_tip_mm"]
 
 #: Longest stretch (mm) of a funnel's tip put back by :func:`hidden_tip_mm`: a funnel narrow for
 #: longer than this is too slender to extrapolate its walls to their meeting point.
@@ -40,6 +40,12 @@ MIN_FUNNEL_FLUID_MM2 = 2.0
 #: tissue (the short one). On the 1,200 model-selection phantoms this share drops 18 of the 48
 #: false funnels and 3 of the 308 true ones (README, "Model and accuracy", lopsided funnels).
 MIN_WALL_RATIO = 0.5
+#: A funnel found shorter than this (mm) is near the length from which one is counted
+#: (:attr:`~cervical_length.measure.QualityLimits.min_funnel_mm`, 3.5 mm), where most false funnels
+#: lie: on 1,200 model-selection phantoms per look, 15 of 69 and 23 of 57 such calls (training ;
+#: shifted look) were false, against 10 of 246 and 7 of 259 longer ones. Outputs ask for it to be
+#: confirmed on the image (README, "Model and accuracy").
+SMALL_FUNNEL_MM = 5.0
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,11 @@ class Funnel:
     base_px: tuple[tuple[float, float], tuple[float, float]]
     mid_width_mm: float | None = None
     apex_extended_mm: float = 0.0
+
+    @property
+    def small(self) -> bool:
+        """True when shorter than :data:`SMALL_FUNNEL_MM`: a call to confirm on the image."""
+        return self.length_mm < SMALL_FUNNEL_MM
 
 
 def funnel_shape(percent: float, mid_to_base_width: float) -> str:
