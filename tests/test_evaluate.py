@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from pathlib import Path
 
@@ -102,6 +103,27 @@ class TestSummarise:
         assert s["funnel_width_abs_error_mm_median"] == 2.0  # 3.0 and 1.0
         assert s["not_measurable_caught"] == 1.0 and s["measurable_wrongly_rejected"] == 0.0
         assert s["not_measurable_caught_ci95"] == [0.2065, 1.0] and s["measurable_wrongly_rejected_ci95"] == [0.0, 0.4899]
+
+    def test_what_the_two_requests_to_confirm_hold(self):
+        def false_funnel(seed, length):  # a funnel called where the phantom has none
+            return dataclasses.replace(outcome(seed, 20.0, 20.0, funnel=(0.0, length, 0.0, 8.0)), truth_funnel=False, truth_funnel_length_mm=0.0)
+
+        outcomes = [
+            outcome(1, 24.0, 26.0),  # a wrong short-cervix call within 2.5 mm of 25: flagged
+            outcome(2, 26.0, 22.0),  # a wrong call 3 mm below 25: not flagged
+            outcome(3, 24.0, 23.5),  # flagged, and right
+            outcome(4, 30.0, 30.5),
+            outcome(5, 20.0, 20.0, funnel=(4.0, 4.5, 6.0, 6.0)),  # a true funnel under 5 mm
+            false_funnel(6, 4.0),
+            false_funnel(7, 4.99),
+            false_funnel(8, 5.0),  # 5 mm is not under 5 mm
+            outcome(9, 15.0, None, truth_measurable=False),  # not measured: in no figure
+        ]
+        s = summarise(outcomes)
+        assert s["near_25_mm_flagged"] == 0.25  # 2 of 8 measured frames
+        assert s["wrong_short_cervix_calls_near_25_mm"] == 0.5  # 1 of 2
+        assert s["small_funnel_calls_false"] == 0.6667  # 2 of the 3 calls under 5 mm
+        assert s["false_funnels_small"] == 0.6667 and s["false_funnels_small_ci95"] == [0.2077, 0.9385]  # Wilson: 2 of 3
 
     def test_limits_of_agreement_need_three_measured_frames(self):
         s = summarise([outcome(1, 30.0, 31.0), outcome(2, 24.0, 26.0), outcome(3, 15.0, None, truth_measurable=False)])

@@ -19,9 +19,9 @@ import numpy as np
 from scipy import ndimage
 
 from .compare import bland_altman, proportion_interval
-from .measure import Measurement, QualityLimits, exam_result, hidden_tip_mm, measure_cervix, sector_mask
+from .measure import SMALL_FUNNEL_MM, Measurement, QualityLimits, exam_result, hidden_tip_mm, measure_cervix, sector_mask
 from .phantom import Phantom, generate, generate_cine
-from .rules import SHORT_CERVIX_MM
+from .rules import SHORT_CERVIX_MM, near_short_cervix_threshold
 from .segment import Segmenter
 from .train import labelled_pairs, read_labelled
 
@@ -314,9 +314,29 @@ def _cl_figures(cl_mm: np.ndarray, truth_mm: np.ndarray, prefix: str = "") -> di
     return figures | _rate(f"{prefix}short_cervix_agreement", int(np.sum((cl_mm <= SHORT_CERVIX_MM) == (truth_mm <= SHORT_CERVIX_MM))), len(errors))
 
 
+def _flag_figures(measured: list[PhantomOutcome]) -> dict[str, object]:
+    """What the outputs' two requests to confirm buy on measured frames: the share flagged within
+    2.5 mm of 25 mm (``near_25_mm_flagged``) and the share of the wrong short-cervix calls among them
+    (``wrong_short_cervix_calls_near_25_mm``); the share of funnel calls under
+    :data:`~cervical_length.measure.SMALL_FUNNEL_MM` that are false (``small_funnel_calls_false``)
+    and of the false funnels that are that small (``false_funnels_small``)."""
+    near = [near_short_cervix_threshold(o.cl_mm) for o in measured]
+    wrong = [n for o, n in zip(measured, near) if (o.cl_mm <= SHORT_CERVIX_MM) != (o.truth_cl_mm <= SHORT_CERVIX_MM)]
+    calls = [o for o in measured if o.funnel]
+    small = [o.funnel_length_mm < SMALL_FUNNEL_MM for o in calls]
+    false_small = [s for o, s in zip(calls, small) if not o.truth_funnel]
+    return {
+        **_rate("near_25_mm_flagged", sum(near), len(near)),
+        **_rate("wrong_short_cervix_calls_near_25_mm", sum(wrong), len(wrong)),
+        **_rate("small_funnel_calls_false", sum(not o.truth_funnel for o, s in zip(calls, small) if s), sum(small)),
+        **_rate("false_funnels_small", sum(false_small), len(false_small)),
+    }
+
+
 def summarise(outcomes: list[PhantomOutcome]) -> dict[str, object]:
     """The figures of the targets: Dice, HD95, CL error and limits of agreement, short-cervix call,
-    funnel detection and length, quality gate, measurement time; and the AUCA's error (degrees) on
+    funnel detection and length, quality gate, measurement time; what the outputs' requests to
+    confirm a length near 25 mm or a small funnel hold (:func:`_flag_figures`); and the AUCA's error (degrees) on
     measured frames that show the wall, how often it is given there, and how often where they don't.
 
     Each rate comes with its 95 % Wilson interval (``*_ci95``), and the limits of agreement (given 3
@@ -349,6 +369,7 @@ def summarise(outcomes: list[PhantomOutcome]) -> dict[str, object]:
                 **_rate("funnel_detection_accuracy", sum(o.funnel == o.truth_funnel for o in funnel_pairs), len(funnel_pairs)),
                 "funnel_length_abs_error_mm_median": round(float(np.median(funnel_lengths)), 2) if funnel_lengths else None,
                 "funnel_width_abs_error_mm_median": round(float(np.median(funnel_widths)), 2) if funnel_widths else None,
+                **_flag_figures(both),
             }
         )
 
