@@ -22,9 +22,9 @@ import numpy as np
 from isal import isal_zlib
 
 from .dicom import is_valid_uid
-from .measure import Measurement
+from .measure import SMALL_FUNNEL_MM, Measurement
 
-__all__ = ["CsvWriter", "JsonLinesWriter", "csv_cell", "encode_png", "overlay_image", "overlay_name", "uid_stem", "write_png"]
+__all__ = ["CsvWriter", "JsonLinesWriter", "csv_cell", "encode_png", "overlay_caption", "overlay_image", "overlay_name", "uid_stem", "write_png"]
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -150,6 +150,20 @@ def _pt(p: tuple[float, float] | np.ndarray) -> tuple[int, int]:
     return (int(round(p[1])), int(round(p[0])))
 
 
+def overlay_caption(m: Measurement) -> list[str]:
+    """The overlay's text, a line each: a measured frame's values (lengths in mm, a funnel under
+    :data:`~cervical_length.measure.SMALL_FUNNEL_MM` marked to confirm), or why it was not measured."""
+    if not m.measurable:
+        return ["NOT MEASURABLE", *m.reasons]
+    lines = [f"CL {m.cl_mm:.1f} mm traced, {m.cl_straight_mm:.1f} mm straight"]
+    if (f := m.funnel) is not None:
+        small = f", under {SMALL_FUNNEL_MM:g} mm: confirm" if f.small else ""
+        lines.append(f"Funnel {f.length_mm:.1f} x {f.width_mm:.1f} mm, {f.percent:.0f} %, {f.shape}{small}")
+    if m.auca is not None:
+        lines.append(f"AUCA {m.auca.angle_deg:.0f} deg")
+    return [*lines, f"confidence {m.confidence:.2f}"]
+
+
 def overlay_image(rgb: np.ndarray, labels: np.ndarray, m: Measurement) -> np.ndarray:
     """A caliper screen: the frame with the lips tinted, the traced canal, the os calipers, the
     straight caliper line, the funnel, the anterior uterine wall of the AUCA and the values, or the
@@ -178,24 +192,15 @@ def overlay_image(rgb: np.ndarray, labels: np.ndarray, m: Measurement) -> np.nda
             cv2.line(out, a, b, _CALIPER, 1, cv2.LINE_AA)
         for p in (a, b):
             cv2.drawMarker(out, p, _CALIPER, cv2.MARKER_CROSS, 14, thick, cv2.LINE_AA)
-    lines = []
-    if m.measurable:
-        lines.append(f"CL {m.cl_mm:.1f} mm traced, {m.cl_straight_mm:.1f} mm straight")
-        if m.funnel is not None:
-            f = m.funnel
-            (r0, c0), (r1, c1) = f.base_px
-            cv2.line(out, (int(c0), int(r0)), (int(c1), int(r1)), _FUNNEL, thick, cv2.LINE_AA)
-            cv2.line(out, _pt(f.apex_px), (int((c0 + c1) / 2), int((r0 + r1) / 2)), _FUNNEL, 1, cv2.LINE_AA)
-            lines.append(f"Funnel {f.length_mm:.1f} x {f.width_mm:.1f} mm, {f.percent:.0f} %, {f.shape}")
-        if m.auca is not None:
-            cv2.line(out, _pt(m.auca.wall_px[0]), _pt(m.auca.wall_px[1]), _WALL, thick, cv2.LINE_AA)
-            lines.append(f"AUCA {m.auca.angle_deg:.0f} deg")
-        lines.append(f"confidence {m.confidence:.2f}")
-        colour = _CANAL
-    else:
-        lines.append("NOT MEASURABLE")
-        lines.extend(m.reasons)
-        colour = _WARN
+    if m.measurable and m.funnel is not None:
+        f = m.funnel
+        (r0, c0), (r1, c1) = f.base_px
+        cv2.line(out, (int(c0), int(r0)), (int(c1), int(r1)), _FUNNEL, thick, cv2.LINE_AA)
+        cv2.line(out, _pt(f.apex_px), (int((c0 + c1) / 2), int((r0 + r1) / 2)), _FUNNEL, 1, cv2.LINE_AA)
+    if m.measurable and m.auca is not None:
+        cv2.line(out, _pt(m.auca.wall_px[0]), _pt(m.auca.wall_px[1]), _WALL, thick, cv2.LINE_AA)
+    lines = overlay_caption(m)
+    colour = _CANAL if m.measurable else _WARN
     step = int(34 * scale)
     y = out.shape[0] - 12 - step * (len(lines) - 1)
     # A dark panel under the text: the scanner burns its own annotations into that corner, and
