@@ -377,13 +377,13 @@ def test_calibrate_says_when_it_cannot_write_the_model(tmp_path, random_model, c
     assert f"{random_model.name}: cannot write the calibration (confidence floor" in err and "Permission denied" in err
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("length,small,says", [(4.2, 1, "; funnel 4.2 mm, under 5 mm: confirm it on the image"), (19.5, 0, "; funnel 19.5 mm")])
 def test_an_exam_s_funnel_is_named_on_the_terminal_and_a_small_one_flagged(length, small, says):
     row = ExamRow("1.2.3", "ACC", 1, 1, 1, "measured", 30.0, 30.0, "1.2.4", 1, "1.2.4:1", 0.0, funnel=1, funnel_length_mm=length, small_funnel=small)
     assert _exam_line(row) == f"exam  ACC: CL 30.0 mm from 1 valid of 1 frame (spread 0.0 mm){says}"
 
 
+@pytest.mark.slow
 def test_an_exam_near_25_mm_is_flagged_on_the_terminal(tmp_path, capsys):
     # The shipped model reads 03_mono_funnel.dcm at 26.1 mm (truth 27.6): either side of 25 mm is
     # within the tool's error; 01_rgb_normal.dcm at 52.7 mm is far from it.
