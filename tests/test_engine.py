@@ -117,7 +117,7 @@ def test_exam_rows_flag_a_length_near_25_mm(make_dicom, pipeline, cl, near):
     assert row.near_25_mm == near
 
 
-@pytest.mark.parametrize("funnel_mm,length,small", [(4.99, 4.99, 1), (5.0, 5.0, 0), (19.5, 19.5, 0), (None, None, 0), ("not measured", None, None)])
+@pytest.mark.parametrize("funnel_mm,length,small", [(4.99, 4.99, 1), (4.996, 5.0, 0), (5.0, 5.0, 0), (19.5, 19.5, 0), (None, None, 0), ("not measured", None, None)])
 def test_exam_rows_give_the_chosen_frame_s_funnel_and_flag_a_small_one(make_dicom, pipeline, funnel_mm, length, small):
     (item,) = iter_frame_results(pipeline, [make_dicom(study_uid="1.2.3")])
     collector = ExamCollector()

@@ -12,7 +12,7 @@ from numpy.typing import ArrayLike
 from ._canal import Spacing
 from ._masks import dilate, select_labels, window
 
-__all__ = ["SMALL_FUNNEL_MM", "Funnel", "funnel_shape", "find_funnel", "hidden_tip_mm"]
+__all__ = ["SMALL_FUNNEL_MM", "Funnel", "small_funnel", "funnel_shape", "find_funnel", "hidden_tip_mm"]
 
 #: Longest stretch (mm) of a funnel's tip put back by :func:`hidden_tip_mm`: a funnel narrow for
 #: longer than this is too slender to extrapolate its walls to their meeting point.
@@ -73,8 +73,15 @@ class Funnel:
 
     @property
     def small(self) -> bool:
-        """True when shorter than :data:`SMALL_FUNNEL_MM`: a call to confirm on the image."""
-        return self.length_mm < SMALL_FUNNEL_MM
+        """See :func:`small_funnel`."""
+        return small_funnel(self.length_mm)
+
+
+def small_funnel(length_mm: float) -> bool:
+    """Whether a funnel ``length_mm`` long is shorter than :data:`SMALL_FUNNEL_MM`: a call to confirm
+    on the image. Judged on the length to a hundredth of a mm, as the results database keeps it, so
+    an overlay drawn at measurement and the exam rows written from the database never disagree."""
+    return round(length_mm, 2) < SMALL_FUNNEL_MM
 
 
 def funnel_shape(percent: float, mid_to_base_width: float) -> str:
