@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cervical_length.cli import _exam_line, main
-from cervical_length.engine import ExamRow
+from cervical_length.cli import _exam_line, _frame_line, main
+from cervical_length.engine import ExamRow, FrameResult
 from cervical_length.model_info import read_model_info
 
 from .conftest import gradient_rgb, sha256
@@ -381,6 +381,12 @@ def test_calibrate_says_when_it_cannot_write_the_model(tmp_path, random_model, c
 def test_an_exam_s_funnel_is_named_on_the_terminal_and_a_small_one_flagged(length, small, says):
     row = ExamRow("1.2.3", "ACC", 1, 1, 1, "measured", 30.0, 30.0, "1.2.4", 1, "1.2.4:1", 0.0, funnel=1, funnel_length_mm=length, small_funnel=small)
     assert _exam_line(row) == f"exam  ACC: CL 30.0 mm from 1 valid of 1 frame (spread 0.0 mm){says}"
+
+
+@pytest.mark.parametrize("length,says", [(4.2, "funnel 4.2 mm (Y, under 5 mm: confirm)"), (5.0, "funnel 5.0 mm (Y)")])
+def test_a_frame_s_small_funnel_is_marked_on_its_terminal_line(length, says):
+    r = FrameResult("a.dcm", "1.2.4", "1.2.3", "ACC", 1, 0.1, 0.1, "us_region", "measured", measurable=1, cl_mm=30.0, cl_straight_mm=29.9, funnel=1, funnel_length_mm=length, funnel_shape="Y", confidence=0.95)
+    assert _frame_line(r) == f"measured       a.dcm frame 1: CL 30.0 mm (straight 29.9), {says}, confidence 0.95"
 
 
 @pytest.mark.slow
