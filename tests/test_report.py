@@ -38,7 +38,7 @@ def _row(accession: str, cl: float | None, funnel: int | None = None, auca: floa
 
 ROWS = [
     _row("A-LONG", 38.2, auca=104.0),
-    _row("<script>alert(1)</script>", 22.4, funnel=1),
+    dataclasses.replace(_row("<script>alert(1)</script>", 22.4, funnel=1), funnel_length_mm=4.2, small_funnel=1),
     _row("A-NONE", None),
     dataclasses.replace(_row("A-NEAR", 26.1), near_25_mm=1),
 ]
@@ -76,6 +76,7 @@ def test_cards_escaped_and_self_contained():
     assert [c["data-cl"] for c in parser.cards] == ["38.20", "22.40", "", "26.10"]
     assert [c["data-short"] for c in parser.cards] == ["0", "1", "0", "0"]
     assert [c["data-near"] for c in parser.cards] == ["0", "0", "0", "1"]
+    assert [c["data-small-funnel"] for c in parser.cards] == ["0", "1", "0", "0"]
     assert parser.scripts == 1 and parser.external == []  # only the report's own inline script
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "not a diagnosis" in html
@@ -137,6 +138,9 @@ def test_filters_and_sorting_in_headless_chromium(tmp_path):
         page.check("#f-near")
         assert visible() == ["A-NEAR"] and page.text_content("#shown") == "1"
         page.uncheck("#f-near")
+        page.check("#f-small-funnel")
+        assert visible() == ["<script>alert(1)</script>"] and page.text_content("#shown") == "1"
+        page.uncheck("#f-small-funnel")
         page.select_option("#sort", "cl-desc")
         assert visible()[0] == "A-LONG"
         assert page.eval_on_selector_all("article.card img", "els => els.every(e => e.complete && e.naturalWidth > 0)")

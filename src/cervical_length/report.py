@@ -44,6 +44,7 @@ function refresh(){
   const shortOnly=document.getElementById('f-short').checked;
   const unmeasurableOnly=document.getElementById('f-unmeasurable').checked;
   const nearOnly=document.getElementById('f-near').checked;
+  const smallOnly=document.getElementById('f-small-funnel').checked;
   const key=document.getElementById('sort').value;
   const value=c=>key==='id'?c.dataset.id:(c.dataset.cl===''?null:parseFloat(c.dataset.cl));
   const order=(x,y)=>x<y?-1:x>y?1:0;
@@ -52,12 +53,12 @@ function refresh(){
     return key==='cl-desc'?order(y,x):order(x,y);});
   const box=document.getElementById('cards');
   for(const c of cards){
-    const show=(!shortOnly||c.dataset.short==='1')&&(!unmeasurableOnly||c.dataset.measured==='0')&&(!nearOnly||c.dataset.near==='1');
+    const show=(!shortOnly||c.dataset.short==='1')&&(!unmeasurableOnly||c.dataset.measured==='0')&&(!nearOnly||c.dataset.near==='1')&&(!smallOnly||c.dataset.smallFunnel==='1');
     c.hidden=!show;box.appendChild(c);
   }
   document.getElementById('shown').textContent=cards.filter(c=>!c.hidden).length;
 }
-for(const id of ['f-short','f-unmeasurable','f-near','sort'])document.getElementById(id).addEventListener('change',refresh);
+for(const id of ['f-short','f-unmeasurable','f-near','f-small-funnel','sort'])document.getElementById(id).addEventListener('change',refresh);
 refresh();
 """
 
@@ -112,7 +113,8 @@ def _card(row: ExamRow, image_uri: str | None) -> str:
     label = row.accession_number or row.study_instance_uid
     return (
         f'<article class="card" data-id="{escape(label)}" data-cl="{"" if row.cl_mm is None else f"{row.cl_mm:.2f}"}" '
-        f'data-short="{int(short)}" data-near="{int(bool(row.near_25_mm))}" data-measured="{int(row.cl_mm is not None)}">'
+        f'data-short="{int(short)}" data-near="{int(bool(row.near_25_mm))}" data-small-funnel="{int(bool(row.small_funnel))}" '
+        f'data-measured="{int(row.cl_mm is not None)}">'
         f"<h2>{escape(label)}</h2>{image}<p class=\"cl\">CL {value}</p><p>{''.join(badges)}</p>"
         f"<p>{escape(detail)}</p>{rules}<p class=\"meta\">Study {escape(row.study_instance_uid)}</p></article>"
     )
@@ -146,6 +148,7 @@ def render_report(rows: Sequence[ExamRow], images: Sequence[str | None]) -> str:
 <label><input type="checkbox" id="f-short"> short cervix only</label>
 <label><input type="checkbox" id="f-unmeasurable"> not measurable only</label>
 <label><input type="checkbox" id="f-near"> near {SHORT_CERVIX_MM:g} mm only (confirm with calipers)</label>
+<label><input type="checkbox" id="f-small-funnel"> funnel under {SMALL_FUNNEL_MM:g} mm only (confirm on the image)</label>
 <span><span id="shown">{len(rows)}</span> shown</span></div>
 <main id="cards">
 {cards}
