@@ -15,6 +15,7 @@ from cervical_length.measure import (
     exam_result,
     funnel_shape,
     hidden_tip_mm,
+    is_small_funnel,
     measure_cervix,
     polyline_length_mm,
     smooth_polyline,
@@ -367,6 +368,11 @@ class TestHiddenFunnelTip:
 
     def test_arrays_broadcast(self):
         assert hidden_tip_mm([6.0, 20.0], [4.0, 3.0], [2.0, 1.5], [[0.0], [1.0]]).tolist() == [[0.0, 0.0], [2.0, 3.0]]
+
+
+@pytest.mark.parametrize("length_mm,small", [(3.5, True), (4.994, True), (4.995, False), (5.0, False), (12.0, False)])
+def test_a_small_funnel_is_judged_on_its_length_to_a_hundredth_of_a_mm(length_mm, small):
+    assert is_small_funnel(length_mm) is small  # 4.995 is kept as 5.0 in the results database: not small
 
 
 class TestFunnelBase:

@@ -21,7 +21,7 @@ from .dicom import IGNORE_FILE, user_spacing
 from .engine import POOL_MIN_FRAMES, ExamRow, FrameResult, Pipeline, candidate_files, measure_files
 from .errors import CalibrationError, ClinicalDataError, ModelError, ResultsDatabaseError
 from .export import export_results
-from .measure import SMALL_FUNNEL_MM, small_funnel
+from .measure import SMALL_FUNNEL_MM, is_small_funnel
 from .model_info import DEFAULT_MODEL, WORKING_SIZE, ModelInfo, TrainConfig, amend_metadata, calibration_metadata, read_model_info
 from .outputs import CsvWriter, write_png
 from .phantom import APPEARANCES, CASES, generate, montage, phantom_stem, write_ground_truth_csv, write_phantom
@@ -674,7 +674,7 @@ class _Progress:
 def _frame_line(r: FrameResult) -> str:
     where = f"{_shown(r.file)} frame {r.frame}" if r.frame else _shown(r.file)
     if r.status == "measured":
-        small = f", under {SMALL_FUNNEL_MM:g} mm: confirm" if r.funnel and small_funnel(r.funnel_length_mm) else ""
+        small = f", under {SMALL_FUNNEL_MM:g} mm: confirm" if r.funnel and is_small_funnel(r.funnel_length_mm) else ""
         funnel = f", funnel {r.funnel_length_mm:.1f} mm ({r.funnel_shape}{small})" if r.funnel else ""
         auca = f", AUCA {r.auca_deg:.0f} deg" if r.auca_deg is not None else ""
         return f"measured       {where}: CL {r.cl_mm:.1f} mm (straight {r.cl_straight_mm:.1f}){funnel}{auca}, confidence {r.confidence:.2f}"

@@ -27,7 +27,7 @@ from pydicom import dcmread
 from . import __version__
 from .dicom import Calibration, Frame, SourceImage, UltrasoundRegion, iter_dicom_paths, iter_frames, number_of_frames, read_source
 from .errors import DicomReadError, ModelError, UnforeseenError, WorkerDiedError
-from .measure import Measurement, QualityLimits, exam_result, measure_cervix, sector_mask
+from .measure import Measurement, QualityLimits, exam_result, is_small_funnel, measure_cervix, sector_mask
 from .model_info import DEFAULT_MODEL, ModelInfo, read_model_info
 from .outputs import overlay_image, overlay_name, uid_stem, write_png
 from .rules import Assessment, ClinicalContext, assess, near_short_cervix_threshold
@@ -677,7 +677,7 @@ class ExamCollector:
                 spread_mm=_mm(exam.spread_mm),
                 funnel=None if funnel is None else int(funnel),
                 funnel_length_mm=_mm(found.length_mm) if found else None,
-                small_funnel=None if chosen is None else int(found is not None and found.small),
+                small_funnel=None if chosen is None else int(found is not None and is_small_funnel(found.length_mm)),
                 auca_deg=round(chosen.auca.angle_deg, 1) if chosen is not None and chosen.auca else None,
                 near_25_mm=None if exam.cl_mm is None else int(near_short_cervix_threshold(exam.cl_mm)),
                 clinical_context="matched" if context is not None else "",

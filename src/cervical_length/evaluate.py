@@ -19,7 +19,7 @@ import numpy as np
 from scipy import ndimage
 
 from .compare import bland_altman, proportion_interval
-from .measure import Measurement, QualityLimits, exam_result, hidden_tip_mm, measure_cervix, sector_mask, small_funnel
+from .measure import Measurement, QualityLimits, exam_result, hidden_tip_mm, is_small_funnel, measure_cervix, sector_mask
 from .phantom import Phantom, generate, generate_cine
 from .rules import SHORT_CERVIX_MM, near_short_cervix_threshold
 from .segment import Segmenter
@@ -323,7 +323,7 @@ def _flag_figures(measured: list[PhantomOutcome]) -> dict[str, object]:
     near = [near_short_cervix_threshold(o.cl_mm) for o in measured]
     wrong = [n for o, n in zip(measured, near) if (o.cl_mm <= SHORT_CERVIX_MM) != (o.truth_cl_mm <= SHORT_CERVIX_MM)]
     calls = [o for o in measured if o.funnel]
-    small = [small_funnel(o.funnel_length_mm) for o in calls]
+    small = [is_small_funnel(o.funnel_length_mm) for o in calls]
     false_small = [s for o, s in zip(calls, small) if not o.truth_funnel]
     return {
         **_rate("near_25_mm_flagged", sum(near), len(near)),

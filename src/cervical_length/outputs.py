@@ -22,7 +22,7 @@ import numpy as np
 from isal import isal_zlib
 
 from .dicom import is_valid_uid
-from .measure import SMALL_FUNNEL_MM, Measurement
+from .measure import SMALL_FUNNEL_MM, Measurement, is_small_funnel
 
 __all__ = ["CsvWriter", "JsonLinesWriter", "csv_cell", "encode_png", "overlay_caption", "overlay_image", "overlay_name", "uid_stem", "write_png"]
 
@@ -157,7 +157,7 @@ def overlay_caption(m: Measurement) -> list[str]:
         return ["NOT MEASURABLE", *m.reasons]
     lines = [f"CL {m.cl_mm:.1f} mm traced, {m.cl_straight_mm:.1f} mm straight"]
     if (f := m.funnel) is not None:
-        small = f", under {SMALL_FUNNEL_MM:g} mm: confirm" if f.small else ""
+        small = f", under {SMALL_FUNNEL_MM:g} mm: confirm" if is_small_funnel(f.length_mm) else ""
         lines.append(f"Funnel {f.length_mm:.1f} x {f.width_mm:.1f} mm, {f.percent:.0f} %, {f.shape}{small}")
     if m.auca is not None:
         lines.append(f"AUCA {m.auca.angle_deg:.0f} deg")

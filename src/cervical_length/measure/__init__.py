@@ -13,7 +13,7 @@ from ._auca import Auca, anterior_uterocervical_angle
 from ._canal import polyline_length_mm, smooth_polyline
 from ._cervix import Measurement, QualityLimits, measure_cervix
 from ._exam import ExamResult, FrameKey, exam_result
-from ._funnel import SMALL_FUNNEL_MM, Funnel, funnel_shape, hidden_tip_mm, small_funnel
+from ._funnel import SMALL_FUNNEL_MM, Funnel, funnel_shape, hidden_tip_mm, is_small_funnel
 from ._sector import sector_mask
 
 __all__ = [
@@ -22,7 +22,7 @@ __all__ = [
     "QualityLimits",
     "Funnel",
     "SMALL_FUNNEL_MM",
-    "small_funnel",
+    "is_small_funnel",
     "Measurement",
     "polyline_length_mm",
     "smooth_polyline",

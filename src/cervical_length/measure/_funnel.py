@@ -12,7 +12,7 @@ from numpy.typing import ArrayLike
 from ._canal import Spacing
 from ._masks import dilate, select_labels, window
 
-__all__ = ["SMALL_FUNNEL_MM", "Funnel", "small_funnel", "funnel_shape", "find_funnel", "hidden_tip_mm"]
+__all__ = ["SMALL_FUNNEL_MM", "Funnel", "is_small_funnel", "funnel_shape", "find_funnel", "hidden_tip_mm"]
 
 #: Longest stretch (mm) of a funnel's tip put back by :func:`hidden_tip_mm`: a funnel narrow for
 #: longer than this is too slender to extrapolate its walls to their meeting point.
@@ -71,13 +71,8 @@ class Funnel:
     mid_width_mm: float | None = None
     apex_extended_mm: float = 0.0
 
-    @property
-    def small(self) -> bool:
-        """See :func:`small_funnel`."""
-        return small_funnel(self.length_mm)
 
-
-def small_funnel(length_mm: float) -> bool:
+def is_small_funnel(length_mm: float) -> bool:
     """Whether a funnel ``length_mm`` long is shorter than :data:`SMALL_FUNNEL_MM`: a call to confirm
     on the image. Judged on the length to a hundredth of a mm, as the results database keeps it, so
     an overlay drawn at measurement and the exam rows written from the database never disagree."""
