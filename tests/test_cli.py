@@ -343,10 +343,10 @@ def test_calibrate_writes_its_settings_into_the_model_and_leaves_the_weights(tmp
 @pytest.mark.parametrize(
     "argv,message",
     [
-        (["--extra-funnels", "-1"], "extra_funnels must be 0 or more"),
+        (["--extra-funnels", "-1"], "error: --extra-funnels must be 0 or more, got -1"),
         (["--extra-funnels", "5", "--fugc", "x"], "not to --fugc"),
-        (["--epochs", "4", "--average-from", "5"], "average_from must be 0 (off) or an epoch from 1 to epochs (4), got 5"),
-        (["--epochs", "0"], "epochs must be 1 or more, got 0"),
+        (["--epochs", "4", "--average-from", "5"], "error: --average-from must be 0 (off) or an epoch from 1 to --epochs (4), got 5"),
+        (["--epochs", "0"], "error: --epochs must be 1 or more, got 0"),
         (["--average-from", "-1"], "got -1"),
         (["--fugc", "{tmp}"], "--fugc: {tmp}: no image/label PNG pairs found"),
         (["--init", "{tmp}/none.json"], "--init: {tmp}/none.json: model metadata cannot be read"),

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import json
 import multiprocessing
 import os
+import re
 import sys
 import time
 from collections import Counter
@@ -761,8 +763,9 @@ def _train(args: argparse.Namespace) -> int:
             widths=init.widths if init is not None else args.widths or TrainConfig.widths,
             working_size=init_info.working_size if init_info is not None else WORKING_SIZE,
         )
-    except ValueError as err:  # a setting out of range (TrainConfig names it)
-        raise _UsageError(str(err)) from err
+    except ValueError as err:  # a setting out of range: TrainConfig names it, the user knows it as its flag
+        settings = "|".join(f.name for f in dataclasses.fields(TrainConfig) if f.name in vars(args))
+        raise _UsageError(re.sub(rf"\b({settings})\b", lambda found: "--" + found[1].replace("_", "-"), str(err))) from err
     torch.set_num_threads(os.cpu_count() or 1)
     _output_folder(args.out.parent)
     try:
