@@ -178,6 +178,9 @@ class TestSummariseLoops:
         # The nine valid frames alone: |errors| 0.5 x 3, 1 x 3, 2 x 2, 3; loop 2's two both read long.
         assert s["frame_cl_abs_error_mm_median"] == 1.0
         assert s["frame_short_cervix_agreement"] == round(7 / 9, 4)
+        # Within 2.5 mm of 25 mm: loop 2's 26.0 mm exam, and its frames at 26 and 27 mm; every wrong call among them.
+        assert (s["exam_near_25_mm_flagged"], s["exam_wrong_short_cervix_calls_near_25_mm"]) == (round(1 / 3, 4), 1.0)
+        assert (s["frame_near_25_mm_flagged"], s["frame_wrong_short_cervix_calls_near_25_mm"]) == (round(2 / 9, 4), 1.0)
 
     def test_loops_without_any_result(self):
         s = summarise_loops([loop(1, 30.0, None, ())])

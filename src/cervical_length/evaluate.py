@@ -292,7 +292,9 @@ def _cl_figures(cl_mm: np.ndarray, truth_mm: np.ndarray, prefix: str = "") -> di
     from 3 pairs the bias, SD and 95 % limits of agreement with the limits' 95 % confidence
     intervals (``[[lower's low, lower's high], [upper's ...]]``), and the 2.5th and 97.5th
     percentiles of the errors, the nonparametric limits of Bland & Altman (1999, Stat Methods Med
-    Res 8:135-160) for errors that are not normally distributed; and the <= 25 mm call's agreement."""
+    Res 8:135-160) for errors that are not normally distributed; the <= 25 mm call's agreement, and
+    what the outputs' request to confirm a length within 2.5 mm of 25 mm holds: the share flagged
+    (``{prefix}near_25_mm_flagged``) and the share of the wrong calls among them."""
 
     def mm(value: float) -> float:
         return round(float(value), 2)
@@ -311,23 +313,26 @@ def _cl_figures(cl_mm: np.ndarray, truth_mm: np.ndarray, prefix: str = "") -> di
                 f"{prefix}cl_loa_percentiles_mm": [mm(v) for v in np.percentile(errors, [2.5, 97.5])],
             }
         )
-    return figures | _rate(f"{prefix}short_cervix_agreement", int(np.sum((cl_mm <= SHORT_CERVIX_MM) == (truth_mm <= SHORT_CERVIX_MM))), len(errors))
+    wrong = (cl_mm <= SHORT_CERVIX_MM) != (truth_mm <= SHORT_CERVIX_MM)
+    # What the outputs' request to confirm a length within 2.5 mm of 25 mm holds: how many are
+    # flagged, and how many of the wrong short-cervix calls are among them.
+    near = np.array([near_short_cervix_threshold(float(v)) for v in cl_mm], dtype=bool)
+    return (
+        figures
+        | _rate(f"{prefix}short_cervix_agreement", int(np.sum(~wrong)), len(errors))
+        | _rate(f"{prefix}near_25_mm_flagged", int(np.sum(near)), len(near))
+        | _rate(f"{prefix}wrong_short_cervix_calls_near_25_mm", int(np.sum(near & wrong)), int(np.sum(wrong)))
+    )
 
 
-def _flag_figures(measured: list[PhantomOutcome]) -> dict[str, object]:
-    """What the outputs' two requests to confirm buy on measured frames: the share flagged within
-    2.5 mm of 25 mm (``near_25_mm_flagged``) and the share of the wrong short-cervix calls among them
-    (``wrong_short_cervix_calls_near_25_mm``); the share of funnel calls under
-    :data:`~cervical_length.measure.SMALL_FUNNEL_MM` that are false (``small_funnel_calls_false``)
+def _small_funnel_figures(measured: list[PhantomOutcome]) -> dict[str, object]:
+    """What the outputs' request to confirm a funnel under :data:`~cervical_length.measure.SMALL_FUNNEL_MM`
+    holds on measured frames: the share of such calls that are false (``small_funnel_calls_false``)
     and of the false funnels that are that small (``false_funnels_small``)."""
-    near = [near_short_cervix_threshold(o.cl_mm) for o in measured]
-    wrong = [n for o, n in zip(measured, near) if (o.cl_mm <= SHORT_CERVIX_MM) != (o.truth_cl_mm <= SHORT_CERVIX_MM)]
     calls = [o for o in measured if o.funnel]
     small = [is_small_funnel(o.funnel_length_mm) for o in calls]
     false_small = [s for o, s in zip(calls, small) if not o.truth_funnel]
     return {
-        **_rate("near_25_mm_flagged", sum(near), len(near)),
-        **_rate("wrong_short_cervix_calls_near_25_mm", sum(wrong), len(wrong)),
         **_rate("small_funnel_calls_false", sum(not o.truth_funnel for o, s in zip(calls, small) if s), sum(small)),
         **_rate("false_funnels_small", sum(false_small), len(false_small)),
     }
@@ -336,7 +341,7 @@ def _flag_figures(measured: list[PhantomOutcome]) -> dict[str, object]:
 def summarise(outcomes: list[PhantomOutcome]) -> dict[str, object]:
     """The figures of the targets: Dice, HD95, CL error and limits of agreement, short-cervix call,
     funnel detection and length, quality gate, measurement time; what the outputs' requests to
-    confirm a length near 25 mm or a small funnel hold (:func:`_flag_figures`); and the AUCA's error (degrees) on
+    confirm a length near 25 mm or a small funnel hold; and the AUCA's error (degrees) on
     measured frames that show the wall, how often it is given there, and how often where they don't.
 
     Each rate comes with its 95 % Wilson interval (``*_ci95``), and the limits of agreement (given 3
@@ -369,7 +374,7 @@ def summarise(outcomes: list[PhantomOutcome]) -> dict[str, object]:
                 **_rate("funnel_detection_accuracy", sum(o.funnel == o.truth_funnel for o in funnel_pairs), len(funnel_pairs)),
                 "funnel_length_abs_error_mm_median": round(float(np.median(funnel_lengths)), 2) if funnel_lengths else None,
                 "funnel_width_abs_error_mm_median": round(float(np.median(funnel_widths)), 2) if funnel_widths else None,
-                **_flag_figures(both),
+                **_small_funnel_figures(both),
             }
         )
 
