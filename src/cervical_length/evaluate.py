@@ -314,8 +314,6 @@ def _cl_figures(cl_mm: np.ndarray, truth_mm: np.ndarray, prefix: str = "") -> di
             }
         )
     wrong = (cl_mm <= SHORT_CERVIX_MM) != (truth_mm <= SHORT_CERVIX_MM)
-    # What the outputs' request to confirm a length within 2.5 mm of 25 mm holds: how many are
-    # flagged, and how many of the wrong short-cervix calls are among them.
     near = np.array([near_short_cervix_threshold(float(v)) for v in cl_mm], dtype=bool)
     return (
         figures
