@@ -52,7 +52,7 @@ def test_folder_with_good_corrupt_and_text_file(make_dicom, tmp_path, capsys, ra
     assert [(d["frame"], d["status"]) for d in lines] == [(int(r["frame"]) if r["frame"] else None, r["status"]) for r in rows]
     printed = capsys.readouterr()
     assert "2 frames from 3 files" in printed.out and "2 files failed" in printed.out
-    assert ": not measurable (2 frames)" in printed.out  # the exam of good.dcm
+    assert ": not measurable (2 frames, the first: " in printed.out  # the exam of good.dcm, and why
     assert "corrupt.dcm: CorruptDicomError" in printed.err and "notes.txt: NotDicomError" in printed.err
     assert all(sha256(p) == h for p, h in hashes.items())
 
@@ -69,7 +69,7 @@ def test_hostile_names_and_headers_cannot_forge_or_drive_the_terminal(make_dicom
     assert "\x1b" not in printed.out + printed.err and "\r" not in printed.out + printed.err
     assert not any(line.startswith("measured       fake.dcm") for line in printed.out.splitlines())
     assert "x.dcm frame 1\\nmeasured       fake.dcm frame 1: CL 30.0 mm frame 1: " in printed.out
-    assert "exam  ACC\\x1b[2J: not measurable (1 frame)" in printed.out
+    assert "exam  ACC\\x1b[2J: not measurable (1 frame: " in printed.out
     assert "failed: " + str(tmp_path / "in" / "bad\\rname.dcm") + ": NotDicomError" in printed.err
     assert {r["file"].rsplit("/", 1)[-1] for r in _rows(tmp_path / "out")} == {forged, "bad\rname.dcm"}  # the CSV keeps the names as they are
 
@@ -151,7 +151,7 @@ def test_identifiers_only_when_asked_for(make_dicom, tmp_path, random_model, cap
         text = (tmp_path / "plain" / name).read_text()
         assert "Doe" not in text and "MRN-4711" not in text
     assert "Doe" not in printed.out + printed.err and "MRN-4711" not in printed.out + printed.err
-    assert ": not measurable (1 frame)\n" in printed.out  # its exam, of one frame
+    assert ": not measurable (1 frame: " in printed.out  # its exam, of one frame
     assert main([*base, "--out", str(tmp_path / "named"), "--include-identifiers"]) == 0
     (row,) = _rows(tmp_path / "named")
     assert (row["patient_name"], row["patient_id"], row["patient_birth_date"]) == ("Doe^Jane", "MRN-4711", "19900101")
@@ -381,6 +381,12 @@ def test_calibrate_says_when_it_cannot_write_the_model(tmp_path, random_model, c
 def test_an_exam_s_funnel_is_named_on_the_terminal_and_a_small_one_flagged(length, small, says):
     row = ExamRow("1.2.3", "ACC", 1, 1, 1, "measured", 30.0, 30.0, "1.2.4", 1, "1.2.4:1", 0.0, funnel=1, funnel_length_mm=length, small_funnel=small)
     assert _exam_line(row) == f"exam  ACC: CL 30.0 mm from 1 valid of 1 frame (spread 0.0 mm){says}"
+
+
+@pytest.mark.parametrize("frames,says", [(1, "not measurable (1 frame: cervix not found)"), (12, "not measurable (12 frames, the first: cervix not found)")])
+def test_an_unmeasured_exam_says_why_on_the_terminal(frames, says):
+    row = ExamRow("1.2.3", "ACC", 1, frames, 0, "not_measurable", None, None, "", None, "", None, reasons="cervix not found")
+    assert _exam_line(row) == f"exam  ACC: {says}"
 
 
 @pytest.mark.parametrize("length,says", [(4.2, "funnel 4.2 mm (Y, under 5 mm: confirm)"), (5.0, "funnel 5.0 mm (Y)")])

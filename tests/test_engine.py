@@ -117,6 +117,20 @@ def test_exam_rows_flag_a_length_near_25_mm(make_dicom, pipeline, cl, near):
     assert row.near_25_mm == near
 
 
+def test_an_exam_with_no_measurable_frame_says_why_its_first_frame_was_declined(make_dicom, pipeline):
+    items = list(iter_frame_results(pipeline, [make_dicom(frames_rgb=gradient_rgb(frames=2), study_uid="1.2.3")]))
+    collector = ExamCollector()
+    reasons = [("out-of-plane view: the endocervical canal is not visible", "acoustic shadow over the canal"), ("cervix not found",)]
+    for item, why in zip(items, reasons):
+        collector.add(item.result, Measurement(False, why))
+    (row,) = collector.rows()
+    assert (row.status, row.cl_mm) == ("not_measurable", None)
+    assert row.reasons == "out-of-plane view: the endocervical canal is not visible; acoustic shadow over the canal"
+    collector.add(items[0].result, Measurement(True, (), cl_mm=30.0, cl_straight_mm=30.0, confidence=0.95))
+    (row,) = collector.rows()
+    assert (row.status, row.reasons) == ("measured", "")  # a measured exam's declined frames are in measurements.csv
+
+
 @pytest.mark.parametrize("funnel_mm,length,small", [(4.99, 4.99, 1), (4.996, 5.0, 0), (5.0, 5.0, 0), (19.5, 19.5, 0), (None, None, 0), ("not measured", None, None)])
 def test_exam_rows_give_the_chosen_frame_s_funnel_and_flag_a_small_one(make_dicom, pipeline, funnel_mm, length, small):
     (item,) = iter_frame_results(pipeline, [make_dicom(study_uid="1.2.3")])

@@ -31,6 +31,7 @@ def _row(accession: str, cl: float | None, funnel: int | None = None, auca: floa
         chosen_frame=2 if cl is not None else None,
         frames_used="1.2.3:2;1.2.3:1;1.2.3:3" if cl is not None else "",
         spread_mm=0.8 if cl is not None else None,
+        reasons="" if cl is not None else "os not found: the lips do not meet along a canal",
         funnel=funnel,
         auca_deg=auca,
     )
@@ -81,6 +82,12 @@ def test_cards_escaped_and_self_contained():
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "not a diagnosis" in html
     assert html.count("anterior uterocervical angle") == 1 and "angle 104 degrees (chosen frame)" in html
+    assert html.count("no measurable frame among 3; the first declined: os not found: the lips do not meet along a canal") == 1
+
+
+def test_a_single_frame_exam_not_measured_says_why():
+    html = render_report([dataclasses.replace(_row("A", None), frames=1)], [""])
+    assert "declined: os not found: the lips do not meet along a canal" in html and "no measurable frame among" not in html
 
 
 @pytest.mark.parametrize("near", [1, 0, None])

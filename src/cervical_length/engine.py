@@ -612,6 +612,9 @@ class ExamRow:
     chosen_frame: int | None
     frames_used: str  #: 'SOP:frame' of the best frames, ';'-separated, best first
     spread_mm: float | None
+    #: when no frame is measurable, why the exam's first frame (the one its report card shows) was
+    #: declined, '; '-separated as in ``measurements.csv``; empty for a measured exam
+    reasons: str = ""
     funnel: int | None = None  #: of the chosen frame
     funnel_length_mm: float | None = None  #: of the chosen frame's funnel; None without one
     #: 1 when the chosen frame's funnel is shorter than 5 mm (:data:`~cervical_length.measure.SMALL_FUNNEL_MM`),
@@ -675,6 +678,7 @@ class ExamCollector:
                 chosen_frame=exam.chosen[1] if exam.chosen else None,
                 frames_used=";".join(f"{sop}:{frame}" for sop, frame in exam.frames_used),
                 spread_mm=_mm(exam.spread_mm),
+                reasons="" if exam.cl_mm is not None else "; ".join(study["frames"][0][1].reasons),
                 funnel=None if funnel is None else int(funnel),
                 funnel_length_mm=_mm(found.length_mm) if found else None,
                 small_funnel=None if chosen is None else int(found is not None and is_small_funnel(found.length_mm)),

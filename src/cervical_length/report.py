@@ -93,7 +93,9 @@ def _card(row: ExamRow, image_uri: str | None) -> str:
         f"shortest of the best {len(row.frames_used.split(';'))} of {row.valid_frames} measurable frames "
         f"({row.frames} in all), spread {row.spread_mm:.1f} mm"
         if row.cl_mm is not None
-        else f"no measurable frame among {row.frames}"
+        else f"declined: {row.reasons}"
+        if row.frames == 1
+        else f"no measurable frame among {row.frames}; the first declined: {row.reasons}"
     )
     if row.funnel_length_mm is not None:
         detail += f"; funnel {row.funnel_length_mm:.1f} mm long (chosen frame)"
