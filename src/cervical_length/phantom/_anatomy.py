@@ -8,7 +8,7 @@ dB/cm/MHz, as in tissue tables (soft tissue ~0.5-0.7, fluid ~0, bone > 10).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -74,15 +74,10 @@ class Anatomy:
     sludge: tuple[Blob, ...] = ()
     shadow_casters: tuple[Blob, ...] = ()  #: bowel gas or bone between probe and cervix
     texture_seed: int = 0
-    extra: dict = field(default_factory=dict, compare=False)
 
     @property
     def funnel(self) -> bool:
         return self.funnel_length_mm > 0
-
-    @property
-    def functional_os_mm(self) -> np.ndarray:
-        return self.canal.point(self.closed_length_mm)
 
     @property
     def anatomical_os_mm(self) -> np.ndarray:

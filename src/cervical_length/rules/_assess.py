@@ -139,11 +139,6 @@ class Assessment:
     withheld: tuple[AppliedRule, ...] = ()  #: suggestions that applied but a contraindication blocks
     disclaimer: str = DISCLAIMER
 
-    @property
-    def rule_ids(self) -> tuple[str, ...]:
-        """Ids of the rules that applied, in catalogue order by kind."""
-        return tuple(r.id for group in (self.findings, self.suggestions, self.contraindications, self.notes) for r in group)
-
     def to_json(self) -> dict[str, object]:
         return asdict(self)
 
