@@ -21,7 +21,7 @@ from . import __version__
 from .clinical import read_clinical_csv
 from .dicom import IGNORE_FILE, user_spacing
 from .engine import POOL_MIN_FRAMES, ExamRow, FrameResult, Pipeline, candidate_files, measure_files
-from .errors import CalibrationError, ClinicalDataError, ModelError, ResultsDatabaseError
+from .errors import CalibrationError, ClinicalDataError, DicomReadError, ModelError, ResultsDatabaseError
 from .export import export_results
 from .measure import SMALL_FUNNEL_MM, is_small_funnel
 from .model_info import DEFAULT_MODEL, WORKING_SIZE, ModelInfo, TrainConfig, amend_metadata, calibration_metadata, read_model_info
@@ -276,6 +276,21 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--manual", type=Path, required=True, action="append", metavar="CSV", help="manual calipers; repeat for more files")
     compare.add_argument("--out", type=Path, required=True, metavar="DIR", help="where to write the comparison")
 
+    calipers = commands.add_parser(
+        "calipers",
+        help="read sonographers' cervical lengths from the scanner's OB-GYN reports (DICOM SR) into a CSV for compare",
+        description=(
+            "Read the Cervix Length (11961-0, LN) readings of OB-GYN Ultrasound Procedure Reports "
+            "(DICOM SR, TID 5000) and write one row per study, the shortest reading of its latest "
+            "report (FMF / ISUOG practice), as a manual CSV for `compare --manual`. Values the "
+            "scanner derived (a mean) are not readings and are left out; an amended report "
+            "supersedes the one before it. Other files in the folders are skipped and listed."
+        ),
+    )
+    calipers.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="report files or folders (searched recursively)")
+    calipers.add_argument("--out", type=Path, required=True, metavar="CSV", help="the CSV to write (an existing file is not overwritten)")
+    calipers.add_argument("--observer", default="sonographer", help="the observer column's name (default: sonographer)")
+
     assess_cmd = commands.add_parser(
         "assess",
         help="apply the cervical insufficiency rules to a cervical length and its clinical context",
@@ -517,6 +532,39 @@ def _compare(args: argparse.Namespace) -> int:
         print(f"Left out: {len(readings.not_measured)} {readings.level}(s) the tool declined to measure, "
               f"{len(readings.manual_only)} not in the tool's results (listed in comparison.json).")
     print(f"Wrote {len(written)} files to {args.out} (comparison.md is the report).")
+    return EXIT_OK
+
+
+def _calipers(args: argparse.Namespace) -> int:
+    from .compare import OBSERVER_NAME, ManualRow
+    from .dicom import iter_dicom_paths, latest_per_study, read_caliper_report
+
+    if not OBSERVER_NAME.fullmatch(args.observer):
+        raise _UsageError(f"--observer {args.observer!r}: 1-40 letters, digits, spaces, '.', '-' or '_', starting with a letter or digit")
+    if args.out.exists():
+        raise _UsageError(f"{args.out}: exists, not overwritten; name another file")
+    try:
+        paths = list(iter_dicom_paths(args.paths))
+    except FileNotFoundError as err:
+        raise _UsageError(str(err)) from err
+    reports, skipped = [], 0
+    for path in paths:
+        try:
+            reports.append(read_caliper_report(path))
+        except DicomReadError as err:
+            skipped += 1
+            print(f"skipped: {_shown(str(err))}", file=sys.stderr)
+    kept, superseded = latest_per_study(reports)
+    if not kept:
+        print(f"No OB-GYN report with a cervix length among {len(paths)} file(s); {args.out} not written.", file=sys.stderr)
+        return EXIT_SOME_FAILED
+    with CsvWriter(args.out, ManualRow) as table:
+        for report in kept:
+            table.write(ManualRow(report.study_instance_uid, round(report.cl_mm, 2), args.observer, len(report.lengths_mm)))
+    print(
+        f"Wrote {len(kept)} studies to {_shown(str(args.out))} from {len(reports)} report(s) "
+        f"({len(superseded)} superseded by a later report of the same study); {skipped} file(s) skipped."
+    )
     return EXIT_OK
 
 
@@ -784,7 +832,7 @@ def _train(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"measure": _measure, "export": _export_command, "phantoms": _phantoms, "train": _train, "calibrate": _calibrate, "evaluate": _evaluate, "assess": _assess, "compare": _compare}
+COMMANDS = {"measure": _measure, "export": _export_command, "phantoms": _phantoms, "train": _train, "calibrate": _calibrate, "evaluate": _evaluate, "assess": _assess, "compare": _compare, "calipers": _calipers}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

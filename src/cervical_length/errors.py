@@ -18,6 +18,7 @@ __all__ = [
     "UnsupportedTransferSyntaxError",
     "UnsupportedImageError",
     "NoTissueRegionError",
+    "NotCaliperReportError",
     "WorkerDiedError",
     "UnforeseenError",
     "CalibrationError",
@@ -72,6 +73,11 @@ class UnsupportedImageError(DicomReadError):
 class NoTissueRegionError(DicomReadError):
     """(0018,6011) *Sequence of Ultrasound Regions* holds no usable 2D tissue region inside the image
     (only Doppler, M-mode or waveform regions, or tissue regions outside the image or without bounds)."""
+
+
+class NotCaliperReportError(DicomReadError):
+    """A DICOM file given for sonographers' calipers is not an OB-GYN ultrasound report with a
+    usable (11961-0, LN) *Cervix Length* reading."""
 
 
 class WorkerDiedError(DicomReadError):

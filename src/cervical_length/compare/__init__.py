@@ -11,7 +11,7 @@ from ._plots import write_plots
 from ._regression import Line, deming, passing_bablok
 from ._reliability import ICC, intraclass
 from ._report import comparison_dict, markdown, statistic_rows, write_tables
-from ._tables import TOOL, Readings, read_readings
+from ._tables import OBSERVER_NAME, TOOL, ManualRow, Readings, read_readings
 
 __all__ = [
     "BlandAltman",
@@ -23,6 +23,8 @@ __all__ = [
     "Interval",
     "Line",
     "MIN_PAIRS",
+    "ManualRow",
+    "OBSERVER_NAME",
     "PairComparison",
     "Readings",
     "THRESHOLDS_MM",

@@ -20,16 +20,28 @@ from typing import Literal
 from .._csv import numbered_rows
 from ..errors import ComparisonDataError
 
-__all__ = ["Readings", "TOOL", "read_readings"]
+__all__ = ["ManualRow", "OBSERVER_NAME", "Readings", "TOOL", "read_readings"]
 
 #: The rater name of the tool's own measurements.
 TOOL = "tool"
 #: Cervical lengths outside this range (mm) are not a cervix: a typing or unit error.
 PLAUSIBLE_MM = (0.0, 100.0)
 #: Observer names go into file names and reports: letters, digits, space, dot, dash, underscore.
-_OBSERVER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._-]{0,39}")
+OBSERVER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._-]{0,39}")
 Level = Literal["frame", "exam"]
 Key = tuple[str, ...]  # (study UID,) per exam or (study UID, SOP Instance UID, frame) per frame
+
+
+@dataclass(frozen=True)
+class ManualRow:
+    """One row of a manual CSV at exam level, as ``cervical-length calipers`` writes it from a
+    scanner's reports: the observer's cervical length (mm) and how many readings it was chosen from
+    (a column the comparison does not read)."""
+
+    study_instance_uid: str
+    cl_mm: float
+    observer: str
+    readings: int
 
 
 @dataclass(frozen=True)
@@ -123,7 +135,7 @@ def _read_manual(path: Path) -> tuple[Level, dict[str, dict[Key, tuple[float, ..
     for row_no, row in enumerate(rows, start=2):
         key = _key(path, row_no, row, level)
         observer = (row.get("observer") or "").strip() or path.stem
-        if not _OBSERVER_NAME.fullmatch(observer):
+        if not OBSERVER_NAME.fullmatch(observer):
             raise ComparisonDataError(
                 f"{path}, row {row_no}, column observer: {observer!r} is not a usable name "
                 "(1-40 letters, digits, spaces, '.', '-' or '_', starting with a letter or digit; "

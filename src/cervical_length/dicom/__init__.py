@@ -1,4 +1,5 @@
-"""Reading ultrasound DICOM files: frames, their identity and their millimetre calibration."""
+"""Reading ultrasound DICOM files: frames, their identity and their millimetre calibration; and
+sonographers' cervical lengths from OB-GYN ultrasound reports."""
 
 from ._calibration import (
     Calibration,
@@ -7,12 +8,16 @@ from ._calibration import (
     calibration_from_dataset,
     user_spacing,
 )
+from ._calipers import CaliperReport, latest_per_study, read_caliper_report
 from ._pixels import SUPPORTED_PHOTOMETRIC, to_grey_and_rgb, ybr_full_to_rgb
 from ._reader import IGNORE_FILE, Frame, PatientIdentity, SourceImage, iter_dicom_paths, iter_frames, read_frames, read_source
 from ._values import is_valid_uid, number_of_frames, require_referenceable, unreferenceable_uids
 from ._writer import Compression, Photometric, RegionSpec, write_us_dicom
 
 __all__ = [
+    "CaliperReport",
+    "latest_per_study",
+    "read_caliper_report",
     "Calibration",
     "Compression",
     "PatientIdentity",
