@@ -269,7 +269,8 @@ def build_parser() -> argparse.ArgumentParser:
             "SOP Instance UID + frame when the manual CSV has them) and write comparison.json, "
             "comparison.csv, comparison.md and Bland-Altman, scatter and difference plots (PNG, SVG) "
             "for the tool against each observer and between observers. Manual CSV columns: "
-            "study_instance_uid, cl_mm (mm), optional sop_instance_uid, frame, observer, repeat."
+            "study_instance_uid, cl_mm (mm), optional sop_instance_uid, frame, observer, repeat "
+            "(`calipers` writes one from the scanner's OB-GYN reports)."
         ),
     )
     compare.add_argument("--auto", type=Path, required=True, metavar="DIR_OR_CSV", help="a measure --out directory, or its measurements.csv / exams.csv")
