@@ -86,7 +86,7 @@ class TestReadCaliperReport:
         [
             ([_cervix_length("30")], ("126000", "DCM", "Imaging Measurement Report"), r"not an OB-GYN Ultrasound Procedure Report \(root concept \(125000, DCM\)\)"),
             ([], None, r"holds no Cervix Length \(11961-0, LN\) reading"),
-            ([_cervix_length("30", derived=True)], None, r"holds no Cervix Length \(11961-0, LN\) reading"),
+            ([_cervix_length("30", derived=True)], None, r"holds no Cervix Length \(11961-0, LN\) reading: only 1 value\(s\) the scanner derived"),
             ([_cervix_length("1.2", "[in_i]")], None, r"in units '\[in_i\]', not mm or cm"),
             ([_cervix_length("300")], None, r"of 300 mm is not a cervix"),
         ],

@@ -114,14 +114,17 @@ def read_caliper_report(path: str | Path) -> CaliperReport:
     study = str(ds.get("StudyInstanceUID", "")).strip()
     if not is_valid_uid(study):
         raise NotCaliperReportError(path, f"Study Instance UID (0020,000D) {study!r} is missing or not a UID: its readings could not be matched")
-    lengths = []
+    lengths, derived = [], 0
     for item in _content(ds, path):
-        if str(item.get("ValueType", "")).strip() == "NUM" and _code(item) == CERVIX_LENGTH and not _is_derived(item):
-            length = _length_mm(item, path)
-            if length is not None:
-                lengths.append(length)
+        if str(item.get("ValueType", "")).strip() != "NUM" or _code(item) != CERVIX_LENGTH:
+            continue
+        if _is_derived(item):
+            derived += 1
+        elif (length := _length_mm(item, path)) is not None:
+            lengths.append(length)
     if not lengths:
-        raise NotCaliperReportError(path, "holds no Cervix Length (11961-0, LN) reading")
+        only = f": only {derived} value(s) the scanner derived (a Derivation modifier), which are not readings" if derived else ""
+        raise NotCaliperReportError(path, f"holds no Cervix Length (11961-0, LN) reading{only}")
     written = str(ds.get("ContentDate", "")).strip() + str(ds.get("ContentTime", "")).strip()
     return CaliperReport(path, study, written, tuple(lengths))
 
