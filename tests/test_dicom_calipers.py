@@ -123,7 +123,7 @@ def test_calipers_command_writes_a_manual_csv_that_compare_reads(tmp_path, capsy
     write_report(folder / "a2.dcm", "1.2.3", [_cervix_length("29.4")], written="20261127110000")  # amended
     write_report(folder / "b.dcm", "1.2.4", [_cervix_length("2.41", "cm"), _cervix_length("24.5", derived=True)])
     (folder / "image.txt").write_text("not a report")
-    out = tmp_path / "manual.csv"
+    out = tmp_path / "new folder" / "manual.csv"
     assert main(["calipers", str(folder), "--out", str(out), "--observer", "Sonographer A"]) == 0
     with open(out, newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))

@@ -559,6 +559,7 @@ def _calipers(args: argparse.Namespace) -> int:
     if not kept:
         print(f"No OB-GYN report with a cervix length among {len(paths)} file(s); {args.out} not written.", file=sys.stderr)
         return EXIT_SOME_FAILED
+    _output_folder(args.out.parent)
     with CsvWriter(args.out, ManualRow) as table:
         for report in kept:
             table.write(ManualRow(report.study_instance_uid, round(report.cl_mm, 2), args.observer, len(report.lengths_mm)))
