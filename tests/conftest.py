@@ -11,7 +11,10 @@ import pytest
 from pydicom import dcmread
 from pydicom.datadict import dictionary_VR
 from pydicom.dataelem import RawDataElement
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.sequence import Sequence
 from pydicom.tag import Tag
+from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 from cervical_length.dicom import RegionSpec, write_us_dicom
 
@@ -93,3 +96,54 @@ def pipeline(random_model: Path):
     from cervical_length.engine import Pipeline
 
     return Pipeline(random_model)
+
+
+COMPREHENSIVE_SR = "1.2.840.10008.5.1.4.1.1.88.33"
+
+
+def _code(value: str, scheme: str, meaning: str) -> Dataset:
+    code = Dataset()
+    code.CodeValue, code.CodingSchemeDesignator, code.CodeMeaning = value, scheme, meaning
+    return code
+
+
+def cervix_length_item(value: str, unit: str = "mm", *, derived: bool = False) -> Dataset:
+    """A (11961-0, LN) Cervix Length NUM content item; ``derived`` adds a Derivation (Mean) modifier."""
+    item = Dataset()
+    item.RelationshipType, item.ValueType = "CONTAINS", "NUM"
+    item.ConceptNameCodeSequence = Sequence([_code("11961-0", "LN", "Cervix Length")])
+    measured = Dataset()
+    measured.NumericValue = value
+    measured.MeasurementUnitsCodeSequence = Sequence([_code(unit, "UCUM", unit)])
+    item.MeasuredValueSequence = Sequence([measured])
+    if derived:
+        modifier = Dataset()
+        modifier.RelationshipType, modifier.ValueType = "HAS CONCEPT MOD", "CODE"
+        modifier.ConceptNameCodeSequence = Sequence([_code("121401", "DCM", "Derivation")])
+        modifier.ConceptCodeSequence = Sequence([_code("R-00317", "SRT", "Mean")])
+        item.ContentSequence = Sequence([modifier])
+    return item
+
+
+def write_obgyn_report(
+    path: Path, study_uid: str, items: list[Dataset], *, written: str = "20261127101500", root: tuple[str, str, str] = ("125000", "DCM", "OB-GYN Ultrasound Procedure Report")
+) -> Path:
+    """An OB-GYN report as a scanner writes it: the readings inside the pelvis and uterus section."""
+    section = Dataset()
+    section.RelationshipType, section.ValueType = "CONTAINS", "CONTAINER"
+    section.ConceptNameCodeSequence = Sequence([_code("121070", "DCM", "Findings")])
+    section.ContinuityOfContent = "SEPARATE"
+    section.ContentSequence = Sequence(items)
+    ds = Dataset()
+    ds.SOPClassUID, ds.SOPInstanceUID = COMPREHENSIVE_SR, generate_uid()
+    ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.Modality = study_uid, generate_uid(), "SR"
+    ds.ContentDate, ds.ContentTime = written[:8], written[8:]
+    ds.ValueType, ds.ContinuityOfContent = "CONTAINER", "SEPARATE"
+    ds.ConceptNameCodeSequence = Sequence([_code(*root)])
+    ds.ContentSequence = Sequence([section])
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.MediaStorageSOPClassUID, ds.file_meta.MediaStorageSOPInstanceUID = COMPREHENSIVE_SR, ds.SOPInstanceUID
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ds.save_as(path, enforce_file_format=True)
+    return path

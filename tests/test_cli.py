@@ -16,7 +16,7 @@ from cervical_length.cli import _exam_line, _frame_line, main
 from cervical_length.engine import ExamRow, FrameResult
 from cervical_length.model_info import read_model_info
 
-from .conftest import gradient_rgb, sha256
+from .conftest import cervix_length_item, gradient_rgb, sha256, write_obgyn_report
 
 
 def _rows(out_dir):
@@ -55,6 +55,19 @@ def test_folder_with_good_corrupt_and_text_file(make_dicom, tmp_path, capsys, ra
     assert ": not measurable (2 frames, the first: " in printed.out  # the exam of good.dcm, and why
     assert "corrupt.dcm: CorruptDicomError" in printed.err and "notes.txt: NotDicomError" in printed.err
     assert all(sha256(p) == h for p, h in hashes.items())
+
+
+def test_a_report_beside_the_images_is_no_failure(make_dicom, tmp_path, capsys, random_model):
+    make_dicom("in/image.dcm")
+    write_obgyn_report(tmp_path / "in" / "report.dcm", "1.2.3", [cervix_length_item("30.0")])
+    argv = ["measure", str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--model", str(random_model), "--workers", "1"]
+    assert main(argv) == 0
+    printed = capsys.readouterr()
+    assert "1 frames from 2 files" in printed.out and "0 files failed; 1 DICOM objects without an image (reports, ...) not measured" in printed.out
+    assert "not_an_image   " + str(tmp_path / "in" / "report.dcm") + ": MissingPixelDataError: has no Pixel Data" in printed.out
+    statuses = {Path(r["file"]).name: (r["frame"], r["status"]) for r in _rows(tmp_path / "out")}
+    assert statuses["report.dcm"] == ("", "not_an_image") and statuses["image.dcm"][1] != "failed"
+    assert main([*argv, "--retry-failed"]) == 0 and "2 files already in results.sqlite" in capsys.readouterr().out  # done, not a failure to retry
 
 
 def test_hostile_names_and_headers_cannot_forge_or_drive_the_terminal(make_dicom, tmp_path, capsys, random_model):

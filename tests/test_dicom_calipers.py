@@ -6,69 +6,19 @@ import csv
 from pathlib import Path
 
 import pytest
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.sequence import Sequence
-from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 from cervical_length.cli import main
 from cervical_length.compare import read_readings
 from cervical_length.dicom import CaliperReport, latest_per_study, read_caliper_report
 from cervical_length.errors import NotCaliperReportError, NotDicomError
 
-COMPREHENSIVE_SR = "1.2.840.10008.5.1.4.1.1.88.33"
-
-
-def _code(value: str, scheme: str, meaning: str) -> Dataset:
-    code = Dataset()
-    code.CodeValue, code.CodingSchemeDesignator, code.CodeMeaning = value, scheme, meaning
-    return code
-
-
-def _cervix_length(value: str, unit: str = "mm", *, derived: bool = False) -> Dataset:
-    item = Dataset()
-    item.RelationshipType, item.ValueType = "CONTAINS", "NUM"
-    item.ConceptNameCodeSequence = Sequence([_code("11961-0", "LN", "Cervix Length")])
-    measured = Dataset()
-    measured.NumericValue = value
-    measured.MeasurementUnitsCodeSequence = Sequence([_code(unit, "UCUM", unit)])
-    item.MeasuredValueSequence = Sequence([measured])
-    if derived:
-        modifier = Dataset()
-        modifier.RelationshipType, modifier.ValueType = "HAS CONCEPT MOD", "CODE"
-        modifier.ConceptNameCodeSequence = Sequence([_code("121401", "DCM", "Derivation")])
-        modifier.ConceptCodeSequence = Sequence([_code("R-00317", "SRT", "Mean")])
-        item.ContentSequence = Sequence([modifier])
-    return item
-
-
-def write_report(
-    path: Path, study_uid: str, items: list[Dataset], *, written: str = "20261127101500", root: tuple[str, str, str] = ("125000", "DCM", "OB-GYN Ultrasound Procedure Report")
-) -> Path:
-    """An OB-GYN report as a scanner writes it: the readings inside the pelvis and uterus section."""
-    section = Dataset()
-    section.RelationshipType, section.ValueType = "CONTAINS", "CONTAINER"
-    section.ConceptNameCodeSequence = Sequence([_code("121070", "DCM", "Findings")])
-    section.ContinuityOfContent = "SEPARATE"
-    section.ContentSequence = Sequence(items)
-    ds = Dataset()
-    ds.SOPClassUID, ds.SOPInstanceUID = COMPREHENSIVE_SR, generate_uid()
-    ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.Modality = study_uid, generate_uid(), "SR"
-    ds.ContentDate, ds.ContentTime = written[:8], written[8:]
-    ds.ValueType, ds.ContinuityOfContent = "CONTAINER", "SEPARATE"
-    ds.ConceptNameCodeSequence = Sequence([_code(*root)])
-    ds.ContentSequence = Sequence([section])
-    ds.file_meta = FileMetaDataset()
-    ds.file_meta.MediaStorageSOPClassUID, ds.file_meta.MediaStorageSOPInstanceUID = COMPREHENSIVE_SR, ds.SOPInstanceUID
-    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    path.parent.mkdir(parents=True, exist_ok=True)
-    ds.save_as(path, enforce_file_format=True)
-    return path
+from .conftest import cervix_length_item, write_obgyn_report
 
 
 class TestReadCaliperReport:
     def test_readings_in_mm_the_shortest_is_the_report_s_and_derived_values_are_left_out(self, tmp_path):
-        path = write_report(
-            tmp_path / "r.dcm", "1.2.3", [_cervix_length("31.4"), _cervix_length("2.96", "cm"), _cervix_length("30.1", derived=True), _cervix_length("30.8")]
+        path = write_obgyn_report(
+            tmp_path / "r.dcm", "1.2.3", [cervix_length_item("31.4"), cervix_length_item("2.96", "cm"), cervix_length_item("30.1", derived=True), cervix_length_item("30.8")]
         )
         report = read_caliper_report(path)
         assert report.study_instance_uid == "1.2.3" and report.written == "20261127101500"
@@ -76,23 +26,23 @@ class TestReadCaliperReport:
         assert report.cl_mm == pytest.approx(29.6, abs=1e-12)
 
     def test_an_item_without_a_value_is_no_reading(self, tmp_path):
-        empty = _cervix_length("0")
+        empty = cervix_length_item("0")
         del empty.MeasuredValueSequence
-        report = read_caliper_report(write_report(tmp_path / "r.dcm", "1.2.3", [empty, _cervix_length("24.0")]))
+        report = read_caliper_report(write_obgyn_report(tmp_path / "r.dcm", "1.2.3", [empty, cervix_length_item("24.0")]))
         assert report.lengths_mm == (24.0,)
 
     @pytest.mark.parametrize(
         "items,root,message",
         [
-            ([_cervix_length("30")], ("126000", "DCM", "Imaging Measurement Report"), r"not an OB-GYN Ultrasound Procedure Report \(root concept \(125000, DCM\)\)"),
+            ([cervix_length_item("30")], ("126000", "DCM", "Imaging Measurement Report"), r"not an OB-GYN Ultrasound Procedure Report \(root concept \(125000, DCM\)\)"),
             ([], None, r"holds no Cervix Length \(11961-0, LN\) reading"),
-            ([_cervix_length("30", derived=True)], None, r"holds no Cervix Length \(11961-0, LN\) reading: only 1 value\(s\) the scanner derived"),
-            ([_cervix_length("1.2", "[in_i]")], None, r"in units '\[in_i\]', not mm or cm"),
-            ([_cervix_length("300")], None, r"of 300 mm is not a cervix"),
+            ([cervix_length_item("30", derived=True)], None, r"holds no Cervix Length \(11961-0, LN\) reading: only 1 value\(s\) the scanner derived"),
+            ([cervix_length_item("1.2", "[in_i]")], None, r"in units '\[in_i\]', not mm or cm"),
+            ([cervix_length_item("300")], None, r"of 300 mm is not a cervix"),
         ],
     )
     def test_unusable_reports_are_refused_naming_the_file_and_the_reason(self, tmp_path, items, root, message):
-        path = write_report(tmp_path / "r.dcm", "1.2.3", items, **({"root": root} if root else {}))
+        path = write_obgyn_report(tmp_path / "r.dcm", "1.2.3", items, **({"root": root} if root else {}))
         with pytest.raises(NotCaliperReportError, match=message) as caught:
             read_caliper_report(path)
         assert str(caught.value).startswith(str(path))
@@ -100,7 +50,7 @@ class TestReadCaliperReport:
     @pytest.mark.filterwarnings("ignore:Invalid value for VR UI")
     def test_a_report_without_a_study_uid_cannot_be_matched(self, tmp_path):
         with pytest.raises(NotCaliperReportError, match=r"Study Instance UID \(0020,000D\) 'n/a' is missing or not a UID"):
-            read_caliper_report(write_report(tmp_path / "r.dcm", "n/a", [_cervix_length("30")]))
+            read_caliper_report(write_obgyn_report(tmp_path / "r.dcm", "n/a", [cervix_length_item("30")]))
 
     def test_a_text_file_is_not_dicom(self, tmp_path):
         (tmp_path / "notes.txt").write_text("CL 30 mm")
@@ -119,9 +69,9 @@ def test_the_latest_report_of_a_study_supersedes_the_earlier():
 
 def test_calipers_command_writes_a_manual_csv_that_compare_reads(tmp_path, capsys):
     folder = tmp_path / "pacs"
-    write_report(folder / "a1.dcm", "1.2.3", [_cervix_length("31.0"), _cervix_length("30.2")], written="20261127101500")
-    write_report(folder / "a2.dcm", "1.2.3", [_cervix_length("29.4")], written="20261127110000")  # amended
-    write_report(folder / "b.dcm", "1.2.4", [_cervix_length("2.41", "cm"), _cervix_length("24.5", derived=True)])
+    write_obgyn_report(folder / "a1.dcm", "1.2.3", [cervix_length_item("31.0"), cervix_length_item("30.2")], written="20261127101500")
+    write_obgyn_report(folder / "a2.dcm", "1.2.3", [cervix_length_item("29.4")], written="20261127110000")  # amended
+    write_obgyn_report(folder / "b.dcm", "1.2.4", [cervix_length_item("2.41", "cm"), cervix_length_item("24.5", derived=True)])
     (folder / "image.txt").write_text("not a report")
     out = tmp_path / "new folder" / "manual.csv"
     assert main(["calipers", str(folder), "--out", str(out), "--observer", "Sonographer A"]) == 0
@@ -143,7 +93,7 @@ def test_calipers_command_writes_a_manual_csv_that_compare_reads(tmp_path, capsy
 def test_calipers_command_refuses_to_overwrite_and_fails_without_a_report(tmp_path, capsys):
     taken = tmp_path / "manual.csv"
     taken.write_text("someone's notes")
-    report = write_report(tmp_path / "r.dcm", "1.2.3", [_cervix_length("30")])
+    report = write_obgyn_report(tmp_path / "r.dcm", "1.2.3", [cervix_length_item("30")])
     assert main(["calipers", str(report), "--out", str(taken)]) == 2
     assert f"{taken}: exists, not overwritten" in capsys.readouterr().err and taken.read_text() == "someone's notes"
     assert main(["calipers", str(report), "--out", str(tmp_path / "m.csv"), "--observer", "tool?"]) == 2

@@ -19,7 +19,7 @@ from cervical_length.dicom import RegionSpec, UltrasoundRegion
 from cervical_length.engine import ExamCollector, iter_frame_results, measure_files
 from cervical_length.measure import Auca, Funnel, Measurement
 
-from .conftest import alive, gradient_rgb, live_children
+from .conftest import alive, cervix_length_item, gradient_rgb, live_children, write_obgyn_report
 
 
 def test_good_corrupt_and_text_files(make_dicom, tmp_path, pipeline):
@@ -27,6 +27,7 @@ def test_good_corrupt_and_text_files(make_dicom, tmp_path, pipeline):
     corrupt = make_dicom("exam/corrupt.dcm", photometric="YBR_FULL_422", compression="jpeg_baseline")
     corrupt.write_bytes(corrupt.read_bytes()[:900])
     (tmp_path / "exam" / "readme.txt").write_text("not an image")
+    write_obgyn_report(tmp_path / "exam" / "report.dcm", "1.2.3", [cervix_length_item("30.0")])
     results = [item.result for item in iter_frame_results(pipeline, [tmp_path / "exam"])]
     by_file = {}
     for r in results:
@@ -40,6 +41,8 @@ def test_good_corrupt_and_text_files(make_dicom, tmp_path, pipeline):
     assert bad.status == "failed" and bad.frame is None and bad.error.startswith("CorruptDicomError: ")
     (text,) = by_file["readme.txt"]
     assert text.status == "failed" and "NotDicomError: not a DICOM file" in text.error
+    (report,) = by_file["report.dcm"]  # a PACS export's structured report: no image, and no failure
+    assert report.status == "not_an_image" and report.frame is None and report.error.startswith("MissingPixelDataError: has no Pixel Data")
     assert str(good) in by_file["good.dcm"][0].file
 
 

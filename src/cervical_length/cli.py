@@ -101,10 +101,11 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Read every DICOM file under PATH (folders are walked recursively; files need no .dcm "
             "suffix), segment the cervix, measure the cervical length in mm on every frame, and write "
-            "OUT/measurements.csv (one row per frame; a failed file gets one row with its error), "
+            "OUT/measurements.csv (one row per frame; a failed file gets one row with its error, and "
+            "a DICOM object that is no image, such as a report, one row saying so), "
             "OUT/exams.csv (one row per study: the shortest of the best three measurable frames) and "
             "OUT/overlays/*.png. Frames that cannot be measured honestly say why and carry no length. "
-            "Exit status: 0 when every file was read, 1 when some failed, 2 for a usage error."
+            "Exit status: 0 when every file was read (or was no image), 1 when some failed, 2 for a usage error."
         ),
     )
     measure.add_argument("paths", nargs="*", metavar="PATH", type=Path, help="DICOM files or folders")
@@ -644,10 +645,11 @@ def _measure(args: argparse.Namespace) -> int:
                     print(_frame_line(r))
             progress.update(files + len(skipped), sum(1 for r, _ in outcomes if r.frame is not None))
         progress.close()
-        frames = sum(v for k, v in counts.items() if k != "failed")
+        frames = sum(v for k, v in counts.items() if k not in ("failed", "not_an_image"))
+        others = f"; {counts['not_an_image']} DICOM objects without an image (reports, ...) not measured" if counts["not_an_image"] else ""
         print(
             f"This run: {frames} frames from {files} files: {counts['measured']} measured, {counts['not_measurable']} not measurable, "
-            f"{counts['uncalibrated']} uncalibrated; {len(failures)} files failed"
+            f"{counts['uncalibrated']} uncalibrated; {len(failures)} files failed{others}"
             + (f"; {len(skipped)} files already in {database.name}, skipped (--retry-failed retries failures)" if skipped else "")
             + f". {DISCLAIMER}"
         )

@@ -26,7 +26,7 @@ from pydicom import dcmread
 
 from . import __version__
 from .dicom import Calibration, Frame, SourceImage, UltrasoundRegion, iter_dicom_paths, iter_frames, number_of_frames, read_source
-from .errors import DicomReadError, ModelError, UnforeseenError, WorkerDiedError
+from .errors import DicomReadError, MissingPixelDataError, ModelError, UnforeseenError, WorkerDiedError
 from .measure import Measurement, QualityLimits, exam_result, is_small_funnel, measure_cervix, sector_mask
 from .model_info import DEFAULT_MODEL, ModelInfo, read_model_info
 from .outputs import overlay_image, overlay_name, uid_stem, write_png
@@ -37,7 +37,9 @@ if TYPE_CHECKING:
 
 __all__ = ["end_with_parent", "candidate_files", "Outcome", "FrameStatus", "FrameResult", "MeasuredFrame", "Pipeline", "measured_regions", "chosen_region", "view_spacing", "quality_limits", "iter_frame_results", "measure_files", "ExamRow", "ExamCollector"]
 
-FrameStatus = Literal["measured", "not_measurable", "uncalibrated", "failed"]
+#: 'not_an_image': a DICOM object without pixels (a structured report, a presentation state, a key
+#: object selection), which a PACS export holds beside its images: nothing to measure, and no failure.
+FrameStatus = Literal["measured", "not_measurable", "uncalibrated", "failed", "not_an_image"]
 
 #: Frames segmented together: large enough to amortise the network call, small enough for memory.
 BATCH_FRAMES = 8
@@ -54,9 +56,9 @@ def _mm(value: float | None) -> float | None:
 
 @dataclass(frozen=True)
 class FrameResult:
-    """One row of ``measurements.csv``: a frame (or, for a failed file, the file) and its outcome.
+    """One row of ``measurements.csv``: a frame (or, for a file that gave no frame, the file) and its outcome.
 
-    frame : 1-based frame number; None for a file that failed before any frame was read.
+    frame : 1-based frame number; None for a file that failed, or was not an image, before any frame was read.
     mm_per_pixel_x, mm_per_pixel_y : column width and row height in mm; None when uncalibrated.
     Lengths in mm, rounded to 0.01 mm; None when the frame is not measurable. Os points in pixels.
     """
@@ -176,6 +178,7 @@ def _identifiers(source: SourceImage) -> dict[str, str]:
 
 
 def _failure(path: Path, err: DicomReadError, notes: str) -> FrameResult:
+    """The row of a file that gave no frame: failed, or not an image at all."""
     return FrameResult(
         file=str(path),
         sop_instance_uid="",
@@ -185,7 +188,7 @@ def _failure(path: Path, err: DicomReadError, notes: str) -> FrameResult:
         mm_per_pixel_x=None,
         mm_per_pixel_y=None,
         calibration_source="none",
-        status="failed",
+        status="not_an_image" if isinstance(err, MissingPixelDataError) else "failed",
         error=f"{type(err).__name__}: {err.reason}",
         notes=notes,
     )
