@@ -290,11 +290,13 @@ def study(tmp_path: Path) -> tuple[Path, Path, list[float]]:
     tool declined (quality gate) and one the tool measured that no observer did."""
     truth = [12.0, 18.5, 24.0, 26.0, 31.0, 38.5, 44.0, 52.0]
     tool_rows = [
-        {"study_instance_uid": f"1.2.{k}", "sop_instance_uid": f"1.2.{k}.1", "frame": 1, "cl_mm": f"{t + 0.2:.1f}", "measurable": 1}
+        {"study_instance_uid": f"1.2.{k}", "sop_instance_uid": f"1.2.{k}.1", "frame": 1, "cl_mm": f"{t + 0.2:.1f}", "measurable": 1, "status": "measured"}
         for k, t in enumerate(truth)
     ]
-    tool_rows[5].update(cl_mm="", measurable=0)
-    tool_rows.append({"study_instance_uid": "1.2.99", "sop_instance_uid": "1.2.99.1", "frame": 1, "cl_mm": "30.0", "measurable": 1})
+    tool_rows[5].update(cl_mm="", measurable=0, status="not_measurable")
+    # Files that gave no frame: their one row has no study, image or frame, and is passed over.
+    tool_rows += [{"study_instance_uid": "", "sop_instance_uid": "", "frame": "", "cl_mm": "", "measurable": "", "status": status} for status in ("failed", "not_an_image")]
+    tool_rows.append({"study_instance_uid": "1.2.99", "sop_instance_uid": "1.2.99.1", "frame": 1, "cl_mm": "30.0", "measurable": 1, "status": "measured"})
     manual_rows = [
         {"study_instance_uid": f"1.2.{k}", "sop_instance_uid": f"1.2.{k}.1", "frame": 1, "observer": observer, "repeat": repeat,
          "cl_mm": f"{t + offset + (0.4 if repeat == 2 else -0.4):.1f}"}

@@ -28,6 +28,8 @@ TOOL = "tool"
 PLAUSIBLE_MM = (0.0, 100.0)
 #: Observer names go into file names and reports: letters, digits, space, dot, dash, underscore.
 OBSERVER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._-]{0,39}")
+#: ``measurements.csv`` statuses of a file's one row when it gave no frame: nothing to compare.
+NO_FRAME = ("failed", "not_an_image")
 Level = Literal["frame", "exam"]
 Key = tuple[str, ...]  # (study UID,) per exam or (study UID, SOP Instance UID, frame) per frame
 
@@ -178,6 +180,8 @@ def _read_tool(auto: Path, level: Level) -> tuple[dict[Key, tuple[float, ...]], 
     not_measured: list[Key] = []
     seen: dict[Key, int] = {}
     for row_no, row in enumerate(rows, start=2):
+        if level == "frame" and not (row.get("frame") or "").strip() and (row.get("status") or "") in NO_FRAME:
+            continue  # a file that gave no frame to compare (failed, or no image)
         key = _key(path, row_no, row, level)
         if key in seen:
             raise ComparisonDataError(f"{path}, row {row_no}: duplicate of row {seen[key]} ({'/'.join(key)})")
