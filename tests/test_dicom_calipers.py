@@ -6,6 +6,8 @@ import csv
 from pathlib import Path
 
 import pytest
+from pydicom.dataset import Dataset
+from pydicom.sequence import Sequence
 
 from cervical_length.cli import main
 from cervical_length.compare import read_readings
@@ -46,6 +48,20 @@ class TestReadCaliperReport:
         with pytest.raises(NotCaliperReportError, match=message) as caught:
             read_caliper_report(path)
         assert str(caught.value).startswith(str(path))
+
+    def test_a_reading_without_a_number_and_a_tree_too_deep_are_refused(self, tmp_path):
+        broken = cervix_length_item("30")
+        del broken.MeasuredValueSequence[0].NumericValue
+        with pytest.raises(NotCaliperReportError, match=r"has no readable Numeric Value \(0040,A30A\)"):
+            read_caliper_report(write_obgyn_report(tmp_path / "a.dcm", "1.2.3", [broken]))
+        nested = cervix_length_item("30")
+        for _ in range(40):  # a hostile file: followed no deeper than a report goes
+            container = Dataset()
+            container.RelationshipType, container.ValueType = "CONTAINS", "CONTAINER"
+            container.ContentSequence = Sequence([nested])
+            nested = container
+        with pytest.raises(NotCaliperReportError, match=r"nested more than 32 levels deep"):
+            read_caliper_report(write_obgyn_report(tmp_path / "b.dcm", "1.2.3", [nested]))
 
     @pytest.mark.filterwarnings("ignore:Invalid value for VR UI")
     def test_a_report_without_a_study_uid_cannot_be_matched(self, tmp_path):
