@@ -23,9 +23,9 @@ from .dicom import IGNORE_FILE, user_spacing
 from .engine import POOL_MIN_FRAMES, ExamRow, FrameResult, Pipeline, candidate_files, measure_files
 from .errors import CalibrationError, ClinicalDataError, DicomReadError, ModelError, ResultsDatabaseError
 from .export import export_results
-from .measure import SMALL_FUNNEL_MM, is_small_funnel
+from .measure import SMALL_FUNNEL_MM
 from .model_info import DEFAULT_MODEL, WORKING_SIZE, ModelInfo, TrainConfig, amend_metadata, calibration_metadata, read_model_info
-from .outputs import CsvWriter, write_png
+from .outputs import CsvWriter, small_funnel_mark, write_png
 from .phantom import APPEARANCES, CASES, generate, montage, phantom_stem, write_ground_truth_csv, write_phantom
 from .rules import (
     DISCLAIMER,
@@ -538,11 +538,11 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def _calipers(args: argparse.Namespace) -> int:
-    from .compare import OBSERVER_NAME, ManualRow
+    from .compare import OBSERVER_NAME, OBSERVER_NAME_RULE, ManualRow
     from .dicom import iter_dicom_paths, latest_per_study, read_caliper_report
 
     if not OBSERVER_NAME.fullmatch(args.observer):
-        raise _UsageError(f"--observer {args.observer!r}: 1-40 letters, digits, spaces, '.', '-' or '_', starting with a letter or digit")
+        raise _UsageError(f"--observer {args.observer!r}: {OBSERVER_NAME_RULE}")
     if args.out.exists():
         raise _UsageError(f"{args.out}: exists, not overwritten; name another file")
     try:
@@ -728,8 +728,7 @@ class _Progress:
 def _frame_line(r: FrameResult) -> str:
     where = f"{_shown(r.file)} frame {r.frame}" if r.frame else _shown(r.file)
     if r.status == "measured":
-        small = f", under {SMALL_FUNNEL_MM:g} mm: confirm" if r.funnel and is_small_funnel(r.funnel_length_mm) else ""
-        funnel = f", funnel {r.funnel_length_mm:.1f} mm ({r.funnel_shape}{small})" if r.funnel else ""
+        funnel = f", funnel {r.funnel_length_mm:.1f} mm ({r.funnel_shape}{small_funnel_mark(r.funnel_length_mm)})" if r.funnel else ""
         auca = f", AUCA {r.auca_deg:.0f} deg" if r.auca_deg is not None else ""
         return f"measured       {where}: CL {r.cl_mm:.1f} mm (straight {r.cl_straight_mm:.1f}){funnel}{auca}, confidence {r.confidence:.2f}"
     return f"{r.status:<14} {where}: {_shown(r.error or r.reasons)}"

@@ -24,7 +24,7 @@ from isal import isal_zlib
 from .dicom import is_valid_uid
 from .measure import SMALL_FUNNEL_MM, Measurement, is_small_funnel
 
-__all__ = ["CsvWriter", "JsonLinesWriter", "csv_cell", "encode_png", "overlay_caption", "overlay_image", "overlay_name", "uid_stem", "write_png"]
+__all__ = ["CsvWriter", "JsonLinesWriter", "csv_cell", "encode_png", "overlay_caption", "overlay_image", "overlay_name", "small_funnel_mark", "uid_stem", "write_png"]
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -150,6 +150,12 @@ def _pt(p: tuple[float, float] | np.ndarray) -> tuple[int, int]:
     return (int(round(p[1])), int(round(p[0])))
 
 
+def small_funnel_mark(length_mm: float) -> str:
+    """", under 5 mm: confirm" after a funnel found shorter than
+    :data:`~cervical_length.measure.SMALL_FUNNEL_MM` (mm), else ""; the overlay's and the terminal's."""
+    return f", under {SMALL_FUNNEL_MM:g} mm: confirm" if is_small_funnel(length_mm) else ""
+
+
 def overlay_caption(m: Measurement) -> list[str]:
     """The overlay's text, a line each: a measured frame's values (lengths in mm, a funnel under
     :data:`~cervical_length.measure.SMALL_FUNNEL_MM` marked to confirm), or why it was not measured."""
@@ -157,8 +163,7 @@ def overlay_caption(m: Measurement) -> list[str]:
         return ["NOT MEASURABLE", *m.reasons]
     lines = [f"CL {m.cl_mm:.1f} mm traced, {m.cl_straight_mm:.1f} mm straight"]
     if (f := m.funnel) is not None:
-        small = f", under {SMALL_FUNNEL_MM:g} mm: confirm" if is_small_funnel(f.length_mm) else ""
-        lines.append(f"Funnel {f.length_mm:.1f} x {f.width_mm:.1f} mm, {f.percent:.0f} %, {f.shape}{small}")
+        lines.append(f"Funnel {f.length_mm:.1f} x {f.width_mm:.1f} mm, {f.percent:.0f} %, {f.shape}{small_funnel_mark(f.length_mm)}")
     if m.auca is not None:
         lines.append(f"AUCA {m.auca.angle_deg:.0f} deg")
     return [*lines, f"confidence {m.confidence:.2f}"]

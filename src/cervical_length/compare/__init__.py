@@ -11,7 +11,7 @@ from ._plots import write_plots
 from ._regression import Line, deming, passing_bablok
 from ._reliability import ICC, intraclass
 from ._report import comparison_dict, markdown, statistic_rows, write_tables
-from ._tables import OBSERVER_NAME, TOOL, ManualRow, Readings, read_readings
+from ._tables import OBSERVER_NAME, OBSERVER_NAME_RULE, TOOL, ManualRow, Readings, read_readings
 
 __all__ = [
     "BlandAltman",
@@ -25,6 +25,7 @@ __all__ = [
     "MIN_PAIRS",
     "ManualRow",
     "OBSERVER_NAME",
+    "OBSERVER_NAME_RULE",
     "PairComparison",
     "Readings",
     "THRESHOLDS_MM",

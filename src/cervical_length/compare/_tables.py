@@ -20,7 +20,7 @@ from typing import Literal
 from .._csv import numbered_rows
 from ..errors import ComparisonDataError
 
-__all__ = ["ManualRow", "OBSERVER_NAME", "Readings", "TOOL", "read_readings"]
+__all__ = ["ManualRow", "OBSERVER_NAME", "OBSERVER_NAME_RULE", "Readings", "TOOL", "read_readings"]
 
 #: The rater name of the tool's own measurements.
 TOOL = "tool"
@@ -28,6 +28,8 @@ TOOL = "tool"
 PLAUSIBLE_MM = (0.0, 100.0)
 #: Observer names go into file names and reports: letters, digits, space, dot, dash, underscore.
 OBSERVER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._-]{0,39}")
+#: :data:`OBSERVER_NAME` in words, for the messages that refuse a name.
+OBSERVER_NAME_RULE = "1-40 letters, digits, spaces, '.', '-' or '_', starting with a letter or digit"
 #: ``measurements.csv`` statuses of a file's one row when it gave no frame: nothing to compare.
 NO_FRAME = ("failed", "not_an_image")
 Level = Literal["frame", "exam"]
@@ -140,7 +142,7 @@ def _read_manual(path: Path) -> tuple[Level, dict[str, dict[Key, tuple[float, ..
         if not OBSERVER_NAME.fullmatch(observer):
             raise ComparisonDataError(
                 f"{path}, row {row_no}, column observer: {observer!r} is not a usable name "
-                "(1-40 letters, digits, spaces, '.', '-' or '_', starting with a letter or digit; "
+                f"({OBSERVER_NAME_RULE}; "
                 "without an observer column the file's name is used)"
             )
         if observer == TOOL:
