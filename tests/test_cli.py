@@ -222,6 +222,13 @@ def test_weights_that_do_not_fit_stop_a_pooled_run_with_the_model_error(make_dic
     assert "random.pt: weights do not fit a UNet(8, 16, 32)" in done.stderr
 
 
+def test_train_needs_an_output_and_never_defaults_to_the_shipped_model(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "--epochs", "1"])
+    assert exit_info.value.code == 2
+    assert "the following arguments are required: --out" in capsys.readouterr().err
+
+
 class TestTrainWidths:
     @pytest.mark.parametrize(("text", "message"), [("4,x,16", "comma-separated integers"), ("8", "at least two"), ("8,0", "at least two")])
     def test_bad_widths_are_refused(self, capsys, text, message):
@@ -231,8 +238,8 @@ class TestTrainWidths:
         assert message in capsys.readouterr().err
 
 
-    def test_widths_with_init_must_grow_its_network(self, capsys, random_model):
-        assert main(["train", "--init", str(random_model), "--widths", "8,16"]) == 2
+    def test_widths_with_init_must_grow_its_network(self, capsys, random_model, tmp_path):
+        assert main(["train", "--init", str(random_model), "--widths", "8,16", "--out", str(tmp_path / "m.json")]) == 2
         assert "--widths: widths (8, 16) do not add levels below this network's" in capsys.readouterr().err
 
 def test_evaluate_writes_the_figures_and_one_row_per_frame(tmp_path, capsys):

@@ -172,7 +172,9 @@ def build_parser() -> argparse.ArgumentParser:
             "optionally fine-tuning --init. Deterministic for a seed on one machine."
         ),
     )
-    train.add_argument("--out", type=Path, default=DEFAULT_MODEL, metavar="JSON", help=f"metadata file to write (default {DEFAULT_MODEL.name} in models/)")
+    # No default: a fine-tune on a clinic's images must not silently replace the shipped model,
+    # whose figures the README reports (scripts/train names models/cervix-unet.json itself).
+    train.add_argument("--out", type=Path, required=True, metavar="JSON", help="metadata file to write; the weights go beside it, with .pt")
     train.add_argument("--fugc", type=Path, metavar="DIR", help="train on this labelled folder instead of phantoms")
     train.add_argument("--init", type=Path, metavar="JSON", help="fine-tune this model instead of starting afresh")
     defaults = TrainConfig()
