@@ -21,12 +21,15 @@ __all__ = ["ModelInfo", "TrainConfig", "CLASSES", "DEFAULT_MODEL", "DEFAULT_WIDT
 
 #: Output classes, in channel order (FUGC 2025 label values).
 CLASSES = ("background", "anterior_lip", "posterior_lip")
-#: The shipped model's metadata file (``models/`` of the source checkout); its weights sit beside it.
-DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "models" / "cervix-unet.json"
+_PACKAGE = Path(__file__).resolve().parent
+#: The shipped model's metadata file, its weights beside it: the copy of ``models/`` an installed
+#: wheel carries (``cervical_length/_weights``), else ``models/`` of the source checkout (an editable
+#: install, which has no such copy).
+DEFAULT_MODEL = (_PACKAGE / "_weights" if (_PACKAGE / "_weights").is_dir() else _PACKAGE.parents[1] / "models") / "cervix-unet.json"
 #: Side of the square the sector crop is letterboxed into, in pixels.
 WORKING_SIZE = 256
-#: Channels per level of the shipped network: 5 levels (receptive field over the whole crop),
-#: 0.12 M parameters; a quarter of the 8-128 net's computation for the same lip Dice (model card).
+#: Channels per level of a network trained afresh: 5 levels (receptive field over the whole crop),
+#: 0.12 M parameters. The shipped model grew a sixth level onto such a network (model card).
 DEFAULT_WIDTHS = (4, 8, 16, 32, 64)
 #: Metadata fields that describe the weights file itself; everything else is the card.
 _FILE_FIELDS = ("weights", "sha256", "architecture", "working_size")
