@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import csv
+from types import SimpleNamespace
 
 import pytest
 
+from cervical_length import __version__
 from cervical_length.cli import main
-from cervical_length.engine import measure_files
+from cervical_length.engine import measure_files, worker_model
+from cervical_length.errors import ClusterMismatchError
+from cervical_length.model_info import DEFAULT_MODEL, read_model_info
 
 from .conftest import gradient_rgb
 
@@ -65,7 +69,7 @@ def test_a_file_that_kills_the_clusters_workers_is_a_failure_row(tmp_path, rando
         def __exit__(self, *exc):
             return False
 
-        def map(self, task, models, paths, options, pure):
+        def map(self, task, paths, options, pure):
             return [Future(path) for path in paths]
 
     monkeypatch.setattr(distributed, "Client", Client)
@@ -82,3 +86,37 @@ def test_a_file_that_kills_the_clusters_workers_is_a_failure_row(tmp_path, rando
 def test_engine_and_scheduler_go_together(tmp_path, random_model, capsys):
     assert main(["measure", str(tmp_path), "--out", str(tmp_path / "o"), "--model", str(random_model), "--engine", "dask"]) == 2
     assert "go together" in capsys.readouterr().err
+
+
+class TestWorkerModel:
+    def test_the_clients_path_when_the_worker_holds_that_model_there(self, random_model):
+        assert worker_model(random_model, read_model_info(random_model).sha256, __version__) == random_model
+
+    def test_the_workers_own_shipped_model_when_the_clients_path_is_not_there(self, tmp_path):
+        # The same wheel installed at another path on the worker.
+        shipped = read_model_info(DEFAULT_MODEL).sha256
+        assert worker_model(tmp_path / "elsewhere" / "cervix-unet.json", shipped, __version__) == DEFAULT_MODEL
+
+    def test_the_workers_own_shipped_model_when_the_clients_path_holds_another(self, random_model):
+        assert worker_model(random_model, read_model_info(DEFAULT_MODEL).sha256, __version__) == DEFAULT_MODEL
+
+    def test_no_model_with_the_runs_checksum_measures_nothing(self, tmp_path):
+        with pytest.raises(ClusterMismatchError, match=r"has no model with sha256 0{16}\.\.\. \(.*missing\.json.*; .*cervix-unet\.json is another model\)"):
+            worker_model(tmp_path / "missing.json", "0" * 64, __version__)
+
+    def test_another_tool_version_measures_nothing(self, random_model):
+        with pytest.raises(ClusterMismatchError, match=rf"runs cervical-length {__version__}, this run 0\.0\.1: install the same version"):
+            worker_model(random_model, read_model_info(random_model).sha256, "0.0.1")
+
+
+@pytest.mark.slow
+def test_a_cluster_without_the_runs_model_is_refused_with_the_reason(make_dicom, tmp_path, random_model, cluster, capsys, monkeypatch):
+    # The client's model is on no worker: its file is replaced by another model after the client
+    # read its checksum, as a worker whose file at that path differs would see it.
+    import cervical_length.engine as engine
+
+    make_dicom("in/a.dcm")
+    monkeypatch.setattr(engine, "read_model_info", lambda path: SimpleNamespace(sha256="f" * 64))
+    argv = ["measure", str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--model", str(random_model), "-q", "--engine", "dask", "--scheduler", cluster]
+    assert main(argv) == 2
+    assert "has no model with sha256 ffffffffffffffff..." in capsys.readouterr().err

@@ -21,7 +21,7 @@ from . import __version__
 from .clinical import read_clinical_csv
 from .dicom import IGNORE_FILE, user_spacing
 from .engine import POOL_MIN_FRAMES, ExamRow, FrameResult, Pipeline, candidate_files, measure_files
-from .errors import CalibrationError, ClinicalDataError, DicomReadError, ModelError, ResultsDatabaseError
+from .errors import CalibrationError, ClinicalDataError, ClusterMismatchError, DicomReadError, ModelError, ResultsDatabaseError
 from .export import export_results
 from .measure import SMALL_FUNNEL_MM
 from .model_info import DEFAULT_MODEL, WORKING_SIZE, ModelInfo, TrainConfig, amend_metadata, calibration_metadata, read_model_info
@@ -658,7 +658,7 @@ def _measure(args: argparse.Namespace) -> int:
         for failure in failures:
             print(f"  failed: {_shown(failure.file)}: {_shown(failure.error)}", file=sys.stderr)
         _export(store, args.out, contexts, args.profile, quiet=args.quiet, sr=not args.no_sr)
-    except ModelError as err:  # weights whose checksum holds but whose tensors do not fit the network
+    except (ModelError, ClusterMismatchError) as err:  # weights that do not fit the network; a cluster's workers that lack them
         raise _UsageError(str(err)) from err
     finally:
         store.close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import socket
 import threading
 import time
 import warnings
@@ -26,7 +27,7 @@ from pydicom import dcmread
 
 from . import __version__
 from .dicom import Calibration, Frame, SourceImage, UltrasoundRegion, iter_dicom_paths, iter_frames, number_of_frames, read_source
-from .errors import DicomReadError, MissingPixelDataError, ModelError, UnforeseenError, WorkerDiedError
+from .errors import ClusterMismatchError, DicomReadError, MissingPixelDataError, ModelError, UnforeseenError, WorkerDiedError
 from .measure import Measurement, QualityLimits, exam_result, is_small_funnel, measure_cervix, sector_mask
 from .model_info import DEFAULT_MODEL, ModelInfo, read_model_info
 from .outputs import overlay_image, overlay_name, uid_stem, write_png
@@ -35,7 +36,7 @@ from .rules import Assessment, ClinicalContext, assess, near_short_cervix_thresh
 if TYPE_CHECKING:
     from .segment import Segmentation
 
-__all__ = ["end_with_parent", "candidate_files", "Outcome", "FrameStatus", "FrameResult", "MeasuredFrame", "Pipeline", "measured_regions", "chosen_region", "view_spacing", "quality_limits", "iter_frame_results", "measure_files", "ExamRow", "ExamCollector"]
+__all__ = ["end_with_parent", "candidate_files", "Outcome", "FrameStatus", "FrameResult", "MeasuredFrame", "Pipeline", "measured_regions", "chosen_region", "view_spacing", "quality_limits", "iter_frame_results", "measure_files", "worker_model", "ExamRow", "ExamCollector"]
 
 #: 'not_an_image': a DICOM object without pixels (a structured report, a presentation state, a key
 #: object selection), which a PACS export holds beside its images: nothing to measure, and no failure.
@@ -520,14 +521,37 @@ def _one_at_a_time(
             pool.shutdown()
 
 
-_CLUSTER_PIPELINES: dict[str, Pipeline] = {}  # per Dask worker process, by model path
+def worker_model(model: str | os.PathLike[str], sha256: str, tool_version: str) -> Path:
+    """The model file a cluster worker measures with for a run of ``model`` (the client's path to
+    the metadata JSON, whose weights' SHA-256 is ``sha256``) by cervical-length ``tool_version``:
+    that path when the worker holds that model there, else its own shipped model when it is the
+    same one (the same wheel, installed at another path).
+
+    Results are filed under the client's model checksum and tool version, so a worker with another
+    model or version must not measure: raises ClusterMismatchError naming what it has instead.
+    """
+    host = socket.gethostname()
+    if tool_version != __version__:
+        raise ClusterMismatchError(f"Dask worker on {host} runs cervical-length {__version__}, this run {tool_version}: install the same version on every worker")
+    found = []
+    for candidate in dict.fromkeys((Path(model), DEFAULT_MODEL)):
+        try:
+            if read_model_info(candidate).sha256 == sha256:
+                return candidate
+            found.append(f"{candidate} is another model")
+        except ModelError as err:
+            found.append(str(err))
+    raise ClusterMismatchError(f"Dask worker on {host} has no model with sha256 {sha256[:16]}... ({'; '.join(found)}): put the run's model at the same path on every worker")
 
 
-def _cluster_task(model: str, path: Path, options: _Options) -> list[Outcome]:
+_CLUSTER_PIPELINES: dict[str, Pipeline] = {}  # per Dask worker process, by the model's checksum
+
+
+def _cluster_task(model: str, sha256: str, tool_version: str, path: Path, options: _Options) -> list[Outcome]:
     """One file on a Dask worker; the worker keeps one model instance for all its tasks."""
-    if model not in _CLUSTER_PIPELINES:
-        _CLUSTER_PIPELINES[model] = Pipeline(model, threads=1)
-    return _measured_file(_CLUSTER_PIPELINES[model], path, options)
+    if sha256 not in _CLUSTER_PIPELINES:
+        _CLUSTER_PIPELINES[sha256] = Pipeline(worker_model(model, sha256, tool_version), threads=1)
+    return _measured_file(_CLUSTER_PIPELINES[sha256], path, options)
 
 
 def _frames_at_least(files: list[Path], count: int) -> bool:
@@ -574,11 +598,12 @@ def measure_files(
     options = _Options(user_mm_per_pixel, overlays, include_identifiers, segmentations)
     files = [path for path in candidate_files(paths, exclude) if not skip(path)]
     if scheduler is not None:
-        read_model_info(model)  # fail here, with the named error, not on the cluster
+        sha256 = read_model_info(model).sha256  # fail here, with the named error, not on the cluster
         from distributed import Client, KilledWorker  # only a cluster run pays for importing Dask
 
+        task = partial(_cluster_task, str(model), sha256, __version__)
         with Client(scheduler) as client:
-            futures = client.map(_cluster_task, [str(model)] * len(files), files, [options] * len(files), pure=False)
+            futures = client.map(task, files, [options] * len(files), pure=False)
             for path, future in zip(files, futures, strict=True):
                 try:
                     outcomes = future.result()

@@ -23,6 +23,7 @@ __all__ = [
     "UnforeseenError",
     "CalibrationError",
     "ModelError",
+    "ClusterMismatchError",
     "ResultsDatabaseError",
     "ClinicalDataError",
     "ComparisonDataError",
@@ -106,6 +107,11 @@ class ComparisonDataError(CervicalLengthError, ValueError):
 
 class ModelError(CervicalLengthError):
     """The model's weights or metadata are missing, damaged, tampered with or do not fit the network."""
+
+
+class ClusterMismatchError(CervicalLengthError):
+    """A Dask worker lacks the run's model (by its checksum) or runs another cervical-length version:
+    its numbers would be filed under the run's, so it measures nothing."""
 
 
 class ResultsDatabaseError(CervicalLengthError):
