@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import csv
-import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 import zipfile
 from pathlib import Path
 
@@ -42,20 +42,36 @@ def test_the_wheel_carries_the_shipped_model_byte_for_byte(wheel, tmp_path):
 
 
 @pytest.mark.slow
+def test_the_wheel_holds_every_module_of_the_source_tree(wheel):
+    # pyproject.toml lists the packages: a subpackage left off that list would be missing here.
+    source = {path.relative_to(ROOT / "src").as_posix() for path in (ROOT / "src" / "cervical_length").rglob("*.py")}
+    with zipfile.ZipFile(wheel) as archive:
+        assert {name for name in archive.namelist() if name.endswith(".py")} == source
+
+
+def _python_from(site: Path) -> list[str]:
+    """A Python command that imports cervical-length from ``site`` only: -S leaves this
+    environment's .pth files unread, so the checkout's editable install is out of sight, and its
+    site-packages is put back on the path, after ``site``, for the dependencies."""
+    paths = [str(site), sysconfig.get_paths()["purelib"]]
+    return [sys.executable, "-S", "-c", f"import runpy, sys; sys.path[1:1] = {paths!r}; sys.argv = sys.argv[1:]; runpy.run_module(sys.argv[0], run_name='__main__')"]
+
+
+@pytest.mark.slow
 def test_the_tool_installed_from_the_wheel_measures_with_its_own_copy_of_the_model(wheel, tmp_path):
     site = tmp_path / "site"
     with zipfile.ZipFile(wheel) as archive:
         archive.extractall(site)
-    # PYTHONPATH comes before the checkout's editable install on sys.path, so the wheel's copy is imported.
-    env = {**os.environ, "PYTHONPATH": str(site)}
-    probe = "import cervical_length.model_info as m; print(m.__file__); print(m.DEFAULT_MODEL)"
-    module, model = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True, env=env, cwd=tmp_path).stdout.split()
+    probe = tmp_path / "probe.py"
+    probe.write_text("import cervical_length.engine, cervical_length.model_info as m\nprint(cervical_length.engine.__file__)\nprint(m.DEFAULT_MODEL)\n")
+    done = subprocess.run([*_python_from(site), "probe"], capture_output=True, text=True, cwd=tmp_path, check=True)
+    module, model = done.stdout.split()
     assert Path(module).is_relative_to(site) and Path(model) == site / "cervical_length" / "_weights" / "cervix-unet.json"
 
     out = tmp_path / "results"
     sample = ROOT / "sample_dicoms" / "02_jpeg_short_cervix.dcm"
-    command = [sys.executable, "-m", "cervical_length.cli", "measure", str(sample), "--out", str(out), "--no-sr", "--quiet"]
-    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    command = [*_python_from(site), "cervical_length.cli", "measure", str(sample), "--out", str(out), "--no-sr", "--quiet"]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert done.returncode == 0, done.stderr
     with open(out / "measurements.csv", newline="") as handle:
         (row,) = csv.DictReader(handle)
