@@ -113,10 +113,10 @@ class TestWorkerModel:
 def test_a_cluster_without_the_runs_model_is_refused_with_the_reason(make_dicom, tmp_path, random_model, cluster, capsys, monkeypatch):
     # The client's model is on no worker: its file is replaced by another model after the client
     # read its checksum, as a worker whose file at that path differs would see it.
-    import cervical_length.engine as engine
+    import cervical_length.engine._run as run
 
     make_dicom("in/a.dcm")
-    monkeypatch.setattr(engine, "read_model_info", lambda path: SimpleNamespace(sha256="f" * 64))
+    monkeypatch.setattr(run, "read_model_info", lambda path: SimpleNamespace(sha256="f" * 64))
     argv = ["measure", str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--model", str(random_model), "-q", "--engine", "dask", "--scheduler", cluster]
     assert main(argv) == 2
     assert "has no model with sha256 ffffffffffffffff..." in capsys.readouterr().err

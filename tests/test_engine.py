@@ -53,7 +53,8 @@ def test_label_maps_are_held_only_for_a_dicom_seg(tmp_path, seg, held):
     import weakref
     from types import SimpleNamespace
 
-    from cervical_length.engine import FrameResult, MeasuredFrame, _measured_file, _Options
+    from cervical_length.engine import FrameResult, MeasuredFrame
+    from cervical_length.engine._run import _measured_file, _Options
 
     maps, still_held = [], []
 
@@ -175,7 +176,7 @@ def _spawned(workers: int) -> ProcessPoolExecutor:
 def test_a_worker_that_dies_neither_hangs_nor_stops_the_run(tmp_path, doomed):
     # "bad" kills every process it is given to (a decoder crashing on its data): it gets a failure
     # row. "once" kills the first only (a worker killed from outside): measured on the second try.
-    from cervical_length.engine import _pooled
+    from cervical_length.engine._run import _pooled
 
     names = ["a", "b", "c", doomed, "d", "e", "f", "g", "h", "i", "j", "k"]
     rows = list(_pooled([tmp_path / n for n in names], _dies_on, _spawned, 2))
@@ -208,7 +209,7 @@ def test_workers_end_with_a_run_killed_by_sigkill(make_dicom, tmp_path, random_m
 
 
 def test_a_single_file_is_measured_without_a_pool(make_dicom, tmp_path, random_model, monkeypatch):
-    import cervical_length.engine as engine
+    import cervical_length.engine._run as run
 
     path = make_dicom("one.dcm", frames_rgb=gradient_rgb(frames=2))
     expected = [r for _, outcomes in measure_files([path], model=random_model, workers=1) for r, _ in outcomes]
@@ -216,12 +217,12 @@ def test_a_single_file_is_measured_without_a_pool(make_dicom, tmp_path, random_m
     def no_pool(method):
         raise AssertionError("a pool was started for one file")
 
-    monkeypatch.setattr(engine.multiprocessing, "get_context", no_pool)
+    monkeypatch.setattr(run.multiprocessing, "get_context", no_pool)
     assert [r for _, outcomes in measure_files([path], model=random_model, workers=2) for r, _ in outcomes] == expected
 
 
 def test_frames_counted_from_headers_until_enough(make_dicom, tmp_path):
-    from cervical_length.engine import _frames_at_least
+    from cervical_length.engine._run import _frames_at_least
 
     files = [make_dicom("three.dcm", frames_rgb=gradient_rgb(frames=3)), tmp_path / "bad.dcm", make_dicom("one.dcm")]
     files[1].write_text("not DICOM")  # counts as one frame: its own run reports it
@@ -233,7 +234,7 @@ def test_frames_counted_from_headers_until_enough(make_dicom, tmp_path):
 def test_default_workers_start_a_pool_only_for_enough_frames(make_dicom, tmp_path, random_model, monkeypatch, threshold, pooled):
     import multiprocessing
 
-    import cervical_length.engine as engine
+    import cervical_length.engine._run as run
 
     for k in range(2):
         make_dicom(f"in/{k}.dcm", frames_rgb=gradient_rgb(frames=2))
@@ -244,15 +245,15 @@ def test_default_workers_start_a_pool_only_for_enough_frames(make_dicom, tmp_pat
         started.append(method)
         return original(method)
 
-    monkeypatch.setattr(engine.multiprocessing, "get_context", get_context)
-    monkeypatch.setattr(engine, "POOL_MIN_FRAMES", threshold)
+    monkeypatch.setattr(run.multiprocessing, "get_context", get_context)
+    monkeypatch.setattr(run, "POOL_MIN_FRAMES", threshold)
     assert [r for _, outcomes in measure_files([tmp_path / "in"], model=random_model) for r, _ in outcomes] == expected
     assert started == (["spawn"] if pooled else [])
 
 
 def test_a_funnel_apex_put_past_the_tip_seen_is_noted_in_the_row(make_dicom):
     from cervical_length.dicom import read_frames
-    from cervical_length.engine import _row
+    from cervical_length.engine._rows import frame_row
     from cervical_length.measure import Funnel
 
     (frame,) = read_frames(make_dicom("one.dcm", frames_rgb=gradient_rgb(frames=1)))
@@ -261,24 +262,24 @@ def test_a_funnel_apex_put_past_the_tip_seen_is_noted_in_the_row(make_dicom):
         True, (), cl_mm=14.0, cl_straight_mm=14.0, cl_two_segment_mm=14.0, funnel=funnel, confidence=0.9,
         external_os_px=(0.0, 0.0), internal_os_px=(1.0, 2.0), centreline_px=np.array([[0.0, 0.0], [1.0, 2.0]]),
     )
-    assert _row(frame, measured, "sha", "a header note").notes == "a header note; funnel apex put 1.3 mm past the tip seen, where its straight walls meet"
-    assert _row(frame, replace(measured, funnel=replace(funnel, apex_extended_mm=0.0)), "sha", "").notes == ""
+    assert frame_row(frame, measured, "sha", "a header note").notes == "a header note; funnel apex put 1.3 mm past the tip seen, where its straight walls meet"
+    assert frame_row(frame, replace(measured, funnel=replace(funnel, apex_extended_mm=0.0)), "sha", "").notes == ""
 
 
 def test_an_unforeseen_error_fails_its_file_and_the_run_goes_on(make_dicom, tmp_path, pipeline, monkeypatch):
-    import cervical_length.engine as engine
+    import cervical_length.engine._pipeline as pipeline_module
 
     make_dicom("a.dcm", frames_rgb=gradient_rgb(frames=3), photometric="MONOCHROME2")
     make_dicom("b.dcm")
     calls = iter(range(100))
-    measure = engine.measure_cervix
+    measure = pipeline_module.measure_cervix
 
     def fails_on_the_second_frame(*args, **kwargs):
         if next(calls) == 1:
             raise ZeroDivisionError("float division by zero")
         return measure(*args, **kwargs)
 
-    monkeypatch.setattr(engine, "measure_cervix", fails_on_the_second_frame)
+    monkeypatch.setattr(pipeline_module, "measure_cervix", fails_on_the_second_frame)
     rows = [(Path(i.result.file).name, i.result.frame, i.result.status, i.result.error) for i in iter_frame_results(pipeline, [tmp_path])]
     # The frame measured before the fault keeps its row; the file then fails, naming the fault.
     assert rows[0] == ("a.dcm", 1, "not_measurable", "")
@@ -327,7 +328,7 @@ class TestSplitScreens:
         assert chosen_region(views) == chosen
 
     def test_the_row_says_what_each_region_gave(self):
-        from cervical_length.engine import _split_screen_note
+        from cervical_length.engine._pipeline import _split_screen_note
 
         views = [Measurement(False, ("out-of-plane view: the endocervical canal is not visible",)), self.measured(30.19)]
         assert _split_screen_note((self.RIGHT, self.LEFT), views, 1) == (
@@ -359,12 +360,12 @@ class TestSplitScreens:
 
     def test_the_row_carries_the_scale_of_the_region_measured(self, make_dicom):
         from cervical_length.dicom import read_frames
-        from cervical_length.engine import _row
+        from cervical_length.engine._rows import frame_row
 
         (frame,) = read_frames(make_dicom("one.dcm", frames_rgb=gradient_rgb(frames=1)))
         measured = replace(self.measured(30.19), external_os_px=(0.0, 0.0), internal_os_px=(0.0, 95.0), centreline_px=np.array([[0.0, float(c)] for c in range(96)]))
-        row = _row(frame, measured, "sha", "", self.LEFT)
+        row = frame_row(frame, measured, "sha", "", self.LEFT)
         assert (row.mm_per_pixel_x, row.mm_per_pixel_y) == (0.318, 0.318)
         # The canal thinned to about one point per 0.5 mm at that scale: every 3rd point of 0.318 mm.
         assert row.canal_px[:3] == ((0.0, 0.0), (0.0, 3.0), (0.0, 6.0)) and row.canal_px[-1] == (0.0, 95.0)
-        assert (_row(frame, measured, "sha", "").mm_per_pixel_x, _row(frame, measured, "sha", "", self.PLAIN).mm_per_pixel_x) == (0.1, 0.1)
+        assert (frame_row(frame, measured, "sha", "").mm_per_pixel_x, frame_row(frame, measured, "sha", "", self.PLAIN).mm_per_pixel_x) == (0.1, 0.1)
