@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import csv
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
 from cervical_length import __version__
 from cervical_length.cli import main
-from cervical_length.engine import measure_files, worker_model
+from cervical_length.engine import FrameResult, measure_files, worker_model
 from cervical_length.errors import ClusterMismatchError
 from cervical_length.model_info import DEFAULT_MODEL, read_model_info
 
@@ -35,6 +36,21 @@ def test_dask_gives_the_rows_of_the_local_engine(make_dicom, tmp_path, random_mo
 
 
 @pytest.mark.slow
+def test_relative_paths_mean_this_process_s_folder_not_the_workers(make_dicom, tmp_path, random_model, cluster, monkeypatch):
+    # The cluster's workers were started in another working folder (the one the tests started in).
+    for k in range(2):
+        make_dicom(f"in/{k}.dcm", frames_rgb=gradient_rgb(frames=2))
+    monkeypatch.chdir(tmp_path)
+    for name in ("local", "remote"):
+        Path(name, "overlays").mkdir(parents=True)
+    local = [r for _, outcomes in measure_files(["in"], model=random_model, workers=1, overlays=Path("local/overlays")) for r, _ in outcomes]
+    remote = [r for _, outcomes in measure_files(["in"], model=random_model, scheduler=cluster, overlays=Path("remote/overlays")) for r, _ in outcomes]
+    assert remote == local and [r.file for r in remote] == ["in/0.dcm"] * 2 + ["in/1.dcm"] * 2
+    assert sorted(p.name for p in Path("remote/overlays").iterdir()) == sorted(p.name for p in Path("local/overlays").iterdir())
+    assert len(list(Path("local/overlays").iterdir())) == 4
+
+
+@pytest.mark.slow
 def test_measure_on_the_cluster_resumes_into_the_same_database(make_dicom, tmp_path, random_model, cluster, capsys):
     make_dicom("in/a.dcm")
     argv = ["measure", str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--model", str(random_model), "-q", "--engine", "dask", "--scheduler", cluster]
@@ -57,7 +73,7 @@ def test_a_file_that_kills_the_clusters_workers_is_a_failure_row(tmp_path, rando
         def result(self):
             if self.path.name == "bad.dcm":
                 raise distributed.KilledWorker("cluster_task-bad", "tcp://127.0.0.1:1", 3)
-            return [(self.path.name, None)]
+            return [(FrameResult(str(self.path), "1.2.3", "", "", 1, 0.1, 0.1, "us_region", "not_measurable"), None)]
 
     class Client:
         def __init__(self, address):
@@ -80,7 +96,7 @@ def test_a_file_that_kills_the_clusters_workers_is_a_failure_row(tmp_path, rando
     ((failure, measurement),) = rows[1][1]
     assert failure.status == "failed" and measurement is None
     assert failure.error.startswith("WorkerDiedError: the Dask workers measuring it died")
-    assert rows[2][1] == [("c.dcm", None)]
+    assert rows[2][1] == [(FrameResult(str(tmp_path / "c.dcm"), "1.2.3", "", "", 1, 0.1, 0.1, "us_region", "not_measurable"), None)]
 
 
 def test_engine_and_scheduler_go_together(tmp_path, random_model, capsys):

@@ -239,6 +239,28 @@ def _frames_at_least(files: list[Path], count: int) -> bool:
     return False
 
 
+def _on_cluster(files: list[Path], model: str | os.PathLike[str], options: _Options, scheduler: str) -> Iterator[tuple[Path, list[Outcome]]]:
+    """Each file's rows from the Dask cluster at ``scheduler``, in file order."""
+    sha256 = read_model_info(model).sha256  # fail here, with the named error, not on the cluster
+    from distributed import Client, KilledWorker  # only a cluster run pays for importing Dask
+
+    # A worker resolves a relative path from its own working folder, not this process's: it is sent
+    # absolute paths, and the rows keep each file's path as it was given.
+    def absolute(folder: Path | None) -> Path | None:
+        return None if folder is None else folder.absolute()
+
+    task = partial(_cluster_task, str(Path(model).absolute()), sha256, __version__)
+    sent = replace(options, overlays=absolute(options.overlays), segmentations=absolute(options.segmentations))
+    with Client(scheduler) as client:
+        futures = client.map(task, [path.absolute() for path in files], [sent] * len(files), pure=False)
+        for path, future in zip(files, futures, strict=True):
+            try:
+                outcomes = [(replace(r, file=str(path)), m) for r, m in future.result()]
+            except KilledWorker:  # the scheduler gave the file to several workers, and each died
+                outcomes = _died(path, "the Dask workers measuring it died, each time it was tried")
+            yield path, outcomes
+
+
 def measure_files(
     paths: Iterable[str | os.PathLike[str]],
     *,
@@ -269,18 +291,7 @@ def measure_files(
     options = _Options(user_mm_per_pixel, overlays, include_identifiers, segmentations)
     files = [path for path in candidate_files(paths, exclude) if not skip(path)]
     if scheduler is not None:
-        sha256 = read_model_info(model).sha256  # fail here, with the named error, not on the cluster
-        from distributed import Client, KilledWorker  # only a cluster run pays for importing Dask
-
-        task = partial(_cluster_task, str(model), sha256, __version__)
-        with Client(scheduler) as client:
-            futures = client.map(task, files, [options] * len(files), pure=False)
-            for path, future in zip(files, futures, strict=True):
-                try:
-                    outcomes = future.result()
-                except KilledWorker:  # the scheduler gave the file to several workers, and each died
-                    outcomes = _died(path, "the Dask workers measuring it died, each time it was tried")
-                yield path, outcomes
+        yield from _on_cluster(files, model, options, scheduler)
         return
     if workers is None:
         workers = (os.cpu_count() or 1) if len(files) > 1 and _frames_at_least(files, POOL_MIN_FRAMES) else 1
