@@ -15,14 +15,15 @@ from cervical_length.evaluate import (
     PhantomOutcome,
     confidence_floor,
     evaluate_fugc,
+    evaluate_phantoms,
     funnel_tip_width_mm,
     summarise,
     summarise_fugc,
     summarise_loops,
 )
 from cervical_length.model import DEFAULT_MODEL, load_model
-from cervical_length.phantom import PhantomTruth, generate
-from cervical_length.segment import Segmenter
+from cervical_length.phantom import PhantomTruth, generate, with_calipers
+from cervical_length.segment import Segmentation, Segmenter
 
 
 def outcome(
@@ -236,6 +237,26 @@ def labelled(tmp_path_factory) -> tuple[Path, PhantomTruth]:
     cv2.imwrite(str(folder / "images" / "a.png"), cv2.cvtColor(phantom.rgb, cv2.COLOR_RGB2GRAY))
     cv2.imwrite(str(folder / "labels" / "a.png"), phantom.labels)
     return folder, phantom.truth
+
+
+@pytest.mark.parametrize("calipers", [False, True])
+def test_phantoms_are_measured_as_saved_with_or_without_calipers(calipers):
+    class Recording:
+        """A segmenter that finds no cervix and keeps the images it was given."""
+
+        def __init__(self):
+            self.seen: list[np.ndarray] = []
+
+        def segment(self, images, crops):
+            self.seen.extend(images)
+            return [Segmentation(np.zeros(i.shape, np.uint8), np.zeros((3, *i.shape), np.float32), "stub") for i in images]
+
+    stub = Recording()
+    (outcome,) = evaluate_phantoms(stub, [3_000_001], appearance="train", calipers=calipers)
+    phantom = generate(3_000_001, appearance="train")
+    expected = with_calipers(phantom) if calipers else phantom
+    np.testing.assert_array_equal(stub.seen[0], cv2.cvtColor(expected.rgb, cv2.COLOR_RGB2GRAY))
+    assert outcome.seed == 3_000_001 and outcome.reasons == "cervix not found"
 
 
 @pytest.fixture(scope="module")

@@ -41,6 +41,7 @@ from cervical_length.segment import (
     to_original,
 )
 from cervical_length.train import (
+    CALIPER_DRAW,
     EXTRA_FUNNEL_SEEDS,
     SEPARATION_SIGMA_PX,
     augment,
@@ -302,6 +303,7 @@ class TestTraining:
             ({"extra_funnels": -1}, "extra_funnels must be 0 or more, got -1"),
             ({"epochs": 8, "average_from": 9}, r"average_from must be 0 \(off\) or an epoch from 1 to epochs \(8\), got 9"),
             ({"average_from": -1}, "average_from must be 0"),
+            ({"calipers": 1.5}, "calipers must be a share from 0 to 1, got 1.5"),
         ],
     )
     def test_config_refuses_settings_out_of_range(self, settings, message):
@@ -316,6 +318,16 @@ class TestTraining:
         np.testing.assert_array_equal(images, np.concatenate([mix[0], funnels[0]]))
         np.testing.assert_array_equal(labels, np.concatenate([mix[1], funnels[1]]))
         np.testing.assert_array_equal(training_squares(replace(config, extra_funnels=0))[0], mix[0])
+
+    def test_a_share_of_the_phantoms_is_saved_with_calipers(self):
+        plain = phantom_squares(0, 6, appearance="train", size=64, workers=1)
+        half = phantom_squares(0, 6, appearance="train", size=64, workers=1, calipers=0.5)
+        every = phantom_squares(0, 6, appearance="train", size=64, workers=1, calipers=1.0)
+        np.testing.assert_array_equal(half[1], plain[1])  # the labels are the lips, calipers or not
+        with_marks = [k for k in range(6) if not np.array_equal(half[0][k], plain[0][k])]
+        assert with_marks == [k for k in range(6) if np.random.default_rng([k, CALIPER_DRAW]).random() < 0.5] == [0, 2, 3, 4, 5]
+        assert all(not np.array_equal(every[0][k], plain[0][k]) for k in range(6))
+        np.testing.assert_array_equal(every[0][with_marks], half[0][with_marks])
 
     @pytest.mark.parametrize("separation_weight", [0.0, 5.0])
     def test_a_few_steps_reduce_the_loss(self, tmp_path, separation_weight):

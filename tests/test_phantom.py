@@ -19,6 +19,7 @@ from cervical_length.phantom import (
     beam_envelope,
     generate,
     generate_cine,
+    with_calipers,
     write_phantom,
 )
 from cervical_length.phantom._imaging import BeamSettings
@@ -28,6 +29,35 @@ MEASURABLE = ("normal", "short", "funnel")
 
 def _polyline_mm(points_px: np.ndarray, mm_per_pixel: float) -> float:
     return float(np.linalg.norm(np.diff(points_px, axis=0), axis=1).sum() * mm_per_pixel)
+
+
+class TestCalipers:
+    """A frame saved after the examiner measured it: the calipers burned in, nothing else changed."""
+
+    @pytest.mark.parametrize(("seed", "look", "colour"), [(3, "train", (255, 255, 0)), (4, "shifted", (90, 255, 120))])
+    def test_the_marks_lie_on_the_os_points_and_the_line_between(self, seed, look, colour):
+        plain = generate(seed, appearance=look, case="normal")
+        before = plain.rgb.copy()
+        saved = with_calipers(plain)
+        assert np.array_equal(plain.rgb, before)  # the phantom given is not modified
+        assert saved.labels is plain.labels and saved.truth is plain.truth
+        changed = np.argwhere(np.any(saved.rgb != plain.rgb, axis=2))
+        ext, internal = plain.truth.external_os_px, plain.truth.internal_os_px
+        # Each mark is centred within ~1 mm (0.3 mm placement error per axis) of its os point.
+        for point in (ext, internal):
+            near = changed[np.hypot(*(changed - point).T) < 1.0 / plain.truth.mm_per_pixel + 9]
+            assert len(near) > 10
+        # Every changed pixel is a mark, the dotted line between them, or the result's text.
+        span = internal - ext
+        along = np.clip(((changed - ext) @ span) / (span @ span), 0.0, 1.0)
+        off_line = np.hypot(*(changed - (ext + along[:, None] * span)).T)
+        text = (changed[:, 0] < 0.12 * plain.rgb.shape[0] + 14) & (changed[:, 1] > 0.6 * plain.rgb.shape[1])
+        assert np.all((off_line < 1.0 / plain.truth.mm_per_pixel + 9) | text)
+        assert np.any(np.all(saved.rgb == colour, axis=2))  # the vendor's caliper colour
+
+    def test_the_same_frame_gets_the_same_calipers(self):
+        plain = generate(5)
+        assert with_calipers(plain).rgb.tobytes() == with_calipers(plain).rgb.tobytes()
 
 
 class TestCanal:

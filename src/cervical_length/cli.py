@@ -191,6 +191,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="add N phantoms of funnelled cervices to the --train-count of the default case mix; default %(default)s",
     )
     train.add_argument(
+        "--calipers", type=float, default=defaults.calipers, metavar="SHARE",
+        help="share (0-1) of the training phantoms saved with the sonographer's calipers burned in, as most archived frames are; default %(default)s",
+    )
+    train.add_argument(
         "--average-from", type=int, default=defaults.average_from, metavar="EPOCH",
         help=(
             "train at the constant --learning-rate and keep the average of the weights at the end of epochs "
@@ -239,6 +243,10 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--phantoms", choices=("test", "validation"), default="test",
         help="test: the reported figures (default); validation: the model-selection phantoms (seeds 1,000,000 and 2,000,000), to compare candidate models or settings without tuning on the test set",
+    )
+    evaluate.add_argument(
+        "--calipers", action="store_true",
+        help="measure the same phantoms with the sonographer's calipers burned in on the os points (a dotted line and the result), as frames saved after measuring are; not the cine loops",
     )
     evaluate.add_argument(
         "--loops", type=int, default=0, metavar="N",
@@ -446,7 +454,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     pipeline = _phantom_pipeline(args.model)
     segmenter = pipeline.segmenter
-    report: dict[str, object] = {"model_sha256": pipeline.model_info.sha256, "phantoms": args.phantoms}
+    report: dict[str, object] = {"model_sha256": pipeline.model_info.sha256, "phantoms": args.phantoms, "calipers": args.calipers}
     frames_csv = args.frames or args.out.with_name(f"{args.out.stem}_frames.csv")
     loops_csv = args.out.with_name(f"{args.out.stem}_loops.csv")
     fugc_csv = args.out.with_name(f"{args.out.stem}_fugc.csv")
@@ -461,7 +469,7 @@ def _evaluate(args: argparse.Namespace) -> int:
             for outcome in labelled:
                 rows.write(outcome)
     with CsvWriter(frames_csv, PhantomOutcome) as rows:
-        for name, outcomes in evaluate_looks(segmenter, phantoms=args.phantoms, count=args.count, limits=pipeline.limits).items():
+        for name, outcomes in evaluate_looks(segmenter, phantoms=args.phantoms, count=args.count, limits=pipeline.limits, calipers=args.calipers).items():
             for outcome in outcomes:
                 rows.write(outcome)
             report[name] = summarise(outcomes)
@@ -790,8 +798,8 @@ def _train(args: argparse.Namespace) -> int:
     from .model import load_model
     from .train import fugc_squares, train
 
-    if args.fugc and args.extra_funnels:
-        raise _UsageError("--extra-funnels adds phantoms to a training on phantoms, not to --fugc")
+    if args.fugc and (args.extra_funnels or args.calipers):
+        raise _UsageError("--extra-funnels and --calipers shape a training on phantoms, not one on --fugc")
     try:
         init, init_info = load_model(args.init) if args.init else (None, None)
     except ModelError as err:
@@ -812,6 +820,7 @@ def _train(args: argparse.Namespace) -> int:
             max_minutes=args.max_minutes,
             separation_weight=args.separation_weight,
             extra_funnels=args.extra_funnels,
+            calipers=args.calipers,
             average_from=args.average_from,
             widths=init.widths if init is not None else args.widths or TrainConfig.widths,
             working_size=init_info.working_size if init_info is not None else WORKING_SIZE,

@@ -20,7 +20,7 @@ from scipy import ndimage
 
 from .compare import bland_altman, proportion_interval
 from .measure import Measurement, QualityLimits, exam_result, hidden_tip_mm, is_small_funnel, measure_cervix, sector_mask
-from .phantom import Phantom, generate, generate_cine
+from .phantom import Phantom, generate, generate_cine, with_calipers
 from .rules import SHORT_CERVIX_MM, near_short_cervix_threshold
 from .segment import Segmenter
 from .train import labelled_pairs, read_labelled
@@ -130,11 +130,13 @@ def _dice(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def evaluate_phantoms(
-    segmenter: Segmenter, seeds: Iterable[int], *, appearance: str, limits: QualityLimits = QualityLimits()
+    segmenter: Segmenter, seeds: Iterable[int], *, appearance: str, limits: QualityLimits = QualityLimits(), calipers: bool = False
 ) -> list[PhantomOutcome]:
     """Generate each phantom, segment it with the model, measure it with the quality gate's
-    ``limits``, and compare with its truth."""
-    return [_outcome(segmenter, generate(seed, appearance=appearance), limits) for seed in seeds]
+    ``limits``, and compare with its truth. ``calipers``: each with the sonographer's calipers
+    burned in (:func:`~cervical_length.phantom.with_calipers`), as most archived frames are."""
+    made = (generate(seed, appearance=appearance) for seed in seeds)
+    return [_outcome(segmenter, with_calipers(p) if calipers else p, limits) for p in made]
 
 
 def _measured(segmenter: Segmenter, phantom: Phantom, limits: QualityLimits) -> tuple[np.ndarray, Measurement, float]:
@@ -187,7 +189,12 @@ def _outcome(segmenter: Segmenter, phantom: Phantom, limits: QualityLimits) -> P
 
 
 def evaluate_looks(
-    segmenter: Segmenter, *, phantoms: Literal["test", "validation"] = "test", count: int = 200, limits: QualityLimits = QualityLimits()
+    segmenter: Segmenter,
+    *,
+    phantoms: Literal["test", "validation"] = "test",
+    count: int = 200,
+    limits: QualityLimits = QualityLimits(),
+    calipers: bool = False,
 ) -> dict[str, list[PhantomOutcome]]:
     """:func:`evaluate_phantoms` on ``count`` phantoms of each look: ``{"heldout": ..., "shifted": ...}``.
 
@@ -196,7 +203,7 @@ def evaluate_looks(
     """
     seeds = TEST_SEEDS if phantoms == "test" else VALIDATION_SEEDS
     return {
-        name: evaluate_phantoms(segmenter, range(seeds[look], seeds[look] + count), appearance=look, limits=limits)
+        name: evaluate_phantoms(segmenter, range(seeds[look], seeds[look] + count), appearance=look, limits=limits, calipers=calipers)
         for name, look in (("heldout", "train"), ("shifted", "shifted"))
     }
 

@@ -55,12 +55,17 @@ class TrainConfig:
     #: 0: keep the best epoch of a one-cycle schedule. k >= 1: train at the constant learning rate and
     #: keep the average of the weights at the end of epochs k to ``epochs`` (stochastic weight averaging)
     average_from: int = 0
+    #: Share (0-1) of the training phantoms saved with the sonographer's calipers burned in
+    #: (:func:`~cervical_length.phantom.with_calipers`), as most frames of an archive are
+    calipers: float = 0.0
 
     def __post_init__(self) -> None:
         if self.epochs < 1:
             raise ValueError(f"epochs must be 1 or more, got {self.epochs}")
         if self.extra_funnels < 0:
             raise ValueError(f"extra_funnels must be 0 or more, got {self.extra_funnels}")
+        if not 0.0 <= self.calipers <= 1.0:
+            raise ValueError(f"calipers must be a share from 0 to 1, got {self.calipers}")
         if not 0 <= self.average_from <= self.epochs:
             raise ValueError(f"average_from must be 0 (off) or an epoch from 1 to epochs ({self.epochs}), got {self.average_from}")
 

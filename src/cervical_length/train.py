@@ -23,7 +23,7 @@ from torch.optim.swa_utils import AveragedModel, update_bn
 from ._csv import numbered_rows
 from .model import UNet, save_model
 from .model_info import CLASSES, ModelInfo, TrainConfig
-from .phantom import PhantomCase, generate
+from .phantom import PhantomCase, generate, with_calipers
 from .segment import letterbox, letterbox_labels
 
 __all__ = ["phantom_squares", "training_squares", "labelled_pairs", "read_labelled", "pixel_size", "read_pixel_sizes", "fugc_squares", "augment", "dice_per_class", "separation_weights", "train"]
@@ -34,21 +34,33 @@ Squares = tuple[np.ndarray, np.ndarray]  # (N, S, S) uint8 grey, (N, S, S) uint8
 #: First seed of the extra funnelled phantoms (:attr:`TrainConfig.extra_funnels`) of seed 0; seed k
 #: starts k x 10,000,000 further on, as the other training phantoms do.
 EXTRA_FUNNEL_SEEDS = 30_000_000
+#: Key, beside a phantom's seed, of the draw that saves it with calipers (:attr:`TrainConfig.calipers`).
+CALIPER_DRAW = 0xCA11
 
 
-def _phantom_square(job: tuple[int, str, int, PhantomCase | None]) -> Squares:
-    seed, appearance, size, case = job
+def _saved_with_calipers(seed: int, share: float) -> bool:
+    """Whether phantom ``seed`` is one of the ``share`` of a training set saved with the examiner's
+    calipers (drawn from the seed, so a training run's data stay reproducible)."""
+    return share > 0.0 and np.random.default_rng([seed, CALIPER_DRAW]).random() < share
+
+
+def _phantom_square(job: tuple[int, str, int, PhantomCase | None, bool]) -> Squares:
+    seed, appearance, size, case, calipers = job
     phantom = generate(seed, appearance=appearance, case=case)
+    if calipers:
+        phantom = with_calipers(phantom)
     c0, r0, c1, r1 = phantom.truth.sector_bounds_px
     grey = cv2.cvtColor(phantom.rgb, cv2.COLOR_RGB2GRAY)
     square, box = letterbox(grey, (r0, c0, r1 + 1, c1 + 1), size)
     return square, letterbox_labels(phantom.labels, box)
 
 
-def phantom_squares(first_seed: int, count: int, *, appearance: str, size: int, workers: int, case: PhantomCase | None = None) -> Squares:
+def phantom_squares(
+    first_seed: int, count: int, *, appearance: str, size: int, workers: int, case: PhantomCase | None = None, calipers: float = 0.0
+) -> Squares:
     """Working-size grey squares and labels of ``count`` phantoms from ``first_seed`` on, of the
-    default case mix or all of ``case``."""
-    jobs = [(first_seed + k, appearance, size, case) for k in range(count)]
+    default case mix or all of ``case``; a ``calipers`` share of them with the sonographer's calipers."""
+    jobs = [(first_seed + k, appearance, size, case, _saved_with_calipers(first_seed + k, calipers)) for k in range(count)]
     with multiprocessing.Pool(workers) as pool:
         pairs = pool.map(_phantom_square, jobs, chunksize=8)
     return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
@@ -58,11 +70,11 @@ def training_squares(config: TrainConfig) -> Squares:
     """The phantoms a training run on phantoms learns from: ``config.train_count`` of the default case
     mix (seeds from ``config.seed`` x 10,000,000), then ``config.extra_funnels`` funnelled ones."""
     size, workers = config.working_size, config.workers
-    squares = phantom_squares(config.seed * 10_000_000, config.train_count, appearance="train", size=size, workers=workers)
+    squares = phantom_squares(config.seed * 10_000_000, config.train_count, appearance="train", size=size, workers=workers, calipers=config.calipers)
     if config.extra_funnels == 0:
         return squares
     first = EXTRA_FUNNEL_SEEDS + config.seed * 10_000_000
-    funnels = phantom_squares(first, config.extra_funnels, appearance="train", size=size, workers=workers, case="funnel")
+    funnels = phantom_squares(first, config.extra_funnels, appearance="train", size=size, workers=workers, case="funnel", calipers=config.calipers)
     return np.concatenate([squares[0], funnels[0]]), np.concatenate([squares[1], funnels[1]])
 
 

@@ -8,7 +8,7 @@ anatomy (see :mod:`._anatomy`), and carry their truth in millimetres (see :mod:`
 from ._anatomy import LABEL_ANTERIOR, LABEL_BACKGROUND, LABEL_POSTERIOR, Anatomy, Blob
 from ._canal import Canal
 from ._export import GROUND_TRUTH_COLUMNS, montage, phantom_stem, truth_row, write_ground_truth_csv, write_phantom
-from ._generate import CASES, Phantom, PhantomCase, Scene, generate, generate_cine, moved, render, sample_scene
+from ._generate import CASES, Phantom, PhantomCase, Scene, generate, generate_cine, moved, render, sample_scene, with_calipers
 from ._imaging import APPEARANCES, Appearance, Sector, beam_envelope
 from ._samples import SAMPLES, SampleSpec, write_samples
 from ._truth import FunnelShape, PhantomTruth
@@ -44,4 +44,5 @@ __all__ = [
     "write_ground_truth_csv",
     "write_phantom",
     "write_samples",
+    "with_calipers",
 ]

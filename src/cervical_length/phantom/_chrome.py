@@ -1,7 +1,9 @@
-"""Vendor-like screen furniture burned into the image: text, depth ruler, grey bar, orientation mark.
+"""Vendor-like screen furniture burned into the image: text, depth ruler, grey bar, orientation mark,
+and (:func:`draw_calipers`, on request) the sonographer's calipers.
 
-Nothing is drawn inside the imaged fan, and there are no calipers: a caliper-free export is what
-an automatic measurement must cope with. Style "A" is the training vendor, "B" the held-out one.
+The furniture stays outside the imaged fan. Calipers lie inside it, on the cervix: a frame saved
+after the examiner measured it carries them, and archives are mostly such frames. Style "A" is the
+training vendor, "B" the held-out one.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import numpy as np
 
 from ._imaging import Sector
 
-__all__ = ["draw_chrome"]
+__all__ = ["draw_calipers", "draw_chrome"]
 
 
 def _text(image: np.ndarray, text: str, origin: tuple[int, int], scale: float, font: int, grey: int) -> None:
@@ -58,3 +60,34 @@ def draw_chrome(image: np.ndarray, sector: Sector, *, style: str, lines: list[st
     cv2.circle(layer, (mark_col, max(6, mark_row - 6)), 4, (230, 230, 230), -1)
     # Furniture never covers the fan.
     np.maximum(image, layer, out=image, where=~fan[..., None])
+
+
+#: Each vendor's caliper: mark, colour (RGB) and the gap between the dots of its line, in pixels.
+_CALIPER_STYLE = {"A": (cv2.MARKER_CROSS, (255, 255, 0), 6), "B": (cv2.MARKER_TILTED_CROSS, (90, 255, 120), 4)}
+
+
+def draw_calipers(
+    image: np.ndarray, ends_px: np.ndarray, *, style: str, mm_per_pixel: float, rng: np.random.Generator
+) -> None:
+    """Burn a sonographer's caliper measurement into ``image`` (rows, cols, 3) uint8, in place: a
+    mark at each end, a dotted line between them and the result in a box, as a scanner draws them.
+
+    ends_px : (2, 2) (row, col) of the two ends (the external and internal os); each mark is placed
+        off it as an examiner places it, by a normal error of 0.3 mm per axis.
+    mm_per_pixel : the frame's scale, for the length written in the box.
+    """
+    mark, colour, gap = _CALIPER_STYLE[style]
+    rows, cols = image.shape[:2]
+    placed = np.asarray(ends_px, dtype=np.float64) + rng.normal(0.0, 0.3 / mm_per_pixel, size=(2, 2))
+    size = int(rng.integers(11, 17))
+    for row, col in placed:
+        cv2.drawMarker(image, (int(round(col)), int(round(row))), colour, markerType=mark, markerSize=size, thickness=1, line_type=cv2.LINE_AA)
+    span = placed[1] - placed[0]
+    dots = int(np.hypot(*span) // gap)
+    for k in range(1, dots):
+        row, col = placed[0] + span * k / dots
+        cv2.circle(image, (int(round(col)), int(round(row))), 1, colour, -1, lineType=cv2.LINE_AA)
+    length_mm = float(np.hypot(*span)) * mm_per_pixel
+    scale = max(0.35, rows / 1400.0)
+    origin = (int(cols * 0.62), int(rows * 0.08) + int(rng.integers(0, 12)))
+    cv2.putText(image, f"CL {length_mm / 10:.2f} cm", origin, cv2.FONT_HERSHEY_SIMPLEX, scale, colour, 1, cv2.LINE_AA)

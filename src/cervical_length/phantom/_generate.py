@@ -12,11 +12,11 @@ import numpy as np
 from ..measure import funnel_shape
 from ._anatomy import Anatomy, Blob, tissue_maps
 from ._canal import Canal
-from ._chrome import draw_chrome
+from ._chrome import draw_calipers, draw_chrome
 from ._imaging import APPEARANCES, Appearance, BeamSettings, Sector, beam_envelope, log_compress, scan_convert, smooth_field
 from ._truth import FunnelShape, PhantomTruth
 
-__all__ = ["PhantomCase", "CASES", "Phantom", "Scene", "sample_scene", "render", "generate", "generate_cine", "moved"]
+__all__ = ["PhantomCase", "CASES", "Phantom", "Scene", "sample_scene", "render", "generate", "generate_cine", "moved", "with_calipers"]
 
 PhantomCase = Literal[
     "normal", "short", "funnel", "out_of_sector", "out_of_plane", "shadow", "probe_pressure"
@@ -410,6 +410,22 @@ def render(scene: Scene, seed: int, *, anatomy: Anatomy | None = None, frame: in
     rgb = cv2.merge([np.clip(grey * gain + 0.5, 0, 255).astype(np.uint8) for gain in tint])
     draw_chrome(rgb, scene.sector, style=scene.appearance.chrome, lines=_screen_text(scene, seed), rng=rng)
     return Phantom(rgb=rgb, labels=_label_mask(anatomy, scene.sector), truth=_truth(scene, anatomy, seed, frame), scene=scene)
+
+
+#: Third key of the random stream the calipers are drawn with: the frame's own stream stays as it was.
+_CALIPER_STREAM = 0xCA1
+
+
+def with_calipers(phantom: Phantom) -> Phantom:
+    """The frame as saved after the examiner measured it: ``phantom`` with the sonographer's calipers
+    burned in on the external and (functional) internal os (:func:`._chrome.draw_calipers`); its
+    labels and truth are the same, and its pixels but for the calipers'."""
+    truth = phantom.truth
+    rgb = phantom.rgb.copy()
+    rng = np.random.default_rng([truth.seed, truth.frame, _CALIPER_STREAM])
+    ends = np.stack([truth.external_os_px, truth.internal_os_px])
+    draw_calipers(rgb, ends, style=phantom.scene.appearance.chrome, mm_per_pixel=truth.mm_per_pixel, rng=rng)
+    return dataclasses.replace(phantom, rgb=rgb)
 
 
 def generate(seed: int, *, appearance: str = "train", case: PhantomCase | None = None) -> Phantom:
