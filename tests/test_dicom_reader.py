@@ -14,7 +14,15 @@ from pydicom.encaps import encapsulate
 from pydicom.pixels import apply_color_lut, convert_color_space, pixel_array
 from pydicom.uid import UID
 
-from cervical_length.dicom import iter_dicom_paths, iter_frames, read_frames, read_source, to_grey_and_rgb
+from cervical_length.dicom import (
+    RegionSpec,
+    colour_graphics,
+    iter_dicom_paths,
+    iter_frames,
+    read_frames,
+    read_source,
+    to_grey_and_rgb,
+)
 from cervical_length.errors import (
     CorruptDicomError,
     HeaderValueWarning,
@@ -26,6 +34,7 @@ from cervical_length.errors import (
     UnsupportedImageError,
     UnsupportedTransferSyntaxError,
 )
+from cervical_length.phantom import generate, with_calipers
 
 from .conftest import gradient_rgb, sha256, with_raw_value
 
@@ -138,6 +147,40 @@ class TestToGreyAndRgb:
         before = arr.copy()
         to_grey_and_rgb(arr, ds)
         np.testing.assert_array_equal(arr, before)
+
+
+class TestColourGraphics:
+    """Marks drawn in colour (the examiner's calipers) are found by their colour, and nothing else is."""
+
+    @pytest.mark.parametrize("look", ["train", "shifted"])
+    def test_a_grey_or_tinted_map_has_no_marks(self, look):
+        rgb = generate(3, appearance=look, case="normal").rgb  # shifted: a warm tint, grey text beside the fan
+        assert not colour_graphics(rgb).any()
+
+    @pytest.mark.parametrize("look", ["train", "shifted"])
+    def test_calipers_are_found_where_they_are_drawn(self, look):
+        plain = generate(3, appearance=look, case="normal")
+        saved = with_calipers(plain).rgb
+        drawn = np.any(saved != plain.rgb, axis=2)
+        marks = colour_graphics(saved)
+        assert not (marks & ~drawn).any()
+        # Every pixel drawn in the caliper's own colour is found; anti-aliased edges only where
+        # they depart from the grey map by more than GRAPHICS_CHROMA.
+        full = np.all(saved == {"train": (255, 255, 0), "shifted": (90, 255, 120)}[look], axis=2)
+        assert full.sum() > 100 and not (full & ~marks).any()
+
+    def test_calipers_read_from_a_jpeg_export_are_found(self, make_dicom):
+        # YBR_FULL_422: the chroma the marks are found by is subsampled and compressed.
+        plain = generate(3, appearance="shifted", case="normal")
+        saved = with_calipers(plain).rgb
+        rows, cols = saved.shape[:2]
+        path = make_dicom(frames_rgb=saved[None], photometric="YBR_FULL_422", compression="jpeg_baseline", regions=[RegionSpec((0, 0, cols - 1, rows - 1), 0.01, 0.01)])
+        (frame,) = read_frames(path)
+        drawn = np.any(saved != plain.rgb, axis=2)
+        marks = colour_graphics(frame.rgb)
+        within_2px = np.ones((5, 5), np.uint8)
+        assert not (marks & ~cv2.dilate(drawn.view(np.uint8), within_2px).astype(bool)).any()
+        assert (drawn & ~cv2.dilate(marks.view(np.uint8), within_2px).astype(bool)).sum() < 0.03 * drawn.sum()
 
 
 class TestFrames:

@@ -253,6 +253,33 @@ class TestQualityGate:
         labels = straight_lips()
         assert any("not visible" in r for r in self._reasons(labels, grey=grey_for(labels, canal_visible=False)).reasons)
 
+    @staticmethod
+    def dotted_line(labels: np.ndarray, gap_px: int) -> tuple[np.ndarray, np.ndarray]:
+        """A caliper's dotted line drawn bright along the canal of an image that does not show it,
+        and the mask of its dots (as a colour export's marks are found)."""
+        grey = grey_for(labels, canal_visible=False)
+        marks = np.zeros(labels.shape, bool)
+        row = labels.shape[0] // 2
+        for col in range(100, 300, gap_px):
+            marks[row - 1 : row + 2, col - 1 : col + 2] = True
+        grey[marks] = 255
+        return grey, marks
+
+    @pytest.mark.parametrize("gap_px", [6, 4])
+    def test_a_caliper_line_does_not_pass_for_the_canal(self, gap_px):
+        labels = straight_lips()
+        grey, marks = self.dotted_line(labels, gap_px)
+        assert measure_cervix(labels, (0.1, 0.1), grey=grey).measurable  # taken for the canal when not known as marks
+        reasons = self._reasons(labels, grey=grey, graphics=marks).reasons
+        assert reasons == ("out-of-plane view: the endocervical canal is not visible",)
+
+    def test_a_canal_under_a_caliper_line_is_seen_between_its_dots(self):
+        labels = straight_lips()
+        _, marks = self.dotted_line(labels, 6)
+        grey = grey_for(labels)
+        grey[marks] = 255
+        assert measure_cervix(labels, (0.1, 0.1), grey=grey, graphics=marks).measurable
+
     def test_shadow_over_the_canal(self):
         labels = straight_lips()
         grey = grey_for(labels)

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from cervical_length.dicom import RegionSpec, write_us_dicom
 from cervical_length.engine import Pipeline, iter_frame_results
+from cervical_length.phantom import generate, with_calipers
 
 SAMPLES = Path(__file__).resolve().parents[1] / "sample_dicoms"
 
@@ -84,3 +86,19 @@ def test_a_split_screen_is_measured_in_the_view_that_holds_the_cervix(results, t
         "split screen: 2 tissue regions measured apart; this row is ultrasound region item 1 (the shortest measurable); "
         "item 2 not measurable (out-of-plane view: the endocervical canal is not visible)"
     )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("photometric", "status"), [("RGB", "not_measurable"), ("MONOCHROME2", "measured")])
+def test_a_caliper_line_on_an_out_of_plane_frame(tmp_path, photometric, status):
+    # The examiner's dotted line lies where the canal would be. In colour it is known for a mark and
+    # the canal is looked for between its dots; in grey it cannot be told from tissue and passes for
+    # the canal (README, "Reading DICOM": the limit of a monochrome export).
+    saved = with_calipers(generate(3, case="out_of_plane"))
+    truth = saved.truth
+    path = tmp_path / "saved.dcm"
+    write_us_dicom(path, saved.rgb[None], photometric=photometric, regions=[RegionSpec(truth.sector_bounds_px, truth.mm_per_pixel / 10, truth.mm_per_pixel / 10)])
+    (item,) = Pipeline().measure_file(path)
+    assert item.result.status == status
+    if status == "not_measurable":
+        assert item.result.reasons == "out-of-plane view: the endocervical canal is not visible"

@@ -11,7 +11,7 @@ import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.pixels import apply_color_lut
 
-__all__ = ["SUPPORTED_PHOTOMETRIC", "ybr_full_to_rgb", "to_grey_and_rgb"]
+__all__ = ["SUPPORTED_PHOTOMETRIC", "GRAPHICS_CHROMA", "colour_graphics", "ybr_full_to_rgb", "to_grey_and_rgb"]
 
 #: (0028,0004) *Photometric Interpretation* values we read.
 SUPPORTED_PHOTOMETRIC = frozenset(
@@ -43,6 +43,30 @@ def ybr_full_to_rgb(ybr: np.ndarray) -> np.ndarray:
     ycrcb = np.empty_like(ybr)
     cv2.mixChannels([np.ascontiguousarray(ybr)], [ycrcb], [0, 0, 1, 2, 2, 1])  # OpenCV orders Y, Cr, Cb
     return cv2.cvtColor(ycrcb, cv2.COLOR_YCrCb2RGB)
+
+
+#: How far (8-bit Cb/Cr levels) a pixel's colour may depart from the image's grey map before it is
+#: drawn graphics. Grey text on a vendor's tinted map departs by up to about 21, JPEG's chroma noise
+#: on tissue by a few levels; calipers and annotations in colour by 60-130.
+GRAPHICS_CHROMA = 40
+
+
+def colour_graphics(rgb: np.ndarray) -> np.ndarray:
+    """Where ``rgb`` (rows, cols, 3) uint8 holds colour its grey map does not give: calipers, their
+    dotted line, measurement text, coloured annotations. The map is grey or a vendor's tint of it
+    (each chroma channel proportional to luma, its slope the median over the mid-grey pixels of a
+    1-in-64 sample). Returns (rows, cols) bool.
+    """
+    ycc = cv2.cvtColor(rgb, cv2.COLOR_RGB2YCrCb)
+    sample = ycc[::8, ::8].reshape(-1, 3).astype(np.float32)
+    sample = sample[(sample[:, 0] > 40) & (sample[:, 0] < 200)]
+    luma, cr, cb = cv2.split(ycc)
+    if len(sample) == 0:
+        return np.zeros(luma.shape, bool)
+    slopes = np.median((sample[:, 1:] - 128.0) / sample[:, :1], axis=0)
+    expected = [cv2.addWeighted(luma, float(k), luma, 0.0, 128.0) for k in slopes]
+    departure = cv2.max(cv2.absdiff(cr, expected[0]), cv2.absdiff(cb, expected[1]))
+    return departure > GRAPHICS_CHROMA
 
 
 def to_grey_and_rgb(arr: np.ndarray, ds: Dataset) -> tuple[np.ndarray, np.ndarray]:

@@ -9,7 +9,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..dicom import Calibration, Frame, SourceImage, UltrasoundRegion, iter_dicom_paths, iter_frames, read_source
+import numpy as np
+
+from ..dicom import Calibration, Frame, SourceImage, UltrasoundRegion, colour_graphics, iter_dicom_paths, iter_frames, read_source
 from ..errors import DicomReadError, UnforeseenError
 from ..measure import Measurement, QualityLimits, measure_cervix, sector_mask
 from ..model_info import DEFAULT_MODEL, ModelInfo
@@ -21,6 +23,8 @@ if TYPE_CHECKING:
 __all__ = ["BATCH_FRAMES", "MIN_VIEW_SHARE", "Pipeline", "candidate_files", "chosen_region", "iter_frame_results", "measured_regions", "quality_limits"]
 
 
+#: Photometric interpretations without colour: no mark can be told from tissue by its colour.
+MONOCHROME = frozenset({"MONOCHROME1", "MONOCHROME2"})
 #: Frames segmented together: large enough to amortise the network call, small enough for memory.
 BATCH_FRAMES = 8
 
@@ -103,19 +107,22 @@ class Pipeline:
         segmentations = iter(self.segmenter.segment([f.grey for f, _ in views], [None if r is None else r.crop for _, r in views]))
         for frame, frame_regions in zip(frames, regions):
             found = [(region, next(segmentations)) for region in frame_regions]
-            measurements = [self._measure_region(frame, region, seg, fans) for region, seg in found]
+            # Marks drawn in colour (calipers): a monochrome export's are grey like tissue.
+            graphics = None if frame.source.photometric_interpretation in MONOCHROME else colour_graphics(frame.rgb)
+            measurements = [self._measure_region(frame, region, seg, fans, graphics) for region, seg in found]
             k = chosen_region(measurements)
             note = with_note(notes, _split_screen_note(frame_regions, measurements, k))
             yield MeasuredFrame(frame_row(frame, measurements[k], self.model_info.sha256, note, found[k][0]), frame, found[k][1], measurements[k])
 
-    def _measure_region(self, frame: Frame, region: UltrasoundRegion | None, seg: Segmentation, fans: dict) -> Measurement:
-        """The measurement of the cervix ``seg`` found in one region of a frame."""
+    def _measure_region(self, frame: Frame, region: UltrasoundRegion | None, seg: Segmentation, fans: dict, graphics: np.ndarray | None) -> Measurement:
+        """The measurement of the cervix ``seg`` found in one region of a frame (``graphics``: its
+        marks drawn in colour, or None)."""
         key = None if region is None else region.index
         if key not in fans:
             # A region's fan is the same in every frame of a file: found once, on its first frame.
             fans[key] = sector_mask(frame.grey, None if region is None else region.bounds)
         fan, apex = fans[key]
-        return measure_cervix(seg.labels, view_spacing(frame.calibration, region), probabilities=seg.probabilities, grey=frame.grey, fan=fan, apex_px=apex, limits=self.limits)
+        return measure_cervix(seg.labels, view_spacing(frame.calibration, region), probabilities=seg.probabilities, grey=frame.grey, fan=fan, apex_px=apex, limits=self.limits, graphics=graphics)
 
     def measure_file(
         self, path: Path, *, user_mm_per_pixel: tuple[float, float] | None = None, include_identifiers: bool = False

@@ -158,6 +158,18 @@ def _follow(
     return _Canal(centreline, interface, funnel if funnel.length_mm >= min_funnel_mm else None)
 
 
+#: Share of the canal's course a caliper line may cover and leave its visibility judged on the rest.
+MIN_UNMARKED_SHARE = 0.1
+
+
+def _mean_3x3(grey: np.ndarray, marks: np.ndarray | None) -> np.ndarray:
+    """The 3 x 3 mean of ``grey`` (float32), over the pixels that are no ``marks`` where given."""
+    if marks is None or not marks.any():
+        return cv2.blur(grey.astype(np.float32), (3, 3))
+    tissue = (~marks).astype(np.float32)
+    return cv2.blur(grey.astype(np.float32) * tissue, (3, 3)) / np.maximum(cv2.blur(tissue, (3, 3)), 1e-6)
+
+
 def measure_cervix(
     labels: np.ndarray,
     spacing_mm: Spacing | None,
@@ -167,6 +179,7 @@ def measure_cervix(
     fan: np.ndarray | None = None,
     apex_px: tuple[float, float] = (0.0, 0.0),
     limits: QualityLimits = QualityLimits(),
+    graphics: np.ndarray | None = None,
 ) -> Measurement:
     """Measure one frame.
 
@@ -176,6 +189,9 @@ def measure_cervix(
     grey : (rows, cols) uint8 image, for the canal-visibility and shadow checks (skipped when None).
     fan : (rows, cols) bool, the imaged sector; lips touching its edge are cut off.
     apex_px : (row, col) of the probe; the os nearer to it is the external os.
+    graphics : (rows, cols) bool, marks drawn on the image (a colour export's calipers and their
+        dotted line: :func:`~cervical_length.dicom.colour_graphics`); the canal-visibility check
+        reads the image between them, so that a caliper line cannot pass for the canal.
     """
     reasons: list[str] = []
     if spacing_mm is None:
@@ -271,9 +287,16 @@ def measure_cervix(
     if not limits.min_cl_mm <= cl <= limits.max_cl_mm:
         reasons.append(f"canal {cl:.1f} mm is too short or too long to be anatomical")
     if grey is not None:
-        smooth = cv2.blur(grey.astype(np.float32), (3, 3))
+        marks = None if graphics is None else window(graphics, box, False)
+        smooth = _mean_3x3(grey, marks)
         # Along the canal's course, so that a line wavering through bright speckle cannot pass for a canal.
-        canal_level = mean_along(smooth, course_px(centreline))
+        course = course_px(centreline)
+        canal_level = mean_along(smooth, course)
+        if marks is not None:
+            # Read between the marks (a caliper's dotted line), where the image itself is seen.
+            marked = mean_along(marks, course) > 0
+            if 1.0 - marked.mean() >= MIN_UNMARKED_SHARE:
+                canal_level = canal_level[~marked]
         # A shadow across the canal can pass for a funnel's fluid and cut the canal short, so the
         # whole interface of the lips is checked too, not only the closed canal that was kept: a
         # long dark stretch inside the lips' labels is declined rather than measured short.
