@@ -148,7 +148,7 @@ def _measured(segmenter: Segmenter, phantom: Phantom, limits: QualityLimits) -> 
     c0, r0, c1, r1 = truth.sector_bounds_px
     (seg,) = segmenter.segment([grey], [(r0, c0, r1 + 1, c1 + 1)])
     fan, apex = sector_mask(grey, truth.sector_bounds_px)  # once per file in the pipeline: not timed
-    graphics = colour_graphics(phantom.rgb)  # by the reader's side of the pipeline: not timed
+    graphics = colour_graphics(phantom.rgb)  # once a frame, before the measurement, as in the pipeline: not timed
     start = time.perf_counter()
     m = measure_cervix(seg.labels, truth.spacing_mm, probabilities=seg.probabilities, grey=grey, fan=fan, apex_px=apex, limits=limits, graphics=graphics)
     return seg.labels, m, (time.perf_counter() - start) * 1000

@@ -158,7 +158,8 @@ def _follow(
     return _Canal(centreline, interface, funnel if funnel.length_mm >= min_funnel_mm else None)
 
 
-#: Share of the canal's course a caliper line may cover and leave its visibility judged on the rest.
+#: Least share of the canal's course that must lie between the marks drawn on it for its visibility
+#: to be judged there alone; under a denser line, it is judged on the whole course.
 MIN_UNMARKED_SHARE = 0.1
 
 
