@@ -169,6 +169,16 @@ class TestColourGraphics:
         full = np.all(saved == {"train": (255, 255, 0), "shifted": (90, 255, 120)}[look], axis=2)
         assert full.sum() > 100 and not (full & ~marks).any()
 
+    def test_only_the_box_asked_for_is_looked_in(self):
+        saved = with_calipers(generate(3, case="normal")).rgb
+        everywhere = colour_graphics(saved)
+        box = (200, 300, 420, 520)
+        inside = np.zeros(everywhere.shape, bool)
+        inside[200:420, 300:520] = True
+        np.testing.assert_array_equal(colour_graphics(saved, within=box), everywhere & inside)
+        assert (everywhere & inside).any() and (everywhere & ~inside).any()
+        assert not colour_graphics(saved, within=(-5, -5, 0, 0)).any()  # wholly outside the image
+
     def test_calipers_read_from_a_jpeg_export_are_found(self, make_dicom):
         # YBR_FULL_422: the chroma the marks are found by is subsampled and compressed.
         plain = generate(3, appearance="shifted", case="normal")

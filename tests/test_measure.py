@@ -16,6 +16,7 @@ from cervical_length.measure import (
     funnel_shape,
     hidden_tip_mm,
     is_small_funnel,
+    labelled_box,
     measure_cervix,
     polyline_length_mm,
     smooth_polyline,
@@ -53,6 +54,13 @@ def grey_for(labels: np.ndarray, canal_visible: bool = True) -> np.ndarray:
         interface = cv2.dilate((labels == 1).astype(np.uint8), np.ones((3, 3))) & (labels == 2)
         grey[cv2.dilate(interface, np.ones((3, 3))).astype(bool)] = 250
     return grey
+
+
+def test_labelled_box_is_the_labels_bounds_widened():
+    labels = np.zeros((50, 60), np.uint8)
+    labels[10:20, 30:45] = 2
+    assert labelled_box(labels, 3) == (7, 27, 23, 48)
+    assert labelled_box(labels, 12) == (-2, 18, 32, 57)  # past the image: the caller clips or pads
 
 
 class TestLengths:

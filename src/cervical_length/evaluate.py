@@ -20,7 +20,16 @@ from scipy import ndimage
 
 from .compare import bland_altman, proportion_interval
 from .dicom import colour_graphics
-from .measure import Measurement, QualityLimits, exam_result, hidden_tip_mm, is_small_funnel, measure_cervix, sector_mask
+from .measure import (
+    Measurement,
+    QualityLimits,
+    exam_result,
+    hidden_tip_mm,
+    is_small_funnel,
+    labelled_box,
+    measure_cervix,
+    sector_mask,
+)
 from .phantom import Phantom, generate, generate_cine, with_calipers
 from .rules import SHORT_CERVIX_MM, near_short_cervix_threshold
 from .segment import Segmenter
@@ -148,7 +157,7 @@ def _measured(segmenter: Segmenter, phantom: Phantom, limits: QualityLimits) -> 
     c0, r0, c1, r1 = truth.sector_bounds_px
     (seg,) = segmenter.segment([grey], [(r0, c0, r1 + 1, c1 + 1)])
     fan, apex = sector_mask(grey, truth.sector_bounds_px)  # once per file in the pipeline: not timed
-    graphics = colour_graphics(phantom.rgb)  # once a frame, before the measurement, as in the pipeline: not timed
+    graphics = colour_graphics(phantom.rgb, within=labelled_box(seg.labels, 2))  # before the measurement, as in the pipeline: not timed
     start = time.perf_counter()
     m = measure_cervix(seg.labels, truth.spacing_mm, probabilities=seg.probabilities, grey=grey, fan=fan, apex_px=apex, limits=limits, graphics=graphics)
     return seg.labels, m, (time.perf_counter() - start) * 1000

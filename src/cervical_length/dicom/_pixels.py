@@ -51,12 +51,22 @@ def ybr_full_to_rgb(ybr: np.ndarray) -> np.ndarray:
 GRAPHICS_CHROMA = 40
 
 
-def colour_graphics(rgb: np.ndarray) -> np.ndarray:
+def colour_graphics(rgb: np.ndarray, *, within: tuple[int, int, int, int] | None = None) -> np.ndarray:
     """Where ``rgb`` (rows, cols, 3) uint8 holds colour its grey map does not give: calipers, their
     dotted line, measurement text, coloured annotations. The map is grey or a vendor's tint of it
     (each chroma channel proportional to luma, its slope the median over the mid-grey pixels of a
     1-in-64 sample). Returns (rows, cols) bool.
+
+    within : (row0, col0, row1, col1), ends exclusive, the box to look in (clipped to the image;
+        a twentieth of a 600 x 800 frame's time for the cervix's box); nothing is marked outside it.
     """
+    if within is not None:
+        rows, cols = rgb.shape[:2]
+        r0, c0, r1, c1 = max(within[0], 0), max(within[1], 0), min(within[2], rows), min(within[3], cols)
+        marks = np.zeros((rows, cols), bool)
+        if r1 > r0 and c1 > c0:
+            marks[r0:r1, c0:c1] = colour_graphics(np.ascontiguousarray(rgb[r0:r1, c0:c1]))
+        return marks
     ycc = cv2.cvtColor(rgb, cv2.COLOR_RGB2YCrCb)
     sample = ycc[::8, ::8].reshape(-1, 3).astype(np.float32)
     sample = sample[(sample[:, 0] > 40) & (sample[:, 0] < 200)]

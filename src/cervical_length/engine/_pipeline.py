@@ -9,11 +9,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from ..dicom import Calibration, Frame, SourceImage, UltrasoundRegion, colour_graphics, iter_dicom_paths, iter_frames, read_source
 from ..errors import DicomReadError, UnforeseenError
-from ..measure import Measurement, QualityLimits, measure_cervix, sector_mask
+from ..measure import Measurement, QualityLimits, labelled_box, measure_cervix, sector_mask
 from ..model_info import DEFAULT_MODEL, ModelInfo
 from ._rows import MeasuredFrame, failure_row, frame_row, view_spacing, with_note
 
@@ -107,21 +105,20 @@ class Pipeline:
         segmentations = iter(self.segmenter.segment([f.grey for f, _ in views], [None if r is None else r.crop for _, r in views]))
         for frame, frame_regions in zip(frames, regions):
             found = [(region, next(segmentations)) for region in frame_regions]
-            # Marks drawn in colour (calipers): a monochrome export's are grey like tissue.
-            graphics = None if frame.source.photometric_interpretation in MONOCHROME else colour_graphics(frame.rgb)
-            measurements = [self._measure_region(frame, region, seg, fans, graphics) for region, seg in found]
+            measurements = [self._measure_region(frame, region, seg, fans) for region, seg in found]
             k = chosen_region(measurements)
             note = with_note(notes, _split_screen_note(frame_regions, measurements, k))
             yield MeasuredFrame(frame_row(frame, measurements[k], self.model_info.sha256, note, found[k][0]), frame, found[k][1], measurements[k])
 
-    def _measure_region(self, frame: Frame, region: UltrasoundRegion | None, seg: Segmentation, fans: dict, graphics: np.ndarray | None) -> Measurement:
-        """The measurement of the cervix ``seg`` found in one region of a frame (``graphics``: its
-        marks drawn in colour, or None)."""
+    def _measure_region(self, frame: Frame, region: UltrasoundRegion | None, seg: Segmentation, fans: dict) -> Measurement:
+        """The measurement of the cervix ``seg`` found in one region of a frame."""
         key = None if region is None else region.index
         if key not in fans:
             # A region's fan is the same in every frame of a file: found once, on its first frame.
             fans[key] = sector_mask(frame.grey, None if region is None else region.bounds)
         fan, apex = fans[key]
+        # Marks drawn in colour on the cervix (calipers); a monochrome export's are grey like tissue.
+        graphics = None if frame.source.photometric_interpretation in MONOCHROME else colour_graphics(frame.rgb, within=labelled_box(seg.labels, 2))
         return measure_cervix(seg.labels, view_spacing(frame.calibration, region), probabilities=seg.probabilities, grey=frame.grey, fan=fan, apex_px=apex, limits=self.limits, graphics=graphics)
 
     def measure_file(

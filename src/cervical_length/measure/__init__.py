@@ -14,6 +14,7 @@ from ._canal import polyline_length_mm, smooth_polyline
 from ._cervix import Measurement, QualityLimits, measure_cervix
 from ._exam import ExamResult, FrameKey, exam_result
 from ._funnel import SMALL_FUNNEL_MM, Funnel, funnel_shape, hidden_tip_mm, is_small_funnel
+from ._masks import labelled_box
 from ._sector import sector_mask
 
 __all__ = [
@@ -33,4 +34,5 @@ __all__ = [
     "ExamResult",
     "exam_result",
     "sector_mask",
+    "labelled_box",
 ]

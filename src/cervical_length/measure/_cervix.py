@@ -28,6 +28,7 @@ from ._masks import (
     convex_hull,
     dilate,
     disc,
+    labelled_box,
     largest_component,
     mean_1mm,
     mean_along,
@@ -203,9 +204,7 @@ def measure_cervix(
     if labelled == 0 or labelled * pixel_mm2 < 2 * limits.min_lip_area_mm2:
         return Measurement(False, ("cervix not found",))
     # Work in a window around the cervix: the rest of the frame cannot change the answer.
-    margin = int(np.ceil(limits.edge_margin_px)) + 4
-    col0, row0, width, height = cv2.boundingRect(np.ascontiguousarray(labels, dtype=np.uint8))  # of the labelled pixels
-    box = (row0 - margin, col0 - margin, row0 + height + margin, col0 + width + margin)
+    box = labelled_box(labels, int(np.ceil(limits.edge_margin_px)) + 4)
     offset = np.array(box[:2], dtype=np.float64)
     labels = window(labels, box, 0)
     frame_probabilities = probabilities  # the internal os's surroundings may reach past the window

@@ -10,6 +10,13 @@ import numpy as np
 __all__ = ["window", "outline_px", "convex_hull", "dilate", "largest_component", "mean_along", "quantiles_u8", "near_line", "close", "pixels_of", "centroid_px", "select_labels", "box_side_1mm_px", "mean_1mm", "disc"]
 
 
+def labelled_box(labels: np.ndarray, margin_px: int) -> tuple[int, int, int, int]:
+    """(row0, col0, row1, col1), ends exclusive, of the labelled (non-zero) pixels of ``labels``
+    (rows, cols) widened by ``margin_px`` on every side; it may reach past the image."""
+    col0, row0, width, height = cv2.boundingRect(np.ascontiguousarray(labels, dtype=np.uint8))
+    return (row0 - margin_px, col0 - margin_px, row0 + height + margin_px, col0 + width + margin_px)
+
+
 def window(array: np.ndarray, box: tuple[int, int, int, int], fill: object) -> np.ndarray:
     """array[r0:r1, c0:c1] (last two axes), with ``fill`` where the box runs past the array: a view
     of ``array`` when the box lies inside it (not to be written to), else a padded copy."""
