@@ -70,7 +70,8 @@ def draw_calipers(
     image: np.ndarray, ends_px: np.ndarray, *, style: str, mm_per_pixel: float, rng: np.random.Generator
 ) -> None:
     """Burn a sonographer's caliper measurement into ``image`` (rows, cols, 3) uint8, in place: a
-    mark at each end, a dotted line between them and the result in a box, as a scanner draws them.
+    mark at each end, a dotted line between them and the result written near the top right, as a
+    scanner draws them.
 
     ends_px : (2, 2) (row, col) of the two ends (the external and internal os); each mark is placed
         off it as an examiner places it, by a normal error of 0.3 mm per axis.
