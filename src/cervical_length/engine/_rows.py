@@ -1,5 +1,5 @@
 """The records the per-file work yields: a frame's row of ``measurements.csv`` built from its
-measurement, or a file's row when it gave no frame."""
+measurement (at the scale of the view it was measured in), or a file's row when it gave no frame."""
 
 from __future__ import annotations
 
@@ -175,9 +175,10 @@ Outcome = tuple[FrameResult, Measurement | None]
 
 
 def view_spacing(calibration: Calibration, region: UltrasoundRegion | None) -> tuple[float, float] | None:
-    """(row, col) mm per pixel of a view of a frame (see :func:`~cervical_length.engine.measured_regions`): its region's scale
-    when the region has one (each view of a split screen has its own), else the frame's; None for an
-    uncalibrated frame. The labels of a view lie in its region, so no point of them needs looking up."""
+    """(row, col) mm per pixel of a view of a frame (see :func:`~cervical_length.engine.measured_regions`):
+    its region's scale when the region has one (each view of a split screen has its own), else the
+    frame's; None for an uncalibrated frame. The labels of a view lie in its region, so no point of
+    them needs looking up."""
     if region is not None and region.calibrated:
         return region.spacing_mm
     return calibration.spacing_mm
