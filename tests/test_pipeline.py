@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 import pytest
@@ -102,3 +103,16 @@ def test_a_caliper_line_on_an_out_of_plane_frame(tmp_path, photometric, status):
     assert item.result.status == status
     if status == "not_measurable":
         assert item.result.reasons == "out-of-plane view: the endocervical canal is not visible"
+        assert re.fullmatch(r"coloured marks \(calipers\) lie on \d+% of the traced canal", item.result.notes)
+    else:
+        assert "marks" not in item.result.notes  # grey marks are not seen as marks
+
+
+@pytest.mark.slow
+def test_a_frame_without_coloured_marks_notes_none(tmp_path):
+    plain = generate(3, case="normal")
+    truth = plain.truth
+    path = tmp_path / "plain.dcm"
+    write_us_dicom(path, plain.rgb[None], photometric="RGB", regions=[RegionSpec(truth.sector_bounds_px, truth.mm_per_pixel / 10, truth.mm_per_pixel / 10)])
+    (item,) = Pipeline().measure_file(path)
+    assert item.result.status == "measured" and item.result.notes == ""

@@ -9,6 +9,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from ..dicom import Calibration, Frame, SourceImage, UltrasoundRegion, colour_graphics, iter_dicom_paths, iter_frames, read_source
 from ..errors import DicomReadError, UnforeseenError
 from ..measure import Measurement, QualityLimits, labelled_box, measure_cervix, sector_mask
@@ -75,6 +77,18 @@ def _split_screen_note(regions: Sequence[UltrasoundRegion | None], measurements:
     return f"split screen: {len(items)} tissue regions measured apart; this row is ultrasound region item {items[chosen]} ({why}); {others}"
 
 
+def _marks_note(graphics: np.ndarray | None, centreline_px: np.ndarray) -> str:
+    """A row's note of the coloured marks (the examiner's calipers) lying on its traced canal, as
+    the share of the canal's points on a mark ('' for none)."""
+    if graphics is None or len(centreline_px) == 0:
+        return ""
+    rows, cols = np.clip(np.rint(centreline_px).astype(int), 0, np.array(graphics.shape) - 1).T
+    share = float(graphics[rows, cols].mean())
+    if share == 0.0:
+        return ""
+    return f"coloured marks (calipers) lie on {share:.0%} of the traced canal"
+
+
 class Pipeline:
     """Read, segment and measure files with one model instance.
 
@@ -105,13 +119,15 @@ class Pipeline:
         segmentations = iter(self.segmenter.segment([f.grey for f, _ in views], [None if r is None else r.crop for _, r in views]))
         for frame, frame_regions in zip(frames, regions):
             found = [(region, next(segmentations)) for region in frame_regions]
-            measurements = [self._measure_region(frame, region, seg, fans) for region, seg in found]
+            measured = [self._measure_region(frame, region, seg, fans) for region, seg in found]
+            measurements = [m for m, _ in measured]
             k = chosen_region(measurements)
-            note = with_note(notes, _split_screen_note(frame_regions, measurements, k))
+            note = with_note(with_note(notes, _split_screen_note(frame_regions, measurements, k)), measured[k][1])
             yield MeasuredFrame(frame_row(frame, measurements[k], self.model_info.sha256, note, found[k][0]), frame, found[k][1], measurements[k])
 
-    def _measure_region(self, frame: Frame, region: UltrasoundRegion | None, seg: Segmentation, fans: dict) -> Measurement:
-        """The measurement of the cervix ``seg`` found in one region of a frame."""
+    def _measure_region(self, frame: Frame, region: UltrasoundRegion | None, seg: Segmentation, fans: dict) -> tuple[Measurement, str]:
+        """The measurement of the cervix ``seg`` found in one region of a frame, and what its row
+        notes of the marks drawn on the canal ('' for none)."""
         key = None if region is None else region.index
         if key not in fans:
             # A region's fan is the same in every frame of a file: found once, on its first frame.
@@ -119,7 +135,8 @@ class Pipeline:
         fan, apex = fans[key]
         # Marks drawn in colour on the cervix (calipers); a monochrome export's are grey like tissue.
         graphics = None if frame.source.photometric_interpretation in MONOCHROME else colour_graphics(frame.rgb, within=labelled_box(seg.labels, 2))
-        return measure_cervix(seg.labels, view_spacing(frame.calibration, region), probabilities=seg.probabilities, grey=frame.grey, fan=fan, apex_px=apex, limits=self.limits, graphics=graphics)
+        m = measure_cervix(seg.labels, view_spacing(frame.calibration, region), probabilities=seg.probabilities, grey=frame.grey, fan=fan, apex_px=apex, limits=self.limits, graphics=graphics)
+        return m, _marks_note(graphics, m.centreline_px)
 
     def measure_file(
         self, path: Path, *, user_mm_per_pixel: tuple[float, float] | None = None, include_identifiers: bool = False
