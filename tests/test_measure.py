@@ -286,7 +286,9 @@ class TestQualityGate:
         _, marks = self.dotted_line(labels, 6)
         grey = grey_for(labels)
         grey[marks] = 255
-        assert measure_cervix(labels, (0.1, 0.1), grey=grey, graphics=marks).measurable
+        m = measure_cervix(labels, (0.1, 0.1), grey=grey, graphics=marks)
+        assert m.measurable and m.marked_share == pytest.approx(0.5, abs=0.02)  # 3 of every 6 columns
+        assert measure_cervix(labels, (0.1, 0.1), grey=grey).marked_share is None
 
     def test_shadow_over_the_canal(self):
         labels = straight_lips()

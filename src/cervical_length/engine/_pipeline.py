@@ -9,8 +9,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from ..dicom import Calibration, Frame, SourceImage, UltrasoundRegion, colour_graphics, iter_dicom_paths, iter_frames, read_source
 from ..errors import DicomReadError, UnforeseenError
 from ..measure import Measurement, QualityLimits, labelled_box, measure_cervix, sector_mask
@@ -77,18 +75,6 @@ def _split_screen_note(regions: Sequence[UltrasoundRegion | None], measurements:
     return f"split screen: {len(items)} tissue regions measured apart; this row is ultrasound region item {items[chosen]} ({why}); {others}"
 
 
-def _marks_note(graphics: np.ndarray | None, centreline_px: np.ndarray) -> str:
-    """A row's note of the coloured marks (the examiner's calipers) lying on its traced canal, as
-    the share of the canal's points on a mark ('' for none)."""
-    if graphics is None or len(centreline_px) == 0:
-        return ""
-    rows, cols = np.clip(np.rint(centreline_px).astype(int), 0, np.array(graphics.shape) - 1).T
-    share = float(graphics[rows, cols].mean())
-    if share == 0.0:
-        return ""
-    return f"coloured marks (calipers) lie on {share:.0%} of the traced canal"
-
-
 class Pipeline:
     """Read, segment and measure files with one model instance.
 
@@ -136,7 +122,8 @@ class Pipeline:
         # Marks drawn in colour on the cervix (calipers); a monochrome export's are grey like tissue.
         graphics = None if frame.source.photometric_interpretation in MONOCHROME else colour_graphics(frame.rgb, within=labelled_box(seg.labels, 2))
         m = measure_cervix(seg.labels, view_spacing(frame.calibration, region), probabilities=seg.probabilities, grey=frame.grey, fan=fan, apex_px=apex, limits=self.limits, graphics=graphics)
-        return m, _marks_note(graphics, m.centreline_px)
+        note = f"coloured marks (calipers) lie on {m.marked_share:.0%} of the traced canal" if m.marked_share else ""
+        return m, note
 
     def measure_file(
         self, path: Path, *, user_mm_per_pixel: tuple[float, float] | None = None, include_identifiers: bool = False

@@ -92,6 +92,9 @@ class Measurement:
         (0-1); None when no canal was found.
     auca : the anterior uterocervical angle, when the frame is measured and shows the anterior
         uterine wall (see :func:`anterior_uterocervical_angle`); None otherwise.
+    marked_share : share (0-1) of the canal's course lying on marks drawn on the image (the
+        ``graphics`` given: a colour export's calipers); None when none were given or no canal was
+        checked.
     """
 
     measurable: bool
@@ -106,6 +109,7 @@ class Measurement:
     internal_os_px: tuple[float, float] | None = None
     centreline_px: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
     auca: Auca | None = None
+    marked_share: float | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -286,6 +290,7 @@ def measure_cervix(
         reasons.append(f"lips very unequal in thickness ({min(thickness):.1f} vs {max(thickness):.1f} mm: probe pressure)")
     if not limits.min_cl_mm <= cl <= limits.max_cl_mm:
         reasons.append(f"canal {cl:.1f} mm is too short or too long to be anatomical")
+    marked_share = None
     if grey is not None:
         marks = None if graphics is None else window(graphics, box, False)
         smooth = _mean_3x3(grey, marks)
@@ -295,7 +300,8 @@ def measure_cervix(
         if marks is not None:
             # Read between the marks (a caliper's dotted line), where the image itself is seen.
             marked = mean_along(marks, course) > 0
-            if 1.0 - marked.mean() >= MIN_UNMARKED_SHARE:
+            marked_share = float(marked.mean())
+            if 1.0 - marked_share >= MIN_UNMARKED_SHARE:
                 canal_level = canal_level[~marked]
         # A shadow across the canal can pass for a funnel's fluid and cut the canal short, so the
         # whole interface of the lips is checked too, not only the closed canal that was kept: a
@@ -332,6 +338,7 @@ def measure_cervix(
         internal_os_px=(float(internal[0]), float(internal[1])),
         centreline_px=centreline,
         auca=auca,
+        marked_share=marked_share,
     )
 
 
