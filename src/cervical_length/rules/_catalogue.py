@@ -91,7 +91,7 @@ _BANDS = (
 SHORT_CERVIX_MM = 25.0
 #: A cervical length within this many mm of a guideline threshold (mm) can fall on either side of
 #: it by the tool's own error: the widest 95 % limits of agreement on the test phantoms, about
-#: 2.5 mm either way (-2.37 to +2.53 mm, shifted look, 3000 phantoms; README, "Model and accuracy").
+#: 2.5 mm either way (-2.47 to +2.64 mm, shifted look, 10,000 phantoms; README, "Model and accuracy").
 NEAR_THRESHOLD_MM = 2.5
 
 
