@@ -126,6 +126,31 @@ class TestSummarise:
         assert s["small_funnel_calls_false"] == 0.6667  # 2 of the 3 calls under 5 mm
         assert s["false_funnels_small"] == 0.6667 and s["false_funnels_small_ci95"] == [0.2077, 0.9385]  # Wilson: 2 of 3
 
+    def test_funnel_call_as_a_diagnostic_test(self):
+        def missed(seed, truth_length):  # a funnel of the phantom's the measurement called closed
+            return dataclasses.replace(outcome(seed, 20.0, 20.0, funnel=(truth_length, 0.0, 6.0, 0.0)), funnel=False)
+
+        def false_funnel(seed):
+            return dataclasses.replace(outcome(seed, 30.0, 30.0, funnel=(0.0, 4.0, 0.0, 8.0)), truth_funnel=False, truth_funnel_length_mm=0.0)
+
+        outcomes = [
+            outcome(1, 20.0, 20.0, funnel=(4.0, 4.2, 6.0, 6.0)),  # found, under 5 mm
+            outcome(2, 20.0, 20.0, funnel=(5.0, 5.3, 6.0, 6.0)),  # found; 5 mm is not under 5 mm
+            outcome(3, 20.0, 20.0, funnel=(12.0, 11.0, 9.0, 9.0)),  # found
+            missed(4, 3.99),  # missed, under 5 mm
+            missed(5, 8.0),  # missed
+            outcome(6, 30.0, 30.0),  # closed, called closed
+            outcome(7, 32.0, 32.0),
+            outcome(8, 34.0, 34.0),
+            false_funnel(9),  # closed, called a funnel
+            outcome(10, 15.0, None, truth_measurable=False, funnel=(6.0, 0.0, 6.0, 0.0)),  # not measured: in no figure
+        ]
+        s = summarise(outcomes)
+        assert s["funnel_sensitivity"] == 0.6 and s["funnel_sensitivity_ci95"] == [0.2307, 0.8824]  # Wilson: 3 of 5
+        assert s["funnel_sensitivity_from_5_mm"] == 0.6667  # 2 of the 3 at least 5 mm long
+        assert s["funnel_specificity"] == 0.75  # 3 of 4 closed canals
+        assert s["funnel_detection_accuracy"] == 0.6667  # 6 of 9 calls right
+
     def test_limits_of_agreement_need_three_measured_frames(self):
         s = summarise([outcome(1, 30.0, 31.0), outcome(2, 24.0, 26.0), outcome(3, 15.0, None, truth_measurable=False)])
         assert s["cl_abs_error_mm_median"] == 1.5

@@ -21,6 +21,7 @@ from scipy import ndimage
 from .compare import bland_altman, proportion_interval
 from .dicom import colour_graphics
 from .measure import (
+    SMALL_FUNNEL_MM,
     Measurement,
     QualityLimits,
     exam_result,
@@ -354,11 +355,28 @@ def _small_funnel_figures(measured: list[PhantomOutcome]) -> dict[str, object]:
     }
 
 
+def _funnel_call_figures(measured: list[PhantomOutcome]) -> dict[str, object]:
+    """The funnel call on measured frames, read as a diagnostic test is: the share of the phantoms'
+    funnels found (``funnel_sensitivity``), of those at least :data:`~cervical_length.measure.SMALL_FUNNEL_MM`
+    long (``funnel_sensitivity_from_5_mm``: a funnel's length is read to within about a millimetre,
+    so a shorter one can read under the 3.5 mm from which one counts), and of closed canals called
+    closed (``funnel_specificity``)."""
+    funnels = [o for o in measured if o.truth_funnel]
+    clear = [o for o in funnels if not is_small_funnel(o.truth_funnel_length_mm)]
+    closed = [o for o in measured if not o.truth_funnel]
+    return {
+        **_rate("funnel_sensitivity", sum(bool(o.funnel) for o in funnels), len(funnels)),
+        **_rate(f"funnel_sensitivity_from_{SMALL_FUNNEL_MM:g}_mm", sum(bool(o.funnel) for o in clear), len(clear)),
+        **_rate("funnel_specificity", sum(not o.funnel for o in closed), len(closed)),
+    }
+
+
 def summarise(outcomes: list[PhantomOutcome]) -> dict[str, object]:
     """The figures of the targets: Dice, HD95, CL error and limits of agreement, short-cervix call,
-    funnel detection and length, quality gate, measurement time; what the outputs' requests to
-    confirm a length near 25 mm or a small funnel hold; and the AUCA's error (degrees) on
-    measured frames that show the wall, how often it is given there, and how often where they don't.
+    funnel detection (with its sensitivity and specificity) and length, quality gate, measurement
+    time; what the outputs' requests to confirm a length near 25 mm or a small funnel hold; and the
+    AUCA's error (degrees) on measured frames that show the wall, how often it is given there, and
+    how often where they don't.
 
     Each rate comes with its 95 % Wilson interval (``*_ci95``), and the limits of agreement (given 3
     or more measured frames) with theirs (Bland & Altman 1986), so a figure near its target can be
@@ -388,6 +406,7 @@ def summarise(outcomes: list[PhantomOutcome]) -> dict[str, object]:
         summary.update(
             {
                 **_rate("funnel_detection_accuracy", sum(o.funnel == o.truth_funnel for o in funnel_pairs), len(funnel_pairs)),
+                **_funnel_call_figures(funnel_pairs),
                 "funnel_length_abs_error_mm_median": round(float(np.median(funnel_lengths)), 2) if funnel_lengths else None,
                 "funnel_width_abs_error_mm_median": round(float(np.median(funnel_widths)), 2) if funnel_widths else None,
                 **_small_funnel_figures(both),
