@@ -127,7 +127,7 @@ class TestSummarise:
         assert s["false_funnels_small"] == 0.6667 and s["false_funnels_small_ci95"] == [0.2077, 0.9385]  # Wilson: 2 of 3
 
     def test_funnel_call_as_a_diagnostic_test(self):
-        def missed(seed, truth_length):  # a funnel of the phantom's the measurement called closed
+        def missed(seed, truth_length):  # a phantom's funnel that the measurement called closed
             return dataclasses.replace(outcome(seed, 20.0, 20.0, funnel=(truth_length, 0.0, 6.0, 0.0)), funnel=False)
 
         def false_funnel(seed):
