@@ -68,7 +68,8 @@ def phantom_squares(
 
 def training_squares(config: TrainConfig) -> Squares:
     """The phantoms a training run on phantoms learns from: ``config.train_count`` of the default case
-    mix (seeds from ``config.seed`` x 10,000,000), then ``config.extra_funnels`` funnelled ones."""
+    mix (seeds from ``config.seed`` x 10,000,000), then ``config.extra_funnels`` funnelled ones; a
+    ``config.calipers`` share of each saved with the sonographer's calipers."""
     size, workers = config.working_size, config.workers
     squares = phantom_squares(config.seed * 10_000_000, config.train_count, appearance="train", size=size, workers=workers, calipers=config.calipers)
     if config.extra_funnels == 0:

@@ -7,7 +7,7 @@ from functools import cache
 import cv2
 import numpy as np
 
-__all__ = ["window", "outline_px", "convex_hull", "dilate", "largest_component", "mean_along", "quantiles_u8", "near_line", "close", "pixels_of", "centroid_px", "select_labels", "box_side_1mm_px", "mean_1mm", "disc"]
+__all__ = ["labelled_box", "window", "outline_px", "convex_hull", "dilate", "largest_component", "mean_along", "quantiles_u8", "near_line", "close", "pixels_of", "centroid_px", "select_labels", "box_side_1mm_px", "mean_1mm", "disc"]
 
 
 def labelled_box(labels: np.ndarray, margin_px: int) -> tuple[int, int, int, int]:
