@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
@@ -50,8 +52,11 @@ def test_is_valid_uid(text, valid):
     assert is_valid_uid(text) is valid
 
 
-@pytest.mark.filterwarnings("ignore:Invalid value for VR:UserWarning")  # pydicom on the malformed value, as meant
-def test_unreferenceable_uids_names_each_attribute():
+def test_unreferenceable_uids_names_each_attribute_without_echoing_the_header():
     ds = Dataset()
-    ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.SOPClassUID = "1.2.3", "1.2.03", "1.2.840.10008.5.1.4.1.1.6.1"
-    assert unreferenceable_uids(ds) == ["(0020,000E) Series Instance UID", "(0008,0018) SOP Instance UID"]
+    ds.StudyInstanceUID, ds.SOPClassUID = "1.2.3", "1.2.840.10008.5.1.4.1.1.6.1"
+    hostile = b"1.2.03\x1b[2J<b>"  # as read from a file: pydicom warns with this text when it converts it
+    ds[0x0020000E] = RawDataElement(Tag(0x0020000E), "UI", len(hostile), hostile, 0, False, True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert unreferenceable_uids(ds) == ["(0020,000E) Series Instance UID", "(0008,0018) SOP Instance UID"]

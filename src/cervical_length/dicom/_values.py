@@ -9,6 +9,7 @@ its tag and its text; the reader decides whether that fails the file or only dro
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -69,7 +70,12 @@ def is_valid_uid(text: str) -> bool:
 def unreferenceable_uids(ds: Dataset) -> list[str]:
     """The names of the attributes of :data:`REFERENCE_UIDS` that ``ds`` lacks or holds as no
     valid UID: an SR or SEG referencing them would be refused by a PACS."""
-    return [attribute_name(k) for k in REFERENCE_UIDS if not is_valid_uid(str(ds.get(k, "") or ""))]
+    with warnings.catch_warnings():
+        # pydicom warns with an invalid UID's raw text as it converts it: header text must not reach
+        # the terminal unescaped, and the attribute is named here instead.
+        warnings.simplefilter("ignore", UserWarning)
+        texts = {k: str(ds.get(k, "") or "") for k in REFERENCE_UIDS}
+    return [attribute_name(k) for k, text in texts.items() if not is_valid_uid(text)]
 
 
 def require_referenceable(ds: Dataset, what: str) -> None:
