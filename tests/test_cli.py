@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from cervical_length.cli import _exam_line, _frame_line, main
+from cervical_length.dicom import RegionSpec
 from cervical_length.engine import ExamRow, FrameResult
 from cervical_length.model_info import read_model_info
 
@@ -121,6 +122,15 @@ def test_user_scale_for_uncalibrated_file(make_dicom, tmp_path, random_model):
     main(["measure", str(path), "--out", str(tmp_path / "o"), "--mm-per-pixel", "0.2,0.3", "-q", "--model", str(random_model), "--workers", "1"])
     (row,) = _rows(tmp_path / "o")
     assert (row["calibration_source"], row["mm_per_pixel_x"], row["mm_per_pixel_y"]) == ("user", "0.2", "0.3")
+
+
+def test_uncalibrated_frame_says_what_in_its_header_gave_no_scale(make_dicom, tmp_path, random_model, capsys):
+    path = make_dicom(regions=[RegionSpec((0, 0, 159, 119), 0.0, 0.01)])
+    assert main(["measure", str(path), "--out", str(tmp_path / "o"), "--model", str(random_model), "--workers", "1"]) == 0
+    why = "the main tissue region (ultrasound region item 1) gives no millimetre scale: (0018,602C)/(0018,602E) Physical Delta X/Y 0/0.01 cm, not pixel sizes of 0.001-5 mm"
+    assert f"uncalibrated   {path} frame 1: uncalibrated frame: no millimetre scale ({why})" in capsys.readouterr().out
+    (row,) = _rows(tmp_path / "o")
+    assert (row["status"], row["notes"]) == ("uncalibrated", why)
 
 
 def test_tampered_model_is_a_usage_error(make_dicom, tmp_path, random_model, capsys):

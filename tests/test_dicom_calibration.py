@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import pytest
@@ -79,21 +80,36 @@ class TestUltrasoundRegion:
         with pytest.raises(NoTissueRegionError, match=r"\(its items: 2 tissue, without Region Location bounds \(0018,6018\)-\(0018,601E\)\)"):
             read_source(path)
 
-    def test_non_cm_units_give_no_scale(self, make_dicom):
-        cal = read_source(make_dicom(regions=[RegionSpec((0, 0, 159, 119), 0.01, 0.01, units_x=0, units_y=0)])).calibration
+    def test_non_cm_units_give_no_scale_and_say_why(self, make_dicom):
+        path = make_dicom(regions=[RegionSpec((0, 0, 159, 119), 0.01, 0.01, units_x=0, units_y=0)])
+        said = (
+            "the main tissue region (ultrasound region item 1) gives no millimetre scale: "
+            "(0018,6024)/(0018,6026) Physical Units X/Y Direction 0/0, not 3 (cm)"
+        )
+        with pytest.warns(HeaderValueWarning, match=re.escape(f"{path}: {said}")):
+            cal = read_source(path).calibration
         assert cal.source == "none" and not cal.calibrated
         assert cal.region is not None  # the bounds still crop the sector
-        assert "no centimetre Physical Delta" in cal.notes[0]
+        assert cal.notes == (said,) and cal.region.no_scale_why == said.split(": ", 1)[1]
 
     def test_non_cm_units_fall_back_to_pixel_spacing(self, make_dicom):
         path = make_dicom(regions=[RegionSpec((0, 0, 159, 119), 0.01, 0.01, units_x=1, units_y=1)], pixel_spacing_mm=(0.2, 0.3))
-        cal = read_source(path).calibration
+        with pytest.warns(HeaderValueWarning, match=r"Physical Units X/Y Direction 1/1, not 3 \(cm\)"):
+            cal = read_source(path).calibration
         assert (cal.source, cal.mm_per_pixel_x, cal.mm_per_pixel_y) == ("pixel_spacing", 0.3, 0.2)
 
-    @pytest.mark.parametrize("delta", [0.0, -0.01, 10.0])
-    def test_implausible_delta_gives_no_scale(self, make_dicom, delta):
-        cal = read_source(make_dicom(regions=[RegionSpec((0, 0, 159, 119), delta, 0.01)])).calibration
+    @pytest.mark.parametrize("delta, said", [(0.0, "0/0.01"), (-0.01, "-0.01/0.01"), (10.0, "10/0.01")])
+    def test_implausible_delta_gives_no_scale_and_says_why(self, make_dicom, delta, said):
+        path = make_dicom(regions=[RegionSpec((0, 0, 159, 119), delta, 0.01)])
+        with pytest.warns(HeaderValueWarning, match=rf"\(0018,602C\)/\(0018,602E\) Physical Delta X/Y {said} cm, not pixel sizes of 0.001-5 mm$"):
+            cal = read_source(path).calibration
         assert not cal.calibrated and cal.source == "none"
+
+    def test_absent_delta_is_said_absent(self, make_dicom):
+        ds = dcmread(make_dicom(regions=[RegionSpec((0, 0, 159, 119), 0.01, 0.01)]))
+        del ds.SequenceOfUltrasoundRegions[0].PhysicalDeltaY
+        with pytest.warns(HeaderValueWarning, match="Physical Delta X/Y 0.01/absent cm"):
+            assert calibration_from_dataset(ds).source == "none"
 
     def test_bounds_past_image_are_clipped_with_a_warning(self, make_dicom):
         path = make_dicom(regions=[RegionSpec((5, 10, 400, 300), 0.01, 0.01)])

@@ -741,7 +741,9 @@ def _frame_line(r: FrameResult) -> str:
         funnel = f", funnel {r.funnel_length_mm:.1f} mm ({r.funnel_shape}{small_funnel_mark(r.funnel_length_mm)})" if r.funnel else ""
         auca = f", AUCA {r.auca_deg:.0f} deg" if r.auca_deg is not None else ""
         return f"measured       {where}: CL {r.cl_mm:.1f} mm (straight {r.cl_straight_mm:.1f}){funnel}{auca}, confidence {r.confidence:.2f}"
-    return f"{r.status:<14} {where}: {_shown(r.error or r.reasons)}"
+    # An uncalibrated frame's notes say what in its header gave no scale (a region's units, a spacing's value).
+    why = f" ({_shown(r.notes)})" if r.status == "uncalibrated" and r.notes else ""
+    return f"{r.status:<14} {where}: {_shown(r.error or r.reasons)}{why}"
 
 
 def _exam_line(row: ExamRow) -> str:

@@ -80,6 +80,7 @@ class UltrasoundRegion(_PixelScale):
     mm_per_pixel_x: float | None
     mm_per_pixel_y: float | None
     clipped: bool  #: True when the header's bounds ran past the image and were clipped
+    no_scale_why: str = ""  #: why the region gives no mm scale, naming the attributes; '' when it gives one
 
     @property
     def area_px(self) -> int:
@@ -184,12 +185,7 @@ def _region_from_item(item: Dataset, index: int, rows: int, cols: int) -> Ultras
     cx1, cy1 = min(x1, cols - 1), min(y1, rows - 1)
     if cx0 > cx1 or cy0 > cy1:
         return None
-    mm_x = mm_y = None
-    if item.get("PhysicalUnitsXDirection") == UNITS_CM and item.get("PhysicalUnitsYDirection") == UNITS_CM:
-        dx = float(item.get("PhysicalDeltaX", 0) or 0) * 10.0
-        dy = float(item.get("PhysicalDeltaY", 0) or 0) * 10.0
-        if _plausible(dx) and _plausible(dy):
-            mm_x, mm_y = dx, dy
+    mm_x, mm_y, why = _region_scale(item)
     return UltrasoundRegion(
         index=index,
         min_col=cx0,
@@ -199,7 +195,25 @@ def _region_from_item(item: Dataset, index: int, rows: int, cols: int) -> Ultras
         mm_per_pixel_x=mm_x,
         mm_per_pixel_y=mm_y,
         clipped=(cx0, cy0, cx1, cy1) != (x0, y0, x1, y1),
+        no_scale_why=why,
     )
+
+
+def _region_scale(item: Dataset) -> tuple[float | None, float | None, str]:
+    """(mm_x, mm_y, '') per pixel of a region item, or (None, None, why) when it gives no plausible
+    centimetre scale."""
+    def shown(values: list) -> str:
+        return "/".join("absent" if v is None else f"{v:g}" for v in values)
+
+    units = [item.get(k) for k in ("PhysicalUnitsXDirection", "PhysicalUnitsYDirection")]
+    if units != [UNITS_CM, UNITS_CM]:
+        return None, None, f"(0018,6024)/(0018,6026) Physical Units X/Y Direction {shown(units)}, not {UNITS_CM} (cm)"
+    deltas = [item.get(k) for k in ("PhysicalDeltaX", "PhysicalDeltaY")]
+    dx, dy = (float(d or 0) * 10.0 for d in deltas)
+    if not (_plausible(dx) and _plausible(dy)):
+        low, high = MM_PER_PIXEL_RANGE
+        return None, None, f"(0018,602C)/(0018,602E) Physical Delta X/Y {shown(deltas)} cm, not pixel sizes of {low:g}-{high:g} mm"
+    return dx, dy, ""
 
 
 #: The Type 1 bounds of a region, (0018,6018)-(0018,601E) *Region Location Min X0* ... *Max Y1*.
@@ -272,7 +286,8 @@ def calibration_from_dataset(
     Region bounds that run past the image are clipped to it, with a
     :class:`~cervical_length.errors.RegionBoundsClippedWarning`; a spacing attribute that is not two
     plausible numbers, or a tissue region without its bounds, is ignored, with a
-    :class:`~cervical_length.errors.HeaderValueWarning`. Raises
+    :class:`~cervical_length.errors.HeaderValueWarning`, which also says why a main tissue region
+    gives no scale. Raises
     :class:`~cervical_length.errors.NoTissueRegionError` when the header has ultrasound regions
     but none is a 2D tissue region inside the image.
     """
@@ -290,7 +305,8 @@ def calibration_from_dataset(
         main = regions[0]
         return Calibration(main.mm_per_pixel_x, main.mm_per_pixel_y, "us_region", regions, tuple(notes))
     if regions:
-        notes.append("the main tissue region has no centimetre Physical Delta X/Y")
+        why = regions[0].no_scale_why
+        _note(notes, path, f"the main tissue region (ultrasound region item {regions[0].index + 1}) gives no millimetre scale: {why}", HeaderValueWarning)
     for keyword, source in (("PixelSpacing", "pixel_spacing"), ("ImagerPixelSpacing", "imager_pixel_spacing")):
         try:
             pair = _spacing_pair(ds, keyword)
