@@ -421,6 +421,11 @@ def test_an_unmeasured_exam_says_why_on_the_terminal(frames, says):
     assert _exam_line(row) == f"exam  ACC: {says}"
 
 
+def test_a_study_not_combined_says_why_on_the_terminal():
+    row = ExamRow("1.2.3", "A1; A2", 2, 3, 3, "not_combined", None, None, "", None, "", None, reasons="its files carry 2 accession numbers (A1, A2): ...")
+    assert _exam_line(row) == "exam  A1; A2: not combined (3 frames: its files carry 2 accession numbers (A1, A2): ...)"
+
+
 @pytest.mark.parametrize("length,says", [(4.2, "funnel 4.2 mm (Y, under 5 mm: confirm)"), (5.0, "funnel 5.0 mm (Y)")])
 def test_a_frame_s_small_funnel_is_marked_on_its_terminal_line(length, says):
     r = FrameResult("a.dcm", "1.2.4", "1.2.3", "ACC", 1, 0.1, 0.1, "us_region", "measured", measurable=1, cl_mm=30.0, cl_straight_mm=29.9, funnel=1, funnel_length_mm=length, funnel_shape="Y", confidence=0.95)

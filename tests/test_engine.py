@@ -18,6 +18,7 @@ import pytest
 from cervical_length.dicom import RegionSpec, UltrasoundRegion
 from cervical_length.engine import ExamCollector, iter_frame_results, measure_files
 from cervical_length.measure import Auca, Funnel, Measurement
+from cervical_length.rules import ClinicalContext
 
 from .conftest import alive, cervix_length_item, gradient_rgb, live_children, write_obgyn_report
 
@@ -109,6 +110,28 @@ def test_exam_rows_group_frames_by_study(make_dicom, pipeline):
     assert row.chosen_frame == 2 and row.frames_used.endswith(":1;" + row.chosen_sop_instance_uid + ":2")
     assert row.auca_deg == 112.0  # the chosen frame's
     assert row.near_25_mm == 0  # 29.5 mm: more than 2.5 mm from 25
+
+
+def test_a_study_whose_files_carry_different_accession_numbers_is_not_combined(make_dicom, pipeline):
+    # One Study Instance UID over two orders: most often two patients' images under a reused UID.
+    paths = [make_dicom(study_uid="1.2.3", accession_number=acc) for acc in ("ACC1", "ACC2", "", "ACC1")]
+    items = [item for path in paths for item in iter_frame_results(pipeline, [path])]
+    collector = ExamCollector()
+    for item, cl in zip(items, (31.0, 18.0, 24.0, 30.0)):
+        collector.add(item.result, Measurement(True, (), cl_mm=cl, cl_straight_mm=cl, confidence=0.95))
+    contexts = {("accession_number", "ACC1"): ClinicalContext(ga_days=20 * 7, plurality="twins")}
+    (row,) = collector.rows(contexts)
+    assert (row.study_instance_uid, row.accession_number, row.status, row.files, row.frames, row.valid_frames) == ("1.2.3", "ACC1; ACC2", "not_combined", 4, 4, 4)
+    assert (row.cl_mm, row.chosen_frame, row.frames_used, row.spread_mm, row.near_25_mm, row.assessment) == (None, None, "", None, None, None)
+    assert row.reasons == (
+        "its files carry 2 accession numbers (ACC1, ACC2): not combined into one exam, as one Study Instance UID "
+        "may hold different patients' images (check the archive)"
+    )
+    collector = ExamCollector()  # a file without an accession number contradicts none
+    for item in (items[0], items[2], items[3]):
+        collector.add(item.result, Measurement(True, (), cl_mm=30.0, cl_straight_mm=30.0, confidence=0.95))
+    (row,) = collector.rows(contexts)
+    assert (row.accession_number, row.status, row.cl_mm, row.assessment is not None) == ("ACC1", "measured", 30.0, True)
 
 
 @pytest.mark.parametrize("cl,near", [(22.4, 0), (22.5, 1), (27.5, 1), (27.6, 0), (None, None)])

@@ -90,6 +90,13 @@ def test_a_single_frame_exam_not_measured_says_why():
     assert "declined: os not found: the lips do not meet along a canal" in html and "no measurable frame among" not in html
 
 
+def test_a_study_not_combined_says_why():
+    row = dataclasses.replace(_row("A1; A2", None), status="not_combined", reasons="its files carry 2 accession numbers (A1, A2)")
+    html = render_report([row], [""])
+    assert '<span class="badge unmeasurable">not combined</span>' in html and "not combined: its files carry 2 accession numbers (A1, A2)" in html
+    assert "declined" not in html
+
+
 @pytest.mark.parametrize("near", [1, 0, None])
 def test_a_length_near_25_mm_gets_a_badge(near):
     row = dataclasses.replace(_row("A", 26.1 if near else 30.0 if near == 0 else None), near_25_mm=near)

@@ -748,7 +748,12 @@ def _frame_line(r: FrameResult) -> str:
 
 def _exam_line(row: ExamRow) -> str:
     frames = f"{row.frames} frame{'' if row.frames == 1 else 's'}"
-    cl = f"CL {row.cl_mm:.1f} mm from {row.valid_frames} valid of {frames} (spread {row.spread_mm:.1f} mm)" if row.cl_mm is not None else f"not measurable ({frames}{'' if row.frames == 1 else ', the first'}: {row.reasons})"
+    if row.cl_mm is not None:
+        cl = f"CL {row.cl_mm:.1f} mm from {row.valid_frames} valid of {frames} (spread {row.spread_mm:.1f} mm)"
+    elif row.status == "not_combined":
+        cl = f"not combined ({frames}: {row.reasons})"
+    else:
+        cl = f"not measurable ({frames}{'' if row.frames == 1 else ', the first'}: {row.reasons})"
     if row.near_25_mm:
         cl += f", within {NEAR_THRESHOLD_MM:g} mm of {SHORT_CERVIX_MM:g} mm: confirm with calipers"
     if row.funnel_length_mm is not None:

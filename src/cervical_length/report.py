@@ -79,7 +79,7 @@ def _card(row: ExamRow, image_uri: str | None) -> str:
     short = row.cl_mm is not None and row.cl_mm <= SHORT_CERVIX_MM
     badges = []
     if row.cl_mm is None:
-        badges.append('<span class="badge unmeasurable">not measurable</span>')
+        badges.append(f'<span class="badge unmeasurable">{row.status.replace("_", " ")}</span>')
     if short:
         badges.append(f'<span class="badge short">CL &le; {SHORT_CERVIX_MM:g} mm</span>')
     if row.near_25_mm:
@@ -93,6 +93,8 @@ def _card(row: ExamRow, image_uri: str | None) -> str:
         f"shortest of the best {len(row.frames_used.split(';'))} of {row.valid_frames} measurable frames "
         f"({row.frames} in all), spread {row.spread_mm:.1f} mm"
         if row.cl_mm is not None
+        else f"not combined: {row.reasons}"
+        if row.status == "not_combined"
         else f"declined: {row.reasons}"
         if row.frames == 1
         else f"no measurable frame among {row.frames}; the first declined: {row.reasons}"

@@ -4,7 +4,7 @@ and, with a clinical context, the guideline rules applied."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..measure import Measurement, exam_result, is_small_funnel
 from ..rules import Assessment, ClinicalContext, assess, near_short_cervix_threshold
@@ -23,7 +23,9 @@ class ExamRow:
     files: int
     frames: int
     valid_frames: int
-    status: str  #: 'measured' or 'not_measurable'
+    #: 'measured', 'not_measurable', or 'not_combined' when the study's files carry different accession
+    #: numbers (``accession_number`` lists them, '; '-separated; ``reasons`` says so)
+    status: str
     cl_mm: float | None
     cl_straight_mm: float | None
     chosen_sop_instance_uid: str
@@ -31,7 +33,8 @@ class ExamRow:
     frames_used: str  #: 'SOP:frame' of the best frames, ';'-separated, best first
     spread_mm: float | None
     #: when no frame is measurable, why the exam's first frame (the one its report card shows) was
-    #: declined, '; '-separated as in ``measurements.csv``; empty for a measured exam
+    #: declined, '; '-separated as in ``measurements.csv``; why a 'not_combined' study's frames were
+    #: not combined; empty for a measured exam
     reasons: str = ""
     funnel: int | None = None  #: of the chosen frame
     funnel_length_mm: float | None = None  #: of the chosen frame's funnel; None without one
@@ -53,7 +56,13 @@ class ExamRow:
 
 
 class ExamCollector:
-    """Gathers measured frames by study and gives each study's :class:`ExamRow`."""
+    """Gathers measured frames by study and gives each study's :class:`ExamRow`.
+
+    A study whose files carry different accession numbers gets no exam-level length: one Study
+    Instance UID over several orders is most often two patients' studies under a UID a scanner or
+    an anonymiser reused, and the shortest of their frames would mix them. Its row names the
+    numbers; every frame stays in ``measurements.csv``.
+    """
 
     def __init__(self) -> None:
         self._studies: dict[str, dict] = {}
@@ -61,7 +70,9 @@ class ExamCollector:
     def add(self, r: FrameResult, measurement: Measurement | None) -> None:
         if r.status == "failed" or measurement is None or r.frame is None:
             return
-        study = self._studies.setdefault(r.study_instance_uid or r.sop_instance_uid, {"accession": r.accession_number, "files": set(), "frames": []})
+        study = self._studies.setdefault(r.study_instance_uid or r.sop_instance_uid, {"accessions": {}, "files": set(), "frames": []})
+        if r.accession_number:  # a file without one neither names nor contradicts the study's
+            study["accessions"][r.accession_number] = None
         study["files"].add(r.file)
         study["frames"].append(((r.sop_instance_uid, r.frame), measurement))
 
@@ -69,13 +80,25 @@ class ExamCollector:
         """Each study's row; with ``contexts`` (keyed as :func:`~cervical_length.clinical.read_clinical_csv`
         keys them), the rules of ``profile`` applied to the exam's length and context."""
         for uid, study in self._studies.items():
+            accessions = list(study["accessions"])
             exam = exam_result(study["frames"])
+            reasons = "" if exam.cl_mm is not None else "; ".join(study["frames"][0][1].reasons)
+            status = "measured" if exam.cl_mm is not None else "not_measurable"
+            if len(accessions) > 1:
+                status = "not_combined"
+                exam = replace(exam, cl_mm=None, cl_straight_mm=None, frames_used=(), chosen=None, spread_mm=None)
+                reasons = (
+                    f"its files carry {len(accessions)} accession numbers ({', '.join(accessions)}): not combined into one "
+                    "exam, as one Study Instance UID may hold different patients' images (check the archive)"
+                )
             chosen = dict(study["frames"]).get(exam.chosen) if exam.chosen else None
             found = None if chosen is None else chosen.funnel  # the chosen frame's funnel
             funnel = None if chosen is None else found is not None
             context = None
             if contexts is not None:
-                context = contexts.get(("study_instance_uid", uid)) or contexts.get(("accession_number", study["accession"]))
+                # An accession number shared with another study's files says nothing of whose images these are.
+                by_accession = contexts.get(("accession_number", accessions[0])) if len(accessions) == 1 else None
+                context = contexts.get(("study_instance_uid", uid)) or by_accession
             assessment = assess(context, cl_mm=exam.cl_mm, funnel=funnel, profile=profile) if context is not None else None
             ids = {} if assessment is None else {
                 "rule_findings": ";".join(r.id for r in assessment.findings),
@@ -85,18 +108,18 @@ class ExamCollector:
             }
             yield ExamRow(
                 study_instance_uid=uid,
-                accession_number=study["accession"],
+                accession_number="; ".join(accessions),
                 files=len(study["files"]),
                 frames=exam.total_frames,
                 valid_frames=exam.valid_frames,
-                status="measured" if exam.cl_mm is not None else "not_measurable",
+                status=status,
                 cl_mm=round_mm(exam.cl_mm),
                 cl_straight_mm=round_mm(exam.cl_straight_mm),
                 chosen_sop_instance_uid=exam.chosen[0] if exam.chosen else "",
                 chosen_frame=exam.chosen[1] if exam.chosen else None,
                 frames_used=";".join(f"{sop}:{frame}" for sop, frame in exam.frames_used),
                 spread_mm=round_mm(exam.spread_mm),
-                reasons="" if exam.cl_mm is not None else "; ".join(study["frames"][0][1].reasons),
+                reasons=reasons,
                 funnel=None if funnel is None else int(funnel),
                 funnel_length_mm=round_mm(found.length_mm) if found else None,
                 small_funnel=None if chosen is None else int(found is not None and is_small_funnel(found.length_mm)),
