@@ -110,6 +110,32 @@ def test_an_unchanged_report_is_not_written_again(tmp_path):
 
 
 @pytest.mark.slow
+def test_the_sr_of_a_study_that_loses_its_exam_length_is_removed_unless_changed(tmp_path, capsys):
+    from pydicom.uid import generate_uid
+
+    args = ["--out", str(tmp_path / "out"), "--workers", "1", "-q"]
+    assert main(["measure", str(SAMPLES / "03_mono_funnel.dcm"), *args]) == 0
+    (path,) = list((tmp_path / "out" / "sr").glob("*.dcm"))
+    other = dcmread(SAMPLES / "03_mono_funnel.dcm")  # the same study UID under another order
+    other.AccessionNumber, other.SOPInstanceUID = "OTHER-ORDER", generate_uid()
+    other.file_meta.MediaStorageSOPInstanceUID = other.SOPInstanceUID
+    other.save_as(tmp_path / "other.dcm")
+    capsys.readouterr()
+    assert main(["measure", str(tmp_path / "other.dcm"), *args]) == 0
+    printed = capsys.readouterr()
+    assert not path.exists() and "0 DICOM SR in sr/" in printed.out
+    assert f"sr/{path.name} removed: its study has no exam-level length in these results" in printed.err
+    assert main(["export", str(tmp_path / "out"), "-q"]) == 0
+    assert "removed" not in capsys.readouterr().err  # said once
+
+    assert main(["measure", str(SAMPLES / "03_mono_funnel.dcm"), "--out", str(tmp_path / "out2"), "--workers", "1", "-q"]) == 0
+    (kept,) = list((tmp_path / "out2" / "sr").glob("*.dcm"))
+    kept.write_bytes(b"edited")  # not the file the tool wrote any more: never removed
+    assert main(["measure", str(tmp_path / "other.dcm"), "--out", str(tmp_path / "out2"), "--workers", "1", "-q"]) == 0
+    assert kept.read_bytes() == b"edited" and "left as it is" in capsys.readouterr().err
+
+
+@pytest.mark.slow
 def test_an_export_from_another_folder_finds_the_sources_of_a_run_given_relative_paths(tmp_path, monkeypatch):
     import shutil
 

@@ -82,12 +82,13 @@ def _write_srs(folder: Path, exams: list[ExamRow], store: ResultsStore, problems
     """One DICOM SR per measured exam, named by its study's UID, written unless the store's ledger
     says the one there is current; returns how many there are."""
     folder.mkdir(exist_ok=True)
-    current, jobs, owners = 0, [], []
+    current, jobs, owners, wanted = 0, [], [], set()
     for exam in exams:
         frame = store.stored_frame(exam.chosen_sop_instance_uid, exam.chosen_frame) if exam.chosen_frame else None
         if frame is None:
             continue
         path = folder / f"{uid_stem(exam.study_instance_uid)}_cervical_length_sr.dcm"
+        wanted.add(path.resolve())
         if store.report_is_current(path, frame):
             current += 1
         else:
@@ -96,7 +97,26 @@ def _write_srs(folder: Path, exams: list[ExamRow], store: ResultsStore, problems
     failures = _map(_write_sr, jobs)
     problems.extend(f"no SR for {exam.accession_number or exam.study_instance_uid}: {why}" for exam, why in zip(owners, failures) if why)
     store.add_reports([job for job, why in zip(jobs, failures) if why is None])
+    _remove_stale_reports(folder, wanted, store, problems)
     return current + failures.count(None)
+
+
+def _remove_stale_reports(folder: Path, wanted: set[Path], store: ResultsStore, problems: list[str]) -> None:
+    """Remove the SRs an earlier export wrote for studies that now have no exam-level length (their
+    files gained a second accession number, or another model declines them), so that ``sr/`` holds
+    no length these results do not give. Only a file still as it was written is removed."""
+    stale = {path: written for path, written in store.written_reports(folder).items() if path not in wanted}
+    for path, written in stale.items():
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            continue
+        if (stat.st_size, stat.st_mtime_ns) in written:
+            path.unlink()
+            problems.append(f"sr/{path.name} removed: its study has no exam-level length in these results (a copy a PACS received stays there)")
+        else:
+            problems.append(f"sr/{path.name} left as it is: its study has no exam-level length in these results, but the file was changed after it was written")
+    store.forget_reports(list(stale))
 
 
 def _clinical_problems(contexts: dict[tuple[str, str], ClinicalContext], exams: list[ExamRow]) -> list[str]:

@@ -197,5 +197,20 @@ class ResultsStore:
             self._db.execute("BEGIN")
             self._db.executemany("INSERT OR REPLACE INTO reports VALUES (?, ?, ?, ?, ?, ?)", records)
 
+    def written_reports(self, folder: Path) -> dict[Path, set[tuple[int, int]]]:
+        """The reports in ``folder`` the ledger records, by any model or tool version, each with the
+        (size, modification time) it had when written."""
+        found: dict[Path, set[tuple[int, int]]] = {}
+        for report, size, mtime in self._db.execute("SELECT report, size, mtime_ns FROM reports"):
+            if Path(report).parent == folder.resolve():
+                found.setdefault(Path(report), set()).add((size, mtime))
+        return found
+
+    def forget_reports(self, reports: list[Path]) -> None:
+        """Drop every record of ``reports`` (resolved paths), whichever model or version wrote them."""
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.executemany("DELETE FROM reports WHERE report=?", [(str(r),) for r in reports])
+
     def close(self) -> None:
         self._db.close()
