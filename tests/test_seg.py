@@ -37,6 +37,13 @@ class TestLipSegmentation:
         assert np.array_equal(masks[0, ..., 0], labels == 1)
         assert np.array_equal(masks[0, ..., 1], labels == 2)
 
+    def test_a_source_without_its_type_2_identity_attributes_is_segmented_with_them_empty(self):
+        source = dcmread(SAMPLES / "01_rgb_normal.dcm", stop_before_pixels=True)
+        del source.PatientSex, source.StudyID
+        seg = lip_segmentation(source, {1: _labels((source.Rows, source.Columns))}, model_sha256="ab" * 32, tool_version="0.1.0")
+        assert (seg.PatientSex, seg.StudyID, seg.PatientName) == ("", "", source.PatientName)
+        assert "PatientSex" not in source
+
     def test_multi_frame_without_frame_of_reference_is_refused(self):
         source = dcmread(SAMPLES / "04_cine_jpeg.dcm", stop_before_pixels=True)
         assert "FrameOfReferenceUID" not in source

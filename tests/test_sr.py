@@ -59,6 +59,37 @@ def test_values_and_polyline_on_the_source_frame():
     assert any("ab" * 32 in str(i.get("TextValue", "")) for i in items)  # the model's checksum identifies the algorithm
 
 
+def test_a_source_without_its_type_2_identity_attributes_is_reported_with_them_empty():
+    # Anonymisers and some scanners drop them; highdicom copies each from the source.
+    source = dcmread(SAMPLES / "04_cine_jpeg.dcm", stop_before_pixels=True)
+    for keyword in ("PatientSex", "PatientBirthDate", "StudyID", "AccessionNumber", "ReferringPhysicianName"):
+        source.pop(keyword, None)
+    sr = cervical_length_report(source, _row(), tool_version="0.1.0")
+    assert (sr.PatientSex, sr.PatientBirthDate, sr.StudyID, sr.AccessionNumber) == ("", "", "", "")
+    assert sr.PatientName == source.PatientName and sr.StudyDate == source.StudyDate
+    assert "PatientSex" not in source  # the source's header is not changed
+
+
+def test_a_source_header_an_sr_cannot_be_made_from_is_a_line_not_a_crash(tmp_path):
+    from contextlib import closing
+
+    from cervical_length.export import export_results
+    from cervical_length.store import ResultsStore
+
+    raw = (SAMPLES / "04_cine_jpeg.dcm").read_bytes()
+    at = raw.index(b"\x10\x00\x40\x00CS")  # (0010,0040) Patient Sex, explicit VR
+    source = tmp_path / "damaged.dcm"
+    source.write_bytes(raw[: at + 4] + b"QQ" + raw[at + 6 :])  # a VR no standard has: pydicom cannot convert it
+    row = _row(file=str(source), study_instance_uid=str(dcmread(source).StudyInstanceUID), sop_instance_uid=str(dcmread(source).SOPInstanceUID))
+    with closing(ResultsStore(tmp_path / "results.sqlite", model_sha256="ab" * 32, tool_version="0.1.0")) as store:
+        store.add_file(source, [(row, None)])
+        (tmp_path / "out").mkdir()
+        exported = export_results(store, tmp_path / "out")
+    (problem,) = exported.problems
+    assert problem.startswith(f"no SR for {row.study_instance_uid}: {source}: its header cannot be copied into a report (")
+    assert exported.reports == 0
+
+
 def test_only_measured_frames_are_reported():
     source = dcmread(SAMPLES / "01_rgb_normal.dcm", stop_before_pixels=True)
     with pytest.raises(ValueError, match="only a measured frame"):

@@ -74,7 +74,9 @@ def _write_sr(job: tuple[Path, StoredFrame]) -> str | None:
     try:
         write_report_sr(path, source, frame.row, tool_version=__version__)
     except ValueError as err:  # a source an SR cannot reference (its UIDs)
-        return str(err)
+        return f"{frame.source}: {err}"
+    except Exception as err:  # noqa: BLE001 - one damaged header must not stop an archive's export: its line says why
+        return f"{frame.source}: its header cannot be copied into a report ({type(err).__name__}: {err})"
     return None
 
 

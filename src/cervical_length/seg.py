@@ -16,7 +16,7 @@ from pydicom.dataset import Dataset
 from pydicom.sr.codedict import codes
 from pydicom.uid import generate_uid
 
-from .dicom import number_of_frames, require_referenceable
+from .dicom import number_of_frames, require_referenceable, with_identity_type2
 
 __all__ = ["lip_segmentation", "write_lip_segmentation", "SEGMENTS"]
 
@@ -58,7 +58,7 @@ def lip_segmentation(source: Dataset, labels_by_frame: dict[int, np.ndarray], *,
         for number, label in SEGMENTS.items()
     ]
     return hd.seg.Segmentation(
-        source_images=[source],
+        source_images=[with_identity_type2(source)],
         pixel_array=stack if frames > 1 else stack[0],
         segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
         segment_descriptions=segments,

@@ -18,7 +18,7 @@ from pydicom.dataset import Dataset
 from pydicom.sr.codedict import codes
 from pydicom.uid import generate_uid
 
-from .dicom import number_of_frames, require_referenceable
+from .dicom import number_of_frames, require_referenceable, with_identity_type2
 from .engine import FrameResult
 
 __all__ = ["cervical_length_report", "write_report_sr", "FUNNEL_LENGTH", "FUNNEL_WIDTH", "AUCA"]
@@ -76,7 +76,7 @@ def cervical_length_report(source: Dataset, row: FrameResult, *, tool_version: s
         imaging_measurements=[group],
     )
     return hd.sr.Comprehensive3DSR(
-        evidence=[source],
+        evidence=[with_identity_type2(source)],
         content=report,
         series_instance_uid=generate_uid(),
         series_number=901,

@@ -8,6 +8,7 @@ its tag and its text; the reader decides whether that fails the file or only dro
 
 from __future__ import annotations
 
+import copy
 import re
 import warnings
 from collections.abc import Callable
@@ -18,7 +19,7 @@ from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.tag import Tag
 
-__all__ = ["attribute_name", "header_numbers", "number_of_frames", "is_valid_uid", "require_referenceable", "unreferenceable_uids"]
+__all__ = ["attribute_name", "header_numbers", "number_of_frames", "is_valid_uid", "require_referenceable", "unreferenceable_uids", "with_identity_type2"]
 
 #: A UID (PS3.5 9.1): dot-separated numbers without leading zeros, at most 64 characters.
 _UID = re.compile(r"(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*")
@@ -76,6 +77,24 @@ def unreferenceable_uids(ds: Dataset) -> list[str]:
         warnings.simplefilter("ignore", UserWarning)
         texts = {k: str(ds.get(k, "") or "") for k in REFERENCE_UIDS}
     return [attribute_name(k) for k, text in texts.items() if not is_valid_uid(text)]
+
+
+#: The Type 2 attributes of the Patient and General Study modules (PS3.3 C.7.1.1, C.7.2.1): present in
+#: every image, though possibly empty; an object derived from the image copies them.
+IDENTITY_TYPE2 = (
+    "PatientName", "PatientID", "PatientBirthDate", "PatientSex",
+    "StudyDate", "StudyTime", "ReferringPhysicianName", "StudyID", "AccessionNumber",
+)
+
+
+def with_identity_type2(ds: Dataset) -> Dataset:
+    """A copy of ``ds`` with each of :data:`IDENTITY_TYPE2` it lacks added empty, as the standard has
+    them: an anonymiser or a scanner that drops them leaves a header highdicom cannot copy from."""
+    completed = copy.deepcopy(ds)
+    for keyword in IDENTITY_TYPE2:
+        if keyword not in completed:
+            setattr(completed, keyword, "")
+    return completed
 
 
 def require_referenceable(ds: Dataset, what: str) -> None:
