@@ -10,7 +10,13 @@ from pydicom import dcmread
 from pydicom.data import get_testdata_file
 
 from cervical_length.dicom import RegionSpec, calibration_from_dataset, read_source, user_spacing
-from cervical_length.errors import CalibrationError, HeaderValueWarning, NoTissueRegionError, RegionBoundsClippedWarning
+from cervical_length.errors import (
+    CalibrationError,
+    CorruptDicomError,
+    HeaderValueWarning,
+    NoTissueRegionError,
+    RegionBoundsClippedWarning,
+)
 
 from .conftest import with_raw_value
 
@@ -104,6 +110,13 @@ class TestUltrasoundRegion:
         with pytest.warns(HeaderValueWarning, match=rf"\(0018,602C\)/\(0018,602E\) Physical Delta X/Y {said} cm, not pixel sizes of 0.001-5 mm$"):
             cal = read_source(path).calibration
         assert not cal.calibrated and cal.source == "none"
+
+    def test_several_values_where_one_belongs_is_a_damaged_header(self, make_dicom):
+        ds = dcmread(make_dicom(regions=[TISSUE, RegionSpec((0, 0, 79, 59), 0.01, 0.01)]))
+        ds.SequenceOfUltrasoundRegions[1].PhysicalDeltaX = [0.01, 0.02]
+        said = "ultrasound region item 2: (0018,602C) Physical Delta X holds 2 values where the standard has one: the header is damaged"
+        with pytest.raises(CorruptDicomError, match=re.escape(f"scan.dcm: {said}")):
+            calibration_from_dataset(ds, path="scan.dcm")
 
     def test_absent_delta_is_said_absent(self, make_dicom):
         ds = dcmread(make_dicom(regions=[RegionSpec((0, 0, 159, 119), 0.01, 0.01)]))

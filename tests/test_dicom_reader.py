@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 import cv2
 import numpy as np
@@ -298,6 +299,21 @@ class TestBadInput:
         with pytest.raises(CorruptDicomError) as caught:
             read_source(path)
         assert "Number of Frames '2\\n<b>' is not an integer" in str(caught.value) and "\n" not in str(caught.value)
+
+    def test_an_element_of_a_vr_no_standard_has_is_a_damaged_header(self, make_dicom):
+        path = make_dicom(photometric="YBR_FULL_422", compression="jpeg_baseline")  # explicit VR: the VR is in the file
+        data = path.read_bytes()
+        at = data.index(b"\x28\x00\x04\x00CS")  # (0028,0004) Photometric Interpretation
+        path.write_bytes(data[: at + 4] + b"QQ" + data[at + 6 :])  # pydicom converts it only when it is read
+        said = "the DICOM header is damaged (NotImplementedError: Unknown Value Representation 'QQ' in tag (0028,0004))"
+        with pytest.raises(CorruptDicomError, match=re.escape(f"{path}: {said}")):
+            read_source(path)
+
+    def test_several_values_where_one_belongs_is_a_damaged_header(self, make_dicom):
+        path = with_raw_value(make_dicom(), "PhotometricInterpretation", b"RGB\\MONOCHROME2 ")
+        said = "(0028,0004) Photometric Interpretation holds 2 values where the standard has one: the header is damaged"
+        with pytest.raises(CorruptDicomError, match=re.escape(f"{path}: {said}")):
+            read_source(path)
 
     @pytest.mark.parametrize("fraction", [0.1, 0.5, 0.9])
     def test_truncated_jpeg_multiframe(self, make_dicom, fraction):

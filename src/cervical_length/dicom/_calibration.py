@@ -21,8 +21,8 @@ from typing import Literal
 
 from pydicom.dataset import Dataset
 
-from ..errors import CalibrationError, HeaderValueWarning, NoTissueRegionError, RegionBoundsClippedWarning
-from ._values import attribute_name, header_numbers
+from ..errors import CalibrationError, CorruptDicomError, HeaderValueWarning, NoTissueRegionError, RegionBoundsClippedWarning
+from ._values import attribute_name, header_numbers, several_values
 
 __all__ = [
     "CalibrationSource",
@@ -218,6 +218,11 @@ def _region_scale(item: Dataset) -> tuple[float | None, float | None, str]:
 
 #: The Type 1 bounds of a region, (0018,6018)-(0018,601E) *Region Location Min X0* ... *Max Y1*.
 _BOUNDS = ("RegionLocationMinX0", "RegionLocationMinY0", "RegionLocationMaxX1", "RegionLocationMaxY1")
+#: The attributes of a region item the calibration reads, each of one value.
+_REGION_KEYWORDS = (
+    "RegionSpatialFormat", "RegionDataType", *_BOUNDS,
+    "PhysicalUnitsXDirection", "PhysicalUnitsYDirection", "PhysicalDeltaX", "PhysicalDeltaY",
+)
 
 
 def _tissue_regions(ds: Dataset, rows: int, cols: int, path: str, notes: list[str]) -> tuple[UltrasoundRegion, ...]:
@@ -226,6 +231,8 @@ def _tissue_regions(ds: Dataset, rows: int, cols: int, path: str, notes: list[st
     items = ds.get("SequenceOfUltrasoundRegions") or []
     regions, others, outside, unbounded = [], 0, 0, []
     for index, item in enumerate(items):
+        if several := several_values(item, _REGION_KEYWORDS):
+            raise CorruptDicomError(path, f"ultrasound region item {index + 1}: {several} where the standard has one: the header is damaged")
         if item.get("RegionSpatialFormat") != SPATIAL_FORMAT_2D or item.get("RegionDataType") != DATA_TYPE_TISSUE:
             others += 1
         elif any(item.get(k) is None for k in _BOUNDS):
@@ -289,7 +296,9 @@ def calibration_from_dataset(
     :class:`~cervical_length.errors.HeaderValueWarning`, which also says why a main tissue region
     gives no scale. Raises
     :class:`~cervical_length.errors.NoTissueRegionError` when the header has ultrasound regions
-    but none is a 2D tissue region inside the image.
+    but none is a 2D tissue region inside the image, and
+    :class:`~cervical_length.errors.CorruptDicomError` when a region item holds several values of
+    an attribute of one (a damaged header).
     """
     rows, cols = int(ds.Rows), int(ds.Columns)
     notes: list[str] = []

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pydicom
 from pydicom.dataset import Dataset
-from pydicom.errors import InvalidDicomError
+from pydicom.errors import BytesLengthException, InvalidDicomError
 from pydicom.pixels import iter_pixels
 from pydicom.pixels.decoders.base import get_decoder
 from pydicom.uid import JPEG2000, JPEG2000Lossless, JPEGBaseline8Bit, JPEGExtended12Bit, RLELossless
@@ -34,7 +34,7 @@ from ..errors import (
 )
 from ._calibration import Calibration, calibration_from_dataset
 from ._pixels import SUPPORTED_PHOTOMETRIC, to_grey_and_rgb
-from ._values import header_numbers, number_of_frames
+from ._values import header_numbers, number_of_frames, several_values
 
 __all__ = ["IGNORE_FILE", "PatientIdentity", "SourceImage", "Frame", "iter_dicom_paths", "read_source", "iter_frames", "read_frames"]
 
@@ -42,6 +42,12 @@ __all__ = ["IGNORE_FILE", "PatientIdentity", "SourceImage", "Frame", "iter_dicom
 MAX_SIDE_PX = 8192
 #: Largest (0028,0008) Number of Frames we accept (10 minutes of cine at 30 frames/s).
 MAX_FRAMES = 18000
+
+#: Attributes the reader takes as one value; a damaged header can hold several (a stray backslash).
+SINGLE_VALUED = (
+    "Rows", "Columns", "SamplesPerPixel", "BitsAllocated", "PhotometricInterpretation",
+    "SOPClassUID", "SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID", "AccessionNumber", "Modality",
+)
 #: Files in a folder scan that are never images: skipped, not failures.
 _SKIPPED_NAMES = frozenset({"DICOMDIR"})
 #: Decoder plug-in per transfer syntax, chosen by measured speed on ultrasound frames (scripts/benchmark):
@@ -183,7 +189,7 @@ def _frame_time_ms(ds: Dataset, path: Path) -> float | None:
     try:
         time_ms = header_numbers(ds, "FrameTime", float)
     except ValueError as err:
-        warnings.warn(f"{path}: {err}: ignored", HeaderValueWarning, stacklevel=3)
+        warnings.warn(f"{path}: {err}: ignored", HeaderValueWarning, stacklevel=4)
         return None
     return None if time_ms is None else time_ms[0]
 
@@ -247,13 +253,25 @@ def read_source(
     """
     path = Path(path)
     ds = _read_header(path)
+    try:
+        return _source_image(ds, path, user_mm_per_pixel=user_mm_per_pixel, include_identifiers=include_identifiers)
+    except (NotImplementedError, BytesLengthException, TypeError, AttributeError, ValueError) as err:
+        # pydicom converts an element when it is first read: a damaged one (a VR no standard has, a
+        # length its VR cannot hold, several values where one belongs) fails there, not in dcmread.
+        raise CorruptDicomError(path, f"the DICOM header is damaged ({type(err).__name__}: {err})") from err
+
+
+def _source_image(ds: Dataset, path: Path, *, user_mm_per_pixel: tuple[float, float] | None, include_identifiers: bool) -> SourceImage:
+    """The :class:`SourceImage` of a parsed header (see :func:`read_source`)."""
+    if several := several_values(ds, SINGLE_VALUED) or several_values(ds.file_meta, ("TransferSyntaxUID",)):
+        raise CorruptDicomError(path, f"{several} where the standard has one: the header is damaged")
     frames = _check_image(ds, path)
     modality = str(ds.get("Modality", "") or "")
     if modality != "US":
         warnings.warn(
             f"{path}: Modality is {modality or 'missing'}, not US: measured only if calibrated",
             NonUltrasoundWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
     return SourceImage(
         path=path,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import re
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TypeVar
 
 from pydicom.datadict import dictionary_description
@@ -19,7 +19,7 @@ from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.tag import Tag
 
-__all__ = ["attribute_name", "header_numbers", "number_of_frames", "is_valid_uid", "require_referenceable", "unreferenceable_uids", "with_identity_type2"]
+__all__ = ["attribute_name", "header_numbers", "number_of_frames", "is_valid_uid", "several_values", "require_referenceable", "unreferenceable_uids", "with_identity_type2"]
 
 #: A UID (PS3.5 9.1): dot-separated numbers without leading zeros, at most 64 characters.
 _UID = re.compile(r"(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*")
@@ -61,6 +61,16 @@ def number_of_frames(ds: Dataset) -> int:
     an integer (:func:`header_numbers`)."""
     count = header_numbers(ds, "NumberOfFrames", int)
     return 1 if count is None else count[0]
+
+
+def several_values(ds: Dataset, keywords: Iterable[str]) -> str | None:
+    """The first of ``keywords`` that ``ds`` holds with more than one value, named with their count
+    ("(0028,0004) Photometric Interpretation holds 2 values"); None when none does. A stray
+    backslash in a damaged header's text splits a value in several."""
+    for keyword in keywords:
+        if isinstance(value := ds.get(keyword), (MultiValue, list)):  # binary VRs give a list
+            return f"{attribute_name(keyword)} holds {len(value)} values"
+    return None
 
 
 def is_valid_uid(text: str) -> bool:
