@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -26,11 +27,13 @@ from cervical_length.dicom import (
 )
 from cervical_length.errors import (
     CorruptDicomError,
+    DicomReadError,
     HeaderValueWarning,
     MissingPixelDataError,
     NonUltrasoundWarning,
     NotDicomError,
     RegionBoundsClippedWarning,
+    UnforeseenError,
     UnreadableFileError,
     UnsupportedImageError,
     UnsupportedTransferSyntaxError,
@@ -38,6 +41,8 @@ from cervical_length.errors import (
 from cervical_length.phantom import generate, with_calipers
 
 from .conftest import gradient_rgb, sha256, with_raw_value
+
+SAMPLES = Path(__file__).resolve().parents[1] / "sample_dicoms"
 
 
 class TestPhotometricInterpretations:
@@ -314,6 +319,23 @@ class TestBadInput:
         said = "(0028,0004) Photometric Interpretation holds 2 values where the standard has one: the header is damaged"
         with pytest.raises(CorruptDicomError, match=re.escape(f"{path}: {said}")):
             read_source(path)
+
+    @pytest.mark.parametrize("sample", sorted(SAMPLES.glob("*.dcm")), ids=lambda p: p.stem)
+    @pytest.mark.filterwarnings("ignore")  # damaged values warn in many ways; the reader's outcome is what is checked
+    def test_randomly_damaged_headers_read_or_fail_with_a_named_error(self, sample, tmp_path):
+        rng = np.random.default_rng(int(sample.stem[:2]))
+        data = sample.read_bytes()
+        for copy in range(25):
+            damaged = bytearray(data)
+            for at in rng.integers(132, min(len(data), 3000), size=rng.choice([1, 2, 4, 8])):
+                damaged[at] = rng.integers(256)
+            path = tmp_path / f"{copy}.dcm"
+            path.write_bytes(bytes(damaged))
+            try:
+                for frame in read_frames(path):
+                    assert frame.grey.shape == (frame.source.rows, frame.source.cols)
+            except DicomReadError as err:
+                assert str(err).startswith(f"{path}: ") and not isinstance(err, UnforeseenError)
 
     @pytest.mark.parametrize("fraction", [0.1, 0.5, 0.9])
     def test_truncated_jpeg_multiframe(self, make_dicom, fraction):
