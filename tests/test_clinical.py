@@ -43,6 +43,7 @@ def test_rows_become_contexts(tmp_path):
         ("accession_number,dilation_cm\nA1,30\n", "row 2: dilation_cm: 30.0 cm is outside"),
         ("accession_number,ga\nA1,20w\nA1,21w\n", "row 3: duplicate accession_number 'A1'"),
         ("accession_number,lmp\nA1,2026-01-01\n", "row 2: column scan_date: needed"),
+        ("accession_number,lmp,scan_date\nA1,2026-01-01,27/05/2026\n", r"row 2: column scan_date: '27/05/2026' is not a date \(YYYY-MM-DD\)"),
         ("accession_number,dilation_cm\nA1,1\nA2,1,5\n", "row 3 has 3 fields, the header 2: a value holds an unquoted comma"),
     ],
 )

@@ -34,6 +34,13 @@ def _flag(text: str) -> bool:
     raise ValueError(f"{text!r} is not yes or no")
 
 
+def _date(text: str, column: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError as err:
+        raise ValueError(f"column {column}: {text.strip()!r} is not a date (YYYY-MM-DD)") from err
+
+
 def _context(row: dict[str, str]) -> ClinicalContext:
     kinds = {f.name: f.type for f in fields(ClinicalContext)}
     values: dict[str, object] = {}
@@ -54,7 +61,7 @@ def _context(row: dict[str, str]) -> ClinicalContext:
                 values[column] = text.strip()
         except ValueError as err:
             raise ValueError(f"column {column}: {err}") from err
-    dates = {name: dt.date.fromisoformat(row[name].strip()) for name in _DATES if (row.get(name) or "").strip()}
+    dates = {name: _date(row[name], name) for name in _DATES if (row.get(name) or "").strip()}
     if (row.get("ga") or "").strip():
         values["ga_days"] = parse_gestational_age(row["ga"], field_name="column ga")
     elif "lmp" in dates or "edd" in dates:
