@@ -133,6 +133,16 @@ def test_uncalibrated_frame_says_what_in_its_header_gave_no_scale(make_dicom, tm
     assert (row["status"], row["notes"]) == ("uncalibrated", why)
 
 
+def test_an_image_in_several_files_is_named_once_counted(make_dicom, tmp_path, random_model, capsys):
+    first = make_dicom("in/a/cine.dcm", frames_rgb=gradient_rgb(frames=2))
+    (tmp_path / "in" / "b").mkdir()
+    (tmp_path / "in" / "b" / "cine.dcm").write_bytes(first.read_bytes())
+    assert main(["measure", str(tmp_path / "in"), "--out", str(tmp_path / "o"), "--model", str(random_model), "--workers", "1", "-q"]) == 0
+    sop = _rows(tmp_path / "o")[0]["sop_instance_uid"]
+    said = f"image {sop} is in 2 files ({first}, {tmp_path / 'in' / 'b' / 'cine.dcm'}): counted once in its exam, from the first"
+    assert said in capsys.readouterr().err
+
+
 def test_tampered_model_is_a_usage_error(make_dicom, tmp_path, random_model, capsys):
     copy = tmp_path / random_model.name
     copy.write_text(random_model.read_text())

@@ -319,6 +319,15 @@ class TestReadReadings:
         assert readings.manual_only == []
         assert len(readings.values[TOOL]) == 8
 
+    def test_an_image_in_two_files_is_compared_once_if_measured_alike(self, study, tmp_path):
+        auto, manual, _ = study
+        rows = list(csv.DictReader(auto.open(newline="")))
+        copied = _write_csv(tmp_path / "copied.csv", [*rows, dict(rows[0])])  # its row again, from the copy
+        assert read_readings(copied, [manual]).values == read_readings(auto, [manual]).values
+        other = _write_csv(tmp_path / "other.csv", [*rows, {**rows[0], "cl_mm": "40.0"}])  # one UID, two images
+        with pytest.raises(ComparisonDataError, match=rf"other\.csv, row {len(rows) + 2}: duplicate of row 2 \(1\.2\.0/1\.2\.0\.1/1\)"):
+            read_readings(other, [manual])
+
     def test_exam_level_reads_exams_csv_of_a_directory(self, tmp_path):
         _write_csv(tmp_path / "exams.csv", [{"study_instance_uid": f"9.{k}", "cl_mm": 20 + k, "status": "measured"} for k in range(4)])
         manual = _write_csv(tmp_path / "exam_manual.csv", [{"study_instance_uid": f"9.{k}", "cl_mm": 21 + k} for k in range(5)])

@@ -134,6 +134,22 @@ def test_a_study_whose_files_carry_different_accession_numbers_is_not_combined(m
     assert (row.accession_number, row.status, row.cl_mm, row.assessment is not None) == ("ACC1", "measured", 30.0, True)
 
 
+def test_an_image_in_several_files_counts_once_in_its_exam(make_dicom, pipeline, tmp_path):
+    first = make_dicom("a/cine.dcm", frames_rgb=gradient_rgb(frames=2), study_uid="1.2.3")
+    copy = tmp_path / "backup" / "cine.dcm"  # an archive holding a copy of a folder
+    copy.parent.mkdir()
+    copy.write_bytes(first.read_bytes())
+    collector = ExamCollector()
+    for path in (first, copy):
+        for item, cl in zip(iter_frame_results(pipeline, [path]), (31.0, 29.5)):
+            collector.add(item.result, Measurement(True, (), cl_mm=cl, cl_straight_mm=cl, confidence=0.95))
+    (row,) = collector.rows()
+    sop = row.chosen_sop_instance_uid
+    assert (row.files, row.frames, row.valid_frames, row.cl_mm, row.spread_mm) == (1, 2, 2, 29.5, 1.5)
+    assert row.frames_used == f"{sop}:1;{sop}:2"
+    assert collector.copies() == {sop: [str(first), str(copy)]}
+
+
 @pytest.mark.parametrize("cl,near", [(22.4, 0), (22.5, 1), (27.5, 1), (27.6, 0), (None, None)])
 def test_exam_rows_flag_a_length_near_25_mm(make_dicom, pipeline, cl, near):
     (item,) = iter_frame_results(pipeline, [make_dicom(study_uid="1.2.3")])

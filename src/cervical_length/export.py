@@ -156,6 +156,10 @@ def export_results(
             table.write(exam)
             lines.write(exam)
     problems = _clinical_problems(contexts, exams) if contexts is not None else []
+    problems.extend(
+        f"image {sop} is in {len(files)} files ({', '.join(files)}): counted once in its exam, from the first"
+        for sop, files in collector.copies().items()
+    )
     reports = _write_srs(out / "sr", exams, store, problems) if sr else None
     shown = cards_with_images(exams)
     images: list[str | None] = [None] * len(exams)

@@ -180,14 +180,17 @@ def _read_tool(auto: Path, level: Level) -> tuple[dict[Key, tuple[float, ...]], 
         _require(path, columns, ("study_instance_uid", "cl_mm"))
     values: dict[Key, tuple[float, ...]] = {}
     not_measured: list[Key] = []
-    seen: dict[Key, int] = {}
+    seen: dict[Key, tuple[int, str]] = {}
     for row_no, row in enumerate(rows, start=2):
         if level == "frame" and not (row.get("frame") or "").strip() and (row.get("status") or "") in NO_FRAME:
             continue  # a file that gave no frame to compare (failed, or no image)
         key = _key(path, row_no, row, level)
+        cl_text = (row.get("cl_mm") or "").strip()
         if key in seen:
-            raise ComparisonDataError(f"{path}, row {row_no}: duplicate of row {seen[key]} ({'/'.join(key)})")
-        seen[key] = row_no
+            if level == "frame" and seen[key][1] == cl_text:
+                continue  # the same image in another file (an archive's copy), measured alike: compared once
+            raise ComparisonDataError(f"{path}, row {row_no}: duplicate of row {seen[key][0]} ({'/'.join(key)})")
+        seen[key] = (row_no, cl_text)
         measured = (row.get("measurable", "1") or "").strip() == "1" and (row.get("cl_mm") or "").strip()
         if measured:
             values[key] = (_millimetres(path, row_no, row["cl_mm"]),)

@@ -62,19 +62,33 @@ class ExamCollector:
     Instance UID over several orders is most often two patients' studies under a UID a scanner or
     an anonymiser reused, and the shortest of their frames would mix them. Its row names the
     numbers; every frame stays in ``measurements.csv``.
+
+    An image in several files (one SOP Instance UID: an archive holding a copy of a folder) counts
+    once: its copies' frames would fill the best three with one frame and make the spread 0.
     """
 
     def __init__(self) -> None:
         self._studies: dict[str, dict] = {}
+        self._files_of: dict[str, dict[str, None]] = {}  # SOP Instance UID -> the files holding it, in order
 
     def add(self, r: FrameResult, measurement: Measurement | None) -> None:
         if r.status == "failed" or measurement is None or r.frame is None:
             return
+        files = self._files_of.setdefault(r.sop_instance_uid, {r.file: None})
+        if r.file not in files:
+            files[r.file] = None
+        if r.file != next(iter(files)):
+            return  # a copy of an image already counted
         study = self._studies.setdefault(r.study_instance_uid or r.sop_instance_uid, {"accessions": {}, "files": set(), "frames": []})
         if r.accession_number:  # a file without one neither names nor contradicts the study's
             study["accessions"][r.accession_number] = None
         study["files"].add(r.file)
         study["frames"].append(((r.sop_instance_uid, r.frame), measurement))
+
+    def copies(self) -> dict[str, list[str]]:
+        """SOP Instance UID -> the files holding that image, the one counted first, for every image
+        found in more than one file."""
+        return {sop: list(files) for sop, files in self._files_of.items() if len(files) > 1}
 
     def rows(self, contexts: dict[tuple[str, str], ClinicalContext] | None = None, *, profile: str = "smfm-acog") -> Iterator[ExamRow]:
         """Each study's row; with ``contexts`` (keyed as :func:`~cervical_length.clinical.read_clinical_csv`
