@@ -337,6 +337,23 @@ class TestBadInput:
             except DicomReadError as err:
                 assert str(err).startswith(f"{path}: ") and not isinstance(err, UnforeseenError)
 
+    def test_more_pixel_data_than_the_header_describes_is_said(self, make_dicom):
+        path = make_dicom(frames_rgb=gradient_rgb(frames=2), photometric="MONOCHROME2")
+        ds = dcmread(path)
+        del ds.NumberOfFrames  # an exporter that drops it: two frames' bytes, described as one
+        ds.save_as(path)
+        held, one = len(ds.PixelData), ds.Rows * ds.Columns
+        said = f"{path}: Pixel Data (7FE0,0010) holds {held} bytes, 2.00 times the {one} its Rows, Columns, Samples per Pixel, Bits Allocated"
+        with pytest.warns(HeaderValueWarning, match=re.escape(said)):
+            frames = list(read_frames(path))
+        assert len(frames) == 1
+
+    def test_pixel_data_padded_to_an_even_length_is_not_excess(self, make_dicom, recwarn):
+        odd = np.zeros((1, 5, 7, 3), np.uint8)  # 35 grey bytes, padded to 36
+        path = make_dicom(frames_rgb=odd, photometric="MONOCHROME2", regions=[])
+        assert len(dcmread(path).PixelData) == 36 and len(list(read_frames(path))) == 1
+        assert not [w for w in recwarn if "Pixel Data" in str(w.message)]
+
     @pytest.mark.parametrize("fraction", [0.1, 0.5, 0.9])
     def test_truncated_jpeg_multiframe(self, make_dicom, fraction):
         path = make_dicom(frames_rgb=gradient_rgb(frames=6), photometric="YBR_FULL_422", compression="jpeg_baseline")

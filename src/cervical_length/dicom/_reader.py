@@ -16,10 +16,12 @@ from pathlib import Path
 
 import numpy as np
 import pydicom
+from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.errors import BytesLengthException, InvalidDicomError
 from pydicom.pixels import iter_pixels
 from pydicom.pixels.decoders.base import get_decoder
+from pydicom.pixels.utils import get_expected_length
 from pydicom.uid import JPEG2000, JPEG2000Lossless, JPEGBaseline8Bit, JPEGExtended12Bit, RLELossless
 
 from ..errors import (
@@ -232,7 +234,24 @@ def _check_image(ds: Dataset, path: Path) -> int:
         raise UnsupportedTransferSyntaxError(
             path, f"transfer syntax {syntax.name} ({syntax}) needs a decoder plug-in that is not installed"
         )
+    if decoder.is_native:
+        _warn_of_excess_pixel_data(ds, path)
     return frames
+
+
+def _warn_of_excess_pixel_data(ds: Dataset, path: Path) -> None:
+    """Warn when uncompressed Pixel Data holds more bytes than the header's image size says (a
+    missing Number of Frames, a wrong Rows): only the bytes the header describes are read."""
+    element = ds.get_item("PixelData", keep_deferred=True)  # its length, without reading the pixels
+    held = element.length if isinstance(element, RawDataElement) else len(element.value)
+    described = get_expected_length(ds)
+    if described + described % 2 < held < 0xFFFFFFFF:  # one byte pads an odd length; the last: undefined length
+        warnings.warn(
+            f"{path}: Pixel Data (7FE0,0010) holds {held} bytes, {held / described:.2f} times the {described} its Rows, "
+            "Columns, Samples per Pixel, Bits Allocated and Number of Frames describe: only those are read",
+            HeaderValueWarning,
+            stacklevel=4,
+        )
 
 
 def read_source(
