@@ -266,6 +266,13 @@ class TestPydicomExports:
             (frame,) = read_frames(get_testdata_file("GDCMJ2K_TextGBR.dcm"))
         assert frame.rgb.shape == (400, 400, 3)
 
+    def test_deflated_data_set_exact_pixels(self):
+        # Deflated Explicit VR Little Endian: the whole data set one zlib stream, pixels included.
+        path = get_testdata_file("image_dfl.dcm")
+        with pytest.warns(NonUltrasoundWarning):
+            (frame,) = read_frames(path)
+        assert np.array_equal(frame.grey, dcmread(path).pixel_array)
+
     def test_rle_two_frames(self):
         with pytest.warns(NonUltrasoundWarning):
             frames = list(read_frames(get_testdata_file("SC_rgb_rle_2frame.dcm")))

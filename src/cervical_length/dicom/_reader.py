@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pydicom
@@ -22,7 +23,14 @@ from pydicom.errors import BytesLengthException, InvalidDicomError
 from pydicom.pixels import iter_pixels
 from pydicom.pixels.decoders.base import get_decoder
 from pydicom.pixels.utils import get_expected_length
-from pydicom.uid import JPEG2000, JPEG2000Lossless, JPEGBaseline8Bit, JPEGExtended12Bit, RLELossless
+from pydicom.uid import (
+    JPEG2000,
+    DeflatedExplicitVRLittleEndian,
+    JPEG2000Lossless,
+    JPEGBaseline8Bit,
+    JPEGExtended12Bit,
+    RLELossless,
+)
 
 from ..errors import (
     CorruptDicomError,
@@ -314,13 +322,22 @@ def _source_image(ds: Dataset, path: Path, *, user_mm_per_pixel: tuple[float, fl
     )
 
 
+def _pixel_source(source: SourceImage, handle: BinaryIO) -> tuple[BinaryIO | Dataset, Dataset]:
+    """What pydicom reads the frames from, and the header it describes them with: the open file,
+    frame by frame, and the header pydicom fills as it goes; a deflated data set (Deflated Explicit
+    VR Little Endian: all of it one zlib stream) is inflated whole first, and is its own header."""
+    if source.transfer_syntax_uid == DeflatedExplicitVRLittleEndian:
+        inflated = pydicom.dcmread(handle)
+        return inflated, inflated
+    return handle, Dataset()
+
+
 def iter_frames(source: SourceImage) -> Iterator[Frame]:
     """Yield every frame of a file whose header :func:`read_source` has checked, one at a time.
 
     Raises :class:`~cervical_length.errors.CorruptDicomError` naming the frame when pixel data cannot
     be decoded (truncated file, damaged JPEG stream); frames decoded before the failure are yielded.
     """
-    decoded_header = Dataset()
     decoder = get_decoder(source.transfer_syntax_uid)
     plugin = PREFERRED_PLUGIN.get(source.transfer_syntax_uid, "")
     if plugin and plugin not in decoder.available_plugins:
@@ -329,25 +346,27 @@ def iter_frames(source: SourceImage) -> Iterator[Frame]:
     # view_only), not copies: 0.5-1 ms a 600 x 800 RGB frame. YBR comes as Y, Cb, Cr (as_rgb=False),
     # converted by to_grey_and_rgb: pydicom's own conversion took 5-10 ms of a JPEG frame's 12-18.
     view_only = decoder.is_native and source.photometric_interpretation != "YBR_FULL_422"
-    with open(source.path, "rb") as handle, closing(
-        iter_pixels(handle, ds_out=decoded_header, decoding_plugin=plugin, view_only=view_only, as_rgb=False)
-    ) as frames:  # closing() ends pydicom's generator while the file is open (it seeks back on exit)
-        for number in range(1, source.number_of_frames + 1):
-            try:
-                arr = next(frames)
-                grey, rgb = to_grey_and_rgb(arr, decoded_header)
-                grey.flags.writeable = rgb.flags.writeable = False
-            except StopIteration as err:
-                raise CorruptDicomError(
-                    source.path, f"pixel data ends after frame {number - 1} of {source.number_of_frames}"
-                ) from err
-            except Exception as err:  # decoders raise many types; each means this frame is unreadable
-                raise CorruptDicomError(
-                    source.path,
-                    f"frame {number}: pixel data cannot be decoded, the file is truncated or damaged "
-                    f"({type(err).__name__}: {err})",
-                ) from err
-            yield Frame(source=source, frame_number=number, grey=grey, rgb=rgb)
+    with open(source.path, "rb") as handle:
+        pixels, decoded_header = _pixel_source(source, handle)
+        with closing(
+            iter_pixels(pixels, ds_out=decoded_header, decoding_plugin=plugin, view_only=view_only, as_rgb=False)
+        ) as frames:  # closing() ends pydicom's generator while the file is open (it seeks back on exit)
+            for number in range(1, source.number_of_frames + 1):
+                try:
+                    arr = next(frames)
+                    grey, rgb = to_grey_and_rgb(arr, decoded_header)
+                    grey.flags.writeable = rgb.flags.writeable = False
+                except StopIteration as err:
+                    raise CorruptDicomError(
+                        source.path, f"pixel data ends after frame {number - 1} of {source.number_of_frames}"
+                    ) from err
+                except Exception as err:  # decoders raise many types; each means this frame is unreadable
+                    raise CorruptDicomError(
+                        source.path,
+                        f"frame {number}: pixel data cannot be decoded, the file is truncated or damaged "
+                        f"({type(err).__name__}: {err})",
+                    ) from err
+                yield Frame(source=source, frame_number=number, grey=grey, rgb=rgb)
 
 
 def read_frames(
