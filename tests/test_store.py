@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from cervical_length.cli import main
 
 from .conftest import gradient_rgb
@@ -185,3 +187,45 @@ def test_a_damaged_database_is_named_and_left_as_it_is(make_dicom, tmp_path, ran
     assert "measure the files again into a new folder" in capsys.readouterr().err
     assert database.read_bytes() == damaged
     assert main([*argv, "--no-resume"]) == 0  # starting afresh replaces it, as asked
+
+
+def test_a_second_run_into_the_same_folder_is_refused_while_the_first_holds_it(make_dicom, tmp_path, random_model, capsys):
+    from contextlib import closing
+
+    from cervical_length.errors import ResultsInUseError
+    from cervical_length.store import ResultsStore
+
+    _make_folder(make_dicom, 1)
+    out = tmp_path / "out"
+    args = ["--out", str(out), "--model", str(random_model), "--workers", "1", "-q"]
+    assert main(["measure", str(tmp_path / "in"), *args]) == 0
+    with closing(ResultsStore(out / "results.sqlite", model_sha256="ab" * 32, tool_version="0.1.0")):  # a run in progress
+        with pytest.raises(ResultsInUseError, match=rf"{out}: in use by another cervical-length run \(process {os.getpid()} on "):
+            ResultsStore(out / "results.sqlite", model_sha256="ab" * 32, tool_version="0.1.0")
+        before = (out / "measurements.csv").read_bytes()
+        capsys.readouterr()
+        assert main(["measure", str(tmp_path / "in"), *args]) == 2
+        assert main(["measure", str(tmp_path / "in"), *args, "--no-resume"]) == 2  # which would delete its database
+        assert main(["export", str(out), "-q"]) == 2
+        assert (out / "results.sqlite").stat().st_size > 0
+        assert "in use by another cervical-length run" in capsys.readouterr().err
+        assert (out / "measurements.csv").read_bytes() == before  # nothing of the first run's outputs touched
+    assert main(["export", str(out), "-q"]) == 0  # free once that run has ended
+
+
+def test_the_lock_of_a_killed_run_does_not_outlive_it(tmp_path):
+    code = (
+        "import time, sys; from cervical_length.store import ResultsStore; "
+        f"s = ResultsStore({str(tmp_path / 'results.sqlite')!r}, model_sha256='ab' * 32, tool_version='0.1.0'); "
+        "print('held', flush=True); time.sleep(60)"
+    )
+    holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    holder.send_signal(signal.SIGKILL)
+    holder.wait()
+    from contextlib import closing
+
+    from cervical_length.store import ResultsStore
+
+    with closing(ResultsStore(tmp_path / "results.sqlite", model_sha256="ab" * 32, tool_version="0.1.0")):
+        pass  # taken at once: the system dropped the killed process's lock

@@ -21,7 +21,15 @@ from . import __version__
 from .clinical import read_clinical_csv
 from .dicom import IGNORE_FILE, user_spacing
 from .engine import POOL_MIN_FRAMES, ExamRow, FrameResult, Pipeline, candidate_files, measure_files
-from .errors import CalibrationError, ClinicalDataError, ClusterMismatchError, DicomReadError, ModelError, ResultsDatabaseError
+from .errors import (
+    CalibrationError,
+    ClinicalDataError,
+    ClusterMismatchError,
+    DicomReadError,
+    ModelError,
+    ResultsDatabaseError,
+    ResultsInUseError,
+)
 from .export import export_results
 from .measure import SMALL_FUNNEL_MM
 from .model_info import DEFAULT_MODEL, WORKING_SIZE, ModelInfo, TrainConfig, amend_metadata, calibration_metadata, read_model_info
@@ -71,10 +79,13 @@ def _output_folder(path: Path) -> None:
         raise _UsageError(f"{path}: cannot be made a folder for the results ({err.strerror or err})") from err
 
 
-def _results_store(database: Path, info: ModelInfo, fix: str) -> ResultsStore:
-    """The results database of an output folder; a usage error saying ``fix`` when it is damaged."""
+def _results_store(database: Path, info: ModelInfo, fix: str, *, fresh: bool = False) -> ResultsStore:
+    """The results database of an output folder (``fresh``: deleted first); a usage error saying
+    ``fix`` when it is damaged, or that another run holds it."""
     try:
-        return ResultsStore(database, model_sha256=info.sha256, tool_version=__version__)
+        return ResultsStore(database, model_sha256=info.sha256, tool_version=__version__, fresh=fresh)
+    except ResultsInUseError as err:
+        raise _UsageError(str(err)) from err
     except ResultsDatabaseError as err:
         raise _UsageError(f"{err}: {fix}") from err
 
@@ -609,11 +620,7 @@ def _measure(args: argparse.Namespace) -> int:
     segmentations = args.out / "seg" if args.dicom_seg else None
     if segmentations is not None:
         segmentations.mkdir(exist_ok=True)
-    database = args.out / DATABASE_NAME
-    if not args.resume:
-        for leftover in (database, database.with_name(database.name + "-wal"), database.with_name(database.name + "-shm")):
-            leftover.unlink(missing_ok=True)
-    store = _results_store(database, info, "move it aside, or start afresh with --no-resume (which deletes it)")
+    store = _results_store(args.out / DATABASE_NAME, info, "move it aside, or start afresh with --no-resume (which deletes it)", fresh=not args.resume)
     skipped = []
 
     def already_done(path: Path) -> bool:
@@ -660,7 +667,7 @@ def _measure(args: argparse.Namespace) -> int:
         print(
             f"This run: {frames} frames from {files} files: {counts['measured']} measured, {counts['not_measurable']} not measurable, "
             f"{counts['uncalibrated']} uncalibrated; {len(failures)} files failed{others}"
-            + (f"; {len(skipped)} files already in {database.name}, skipped (--retry-failed retries failures)" if skipped else "")
+            + (f"; {len(skipped)} files already in {DATABASE_NAME}, skipped (--retry-failed retries failures)" if skipped else "")
             + f". {DISCLAIMER}"
         )
         for failure in failures:

@@ -25,6 +25,7 @@ __all__ = [
     "ModelError",
     "ClusterMismatchError",
     "ResultsDatabaseError",
+    "ResultsInUseError",
     "ClinicalDataError",
     "ComparisonDataError",
     "CervicalLengthWarning",
@@ -116,6 +117,10 @@ class ClusterMismatchError(CervicalLengthError):
 
 class ResultsDatabaseError(CervicalLengthError):
     """An output folder's ``results.sqlite`` is not a results database or is damaged (left as it is)."""
+
+
+class ResultsInUseError(ResultsDatabaseError):
+    """Another run (``measure`` or ``export``) is writing into the same output folder."""
 
 
 class CervicalLengthWarning(UserWarning):

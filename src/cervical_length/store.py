@@ -14,15 +14,18 @@ received a report does not get a second copy under a new UID.
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import hashlib
 import json
 import os
+import socket
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from .engine import FrameResult, Outcome
-from .errors import ResultsDatabaseError
+from .errors import ResultsDatabaseError, ResultsInUseError
 from .measure import Auca, Funnel, Measurement
 
 __all__ = ["ResultsStore", "StoredFrame", "DATABASE_NAME"]
@@ -109,12 +112,39 @@ def _row_json(row: FrameResult) -> str:
     return json.dumps({f.name: getattr(row, f.name) for f in dataclasses.fields(row)})
 
 
-class ResultsStore:
-    """``DIR/results.sqlite`` for one model (checksum) and tool version."""
+def _lock(database: Path) -> BinaryIO:
+    """Hold an exclusive lock on ``<database>.lock`` for as long as the returned file is open (the
+    system drops it when the process ends, however it ends, so it never goes stale); raises
+    :class:`~cervical_length.errors.ResultsInUseError` naming the process that holds it."""
+    handle = open(database.with_name(database.name + ".lock"), "a+b")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError as err:
+        handle.seek(0)
+        holder = handle.read().decode(errors="replace").strip() or "another process"
+        handle.close()
+        raise ResultsInUseError(
+            f"{database.parent}: in use by another cervical-length run ({holder}): two runs writing one output "
+            "folder would mix their outputs; wait for it to end, or give another --out"
+        ) from err
+    handle.truncate(0)
+    handle.write(f"process {os.getpid()} on {socket.gethostname()}".encode())
+    handle.flush()
+    return handle
 
-    def __init__(self, path: str | os.PathLike[str], *, model_sha256: str, tool_version: str) -> None:
+
+class ResultsStore:
+    """``DIR/results.sqlite`` for one model (checksum) and tool version, held by one run at a time
+    (a lock file beside it, ``results.sqlite.lock``)."""
+
+    def __init__(self, path: str | os.PathLike[str], *, model_sha256: str, tool_version: str, fresh: bool = False) -> None:
+        """fresh : delete the database (and SQLite's files beside it) first, once this run holds it."""
         self.path = Path(path)
         self.model_sha256, self.tool_version = model_sha256, tool_version
+        self._lock = _lock(self.path)
+        if fresh:
+            for leftover in (self.path, self.path.with_name(self.path.name + "-wal"), self.path.with_name(self.path.name + "-shm")):
+                leftover.unlink(missing_ok=True)
         self._db = sqlite3.connect(self.path, isolation_level=None)
         try:
             # WAL + FULL sync: a committed file survives a crash or a power loss.
@@ -122,7 +152,7 @@ class ResultsStore:
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(_SCHEMA)
         except sqlite3.DatabaseError as err:  # not SQLite, or damaged: SQLite refuses before writing to it
-            self._db.close()
+            self.close()
             raise ResultsDatabaseError(f"{self.path}: not a results database, or damaged ({err}); it was left as it is") from err
 
     def status(self, path: Path) -> str | None:
@@ -214,3 +244,4 @@ class ResultsStore:
 
     def close(self) -> None:
         self._db.close()
+        self._lock.close()
