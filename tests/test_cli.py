@@ -143,6 +143,16 @@ def test_an_image_in_several_files_is_named_once_counted(make_dicom, tmp_path, r
     assert said in capsys.readouterr().err
 
 
+def test_an_output_the_system_refuses_is_named_with_status_3_and_the_results_kept(make_dicom, tmp_path, random_model, capsys):
+    out = tmp_path / "o"
+    (out / "measurements.csv").mkdir(parents=True)  # where the CSV goes: as a full disk or a permission would refuse it
+    assert main(["measure", str(make_dicom()), "--out", str(out), "--model", str(random_model), "--workers", "1", "-q"]) == 3
+    said = f"cervical-length measure: error: {out / 'measurements.csv'}: Is a directory; every file finished is kept in {out / 'results.sqlite'}"
+    assert said in capsys.readouterr().err
+    (out / "measurements.csv").rmdir()
+    assert main(["export", str(out), "--model", str(random_model), "-q"]) == 0 and len(_rows(out)) == 1
+
+
 def test_tampered_model_is_a_usage_error(make_dicom, tmp_path, random_model, capsys):
     copy = tmp_path / random_model.name
     copy.write_text(random_model.read_text())

@@ -51,7 +51,7 @@ from .store import DATABASE_NAME, ResultsStore
 
 __all__ = ["main", "build_parser"]
 
-EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_CANNOT_WRITE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 _NO_SR_HELP = (
     "write no DICOM SR (each costs about 50-80 ms a study on a 2-core machine, more than measuring a "
     "single-image study; written once, then only when its exam changes)"
@@ -116,7 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
             "a DICOM object that is no image, such as a report, one row saying so), "
             "OUT/exams.csv (one row per study: the shortest of the best three measurable frames) and "
             "OUT/overlays/*.png. Frames that cannot be measured honestly say why and carry no length. "
-            "Exit status: 0 when every file was read (or was no image), 1 when some failed, 2 for a usage error."
+            "Exit status: 0 when every file was read (or was no image), 1 when some failed, 2 for a usage error, "
+            "3 when the system refuses a file the run writes (disk full, permissions)."
         ),
     )
     measure.add_argument("paths", nargs="*", metavar="PATH", type=Path, help="DICOM files or folders")
@@ -871,6 +872,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except _UsageError as err:
         print(f"cervical-length {args.command}: error: {_shown(err)}", file=sys.stderr)
         return EXIT_USAGE
+    except OSError as err:  # the inputs' faults are rows; this is an output the system refused (disk full, permissions)
+        kept = f"; every file finished is kept in {args.out / DATABASE_NAME}: `cervical-length export {args.out}` writes the outputs again" if args.command == "measure" else ""
+        where = f"{_shown(str(err.filename))}: " if err.filename else ""
+        print(f"cervical-length {args.command}: error: {where}{_shown(err.strerror or str(err))}{kept}", file=sys.stderr)
+        return EXIT_CANNOT_WRITE
     except KeyboardInterrupt:
         kept = f"; every file finished is kept in {args.out / DATABASE_NAME} and the same command goes on from there" if args.command == "measure" else ""
         print(f"\ncervical-length {args.command}: interrupted{kept}", file=sys.stderr)
