@@ -873,7 +873,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"cervical-length {args.command}: error: {_shown(err)}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as err:  # the inputs' faults are rows; this is an output the system refused (disk full, permissions)
-        kept = f"; every file finished is kept in {args.out / DATABASE_NAME}: `cervical-length export {args.out}` writes the outputs again" if args.command == "measure" else ""
+        kept = f"; every file finished is kept in {args.out / DATABASE_NAME}: `cervical-length export {args.out}` writes the tables, report and SRs again from it" if args.command == "measure" else ""
         where = f"{_shown(str(err.filename))}: " if err.filename else ""
         print(f"cervical-length {args.command}: error: {where}{_shown(err.strerror or str(err))}{kept}", file=sys.stderr)
         return EXIT_CANNOT_WRITE
