@@ -18,7 +18,7 @@ class ExamRow:
     """One row of ``exams.csv``: a study's exam-level cervical length (FMF / ISUOG: the shortest of
     the best three measurable frames) and how it was chosen. Lengths in mm."""
 
-    study_instance_uid: str
+    study_instance_uid: str  #: a file's SOP Instance UID when it has none: an exam of its own
     accession_number: str
     files: int
     frames: int
