@@ -140,7 +140,12 @@ def test_an_image_in_several_files_is_named_once_counted(make_dicom, tmp_path, r
     assert main(["measure", str(tmp_path / "in"), "--out", str(tmp_path / "o"), "--model", str(random_model), "--workers", "1", "-q"]) == 0
     sop = _rows(tmp_path / "o")[0]["sop_instance_uid"]
     said = f"image {sop} is in 2 files ({first}, {tmp_path / 'in' / 'b' / 'cine.dcm'}): counted once in its exam, from the first"
-    assert said in capsys.readouterr().err
+    printed = capsys.readouterr()
+    assert said in printed.err and ", 1 lines in problems.txt," in printed.out
+    assert (tmp_path / "o" / "problems.txt").read_text(encoding="utf-8") == said + "\n"  # kept for a run nobody watched
+    (tmp_path / "in" / "b" / "cine.dcm").unlink()
+    assert main(["measure", str(tmp_path / "in"), "--out", str(tmp_path / "o"), "--model", str(random_model), "--workers", "1", "-q", "--no-resume"]) == 0
+    assert not (tmp_path / "o" / "problems.txt").exists()  # an earlier export's list goes with its problems
 
 
 def test_an_output_the_system_refuses_is_named_with_status_3_and_the_results_kept(make_dicom, tmp_path, random_model, capsys):

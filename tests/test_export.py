@@ -67,3 +67,17 @@ def test_an_sr_whose_source_is_gone_is_reported_not_raised(tmp_path):
     assert problem.startswith(f"no SR for ACC1: {source} cannot be read")
     assert not list((tmp_path / "sr").iterdir())
     assert "ACC1" in (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert (tmp_path / "problems.txt").read_text(encoding="utf-8") == problem + "\n"
+
+
+def test_problems_txt_escapes_header_and_csv_text(tmp_path):
+    from contextlib import closing
+
+    from cervical_length.export import export_results
+    from cervical_length.rules import ClinicalContext
+    from cervical_length.store import ResultsStore
+
+    with closing(ResultsStore(tmp_path / "results.sqlite", model_sha256="ab" * 32, tool_version="0.1.0")) as store:
+        exported = export_results(store, tmp_path, {("accession_number", "A1\n\x1b[2Jforged line"): ClinicalContext()}, sr=False)
+    assert exported.problems == ["clinical row matches no study: accession_number A1\n\x1b[2Jforged line"]
+    assert (tmp_path / "problems.txt").read_text(encoding="utf-8") == "clinical row matches no study: accession_number A1\\n\\x1b[2Jforged line\n"

@@ -30,10 +30,10 @@ from .errors import (
     ResultsDatabaseError,
     ResultsInUseError,
 )
-from .export import export_results
+from .export import PROBLEMS_NAME, export_results
 from .measure import SMALL_FUNNEL_MM
 from .model_info import DEFAULT_MODEL, WORKING_SIZE, ModelInfo, TrainConfig, amend_metadata, calibration_metadata, read_model_info
-from .outputs import CsvWriter, small_funnel_mark, write_png
+from .outputs import CsvWriter, printable, small_funnel_mark, write_png
 from .phantom import APPEARANCES, CASES, generate, montage, phantom_stem, write_ground_truth_csv, write_phantom
 from .rules import (
     DISCLAIMER,
@@ -56,14 +56,6 @@ _NO_SR_HELP = (
     "write no DICOM SR (each costs about 50-80 ms a study on a 2-core machine, more than measuring a "
     "single-image study; written once, then only when its exam changes)"
 )
-
-
-def _shown(text: object) -> str:
-    """``text`` for the terminal: each character that is not printable (a newline, a carriage
-    return, the escape that starts a terminal control sequence...) as its Python escape, so that a
-    file name or a DICOM header value can neither forge a line of the output nor drive the terminal."""
-    text = str(text)
-    return text if text.isprintable() else "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 class _UsageError(Exception):
@@ -551,7 +543,7 @@ def _compare(args: argparse.Namespace) -> int:
     for pair in comparison.pairs:
         limits = pair.limits
         summary = f"bias {limits.bias.estimate:+.2f} mm, limits {limits.lower.estimate:+.2f} to {limits.upper.estimate:+.2f} mm" if limits else "too few pairs"
-        print(f"{_shown(pair.a)} - {_shown(pair.b)}: n = {pair.n} {readings.level}s, {summary}")
+        print(f"{printable(pair.a)} - {printable(pair.b)}: n = {pair.n} {readings.level}s, {summary}")
     if readings.not_measured or readings.manual_only:
         print(f"Left out: {len(readings.not_measured)} {readings.level}(s) the tool declined to measure, "
               f"{len(readings.manual_only)} not in the tool's results (listed in comparison.json).")
@@ -577,7 +569,7 @@ def _calipers(args: argparse.Namespace) -> int:
             reports.append(read_caliper_report(path))
         except DicomReadError as err:
             skipped += 1
-            print(f"skipped: {_shown(str(err))}", file=sys.stderr)
+            print(f"skipped: {printable(str(err))}", file=sys.stderr)
     kept, superseded = latest_per_study(reports)
     if not kept:
         print(f"No OB-GYN report with a cervix length among {len(paths)} file(s); {args.out} not written.", file=sys.stderr)
@@ -587,7 +579,7 @@ def _calipers(args: argparse.Namespace) -> int:
         for report in kept:
             table.write(ManualRow(report.study_instance_uid, round(report.cl_mm, 2), args.observer, len(report.lengths_mm)))
     print(
-        f"Wrote {len(kept)} studies to {_shown(str(args.out))} from {len(reports)} report(s) "
+        f"Wrote {len(kept)} studies to {printable(str(args.out))} from {len(reports)} report(s) "
         f"({len(superseded)} superseded by a later report of the same study); {skipped} file(s) skipped."
     )
     return EXIT_OK
@@ -637,7 +629,7 @@ def _measure(args: argparse.Namespace) -> int:
     if progress.total == 0:
         # Not an error (a drop folder can be empty), but never silent: a wrong path reads as "nothing to do".
         print(
-            f"cervical-length measure: no files to measure under {_shown(', '.join(map(str, args.paths)))} (hidden files, DICOMDIR, "
+            f"cervical-length measure: no files to measure under {printable(', '.join(map(str, args.paths)))} (hidden files, DICOMDIR, "
             f"names matched by a {IGNORE_FILE} and the output folder are skipped)",
             file=sys.stderr,
         )
@@ -672,7 +664,7 @@ def _measure(args: argparse.Namespace) -> int:
             + f". {DISCLAIMER}"
         )
         for failure in failures:
-            print(f"  failed: {_shown(failure.file)}: {_shown(failure.error)}", file=sys.stderr)
+            print(f"  failed: {printable(failure.file)}: {printable(failure.error)}", file=sys.stderr)
         _export(store, args.out, contexts, args.profile, quiet=args.quiet, sr=not args.no_sr)
     except (ModelError, ClusterMismatchError) as err:  # weights that do not fit the network; a cluster's workers that lack them
         raise _UsageError(str(err)) from err
@@ -688,13 +680,14 @@ def _export(store: ResultsStore, out: Path, contexts: dict | None, profile: str,
         for row in exported.exams:
             print(_exam_line(row))
     for problem in exported.problems:
-        print(f"  {_shown(problem)}", file=sys.stderr)
+        print(f"  {printable(problem)}", file=sys.stderr)
     reports = "" if exported.reports is None else f", {exported.reports} DICOM SR in sr/"
     segs = f", {sum(1 for _ in (out / 'seg').glob('*_lips_seg.dcm'))} DICOM SEG in seg/" if (out / "seg").is_dir() else ""
     overlays = ", overlays/" if (out / "overlays").is_dir() else ""
+    problems = f", {len(exported.problems)} lines in {PROBLEMS_NAME}" if exported.problems else ""
     print(
         f"Results in {out}: {exported.rows} rows in measurements.csv, {len(exported.exams)} exams in exams.csv (and .jsonl), "
-        f"report.html{reports}{segs}{overlays}, {DATABASE_NAME}"
+        f"report.html{reports}{segs}{overlays}{problems}, {DATABASE_NAME}"
     )
 
 
@@ -744,14 +737,14 @@ class _Progress:
 
 
 def _frame_line(r: FrameResult) -> str:
-    where = f"{_shown(r.file)} frame {r.frame}" if r.frame else _shown(r.file)
+    where = f"{printable(r.file)} frame {r.frame}" if r.frame else printable(r.file)
     if r.status == "measured":
         funnel = f", funnel {r.funnel_length_mm:.1f} mm ({r.funnel_shape}{small_funnel_mark(r.funnel_length_mm)})" if r.funnel else ""
         auca = f", AUCA {r.auca_deg:.0f} deg" if r.auca_deg is not None else ""
         return f"measured       {where}: CL {r.cl_mm:.1f} mm (straight {r.cl_straight_mm:.1f}){funnel}{auca}, confidence {r.confidence:.2f}"
     # An uncalibrated frame's notes say what in its header gave no scale (a region's units, a spacing's value).
-    why = f" ({_shown(r.notes)})" if r.status == "uncalibrated" and r.notes else ""
-    return f"{r.status:<14} {where}: {_shown(r.error or r.reasons)}{why}"
+    why = f" ({printable(r.notes)})" if r.status == "uncalibrated" and r.notes else ""
+    return f"{r.status:<14} {where}: {printable(r.error or r.reasons)}{why}"
 
 
 def _exam_line(row: ExamRow) -> str:
@@ -767,7 +760,7 @@ def _exam_line(row: ExamRow) -> str:
     if row.funnel_length_mm is not None:
         cl += f"; funnel {row.funnel_length_mm:.1f} mm" + (f", under {SMALL_FUNNEL_MM:g} mm: confirm it on the image" if row.small_funnel else "")
     rules = f"; rules: {', '.join(filter(None, (row.rule_findings, row.rule_suggestions, row.rule_contraindications))) or 'none apply'}" if row.assessment else ""
-    return f"exam  {_shown(row.accession_number or row.study_instance_uid)}: {cl}{rules}"
+    return f"exam  {printable(row.accession_number or row.study_instance_uid)}: {cl}{rules}"
 
 
 def _write_phantom(job: tuple[int, str, str | None, str]) -> tuple[dict[str, object], np.ndarray]:
@@ -870,12 +863,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except _UsageError as err:
-        print(f"cervical-length {args.command}: error: {_shown(err)}", file=sys.stderr)
+        print(f"cervical-length {args.command}: error: {printable(err)}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as err:  # the inputs' faults are rows; this is an output the system refused (disk full, permissions)
         kept = f"; every file finished is kept in {args.out / DATABASE_NAME}: `cervical-length export {args.out}` writes the tables, report and SRs again from it" if args.command == "measure" else ""
-        where = f"{_shown(str(err.filename))}: " if err.filename else ""
-        print(f"cervical-length {args.command}: error: {where}{_shown(err.strerror or str(err))}{kept}", file=sys.stderr)
+        where = f"{printable(str(err.filename))}: " if err.filename else ""
+        print(f"cervical-length {args.command}: error: {where}{printable(err.strerror or str(err))}{kept}", file=sys.stderr)
         return EXIT_CANNOT_WRITE
     except KeyboardInterrupt:
         kept = f"; every file finished is kept in {args.out / DATABASE_NAME} and the same command goes on from there" if args.command == "measure" else ""

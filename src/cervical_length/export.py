@@ -25,14 +25,17 @@ from pydicom.errors import InvalidDicomError
 
 from . import __version__
 from .engine import ExamCollector, ExamRow, FrameResult, end_with_parent
-from .outputs import CsvWriter, JsonLinesWriter, uid_stem
+from .outputs import CsvWriter, JsonLinesWriter, printable, uid_stem
 from .report import cards_with_images, render_report, report_image, thumbnail_data_uri
 from .rules import ClinicalContext
 from .store import ResultsStore, StoredFrame
 
-__all__ = ["POOL_MIN", "Exported", "export_results"]
+__all__ = ["POOL_MIN", "PROBLEMS_NAME", "Exported", "export_results"]
 
 _T, _R = TypeVar("_T"), TypeVar("_R")
+
+#: The export's problems (see :class:`Exported`), one a line, in the output folder.
+PROBLEMS_NAME = "problems.txt"
 
 #: From this many exams, their SRs and report thumbnails are made by one forked process per core
 #: (forked: a spawned process would import the package again, about 1 s each). Linux only: forking a
@@ -44,7 +47,8 @@ POOL_MIN = 32
 class Exported:
     """What an export wrote. ``reports``: DICOM SRs now in ``sr/`` (None when none were asked for);
     ``problems``: one line each for what the user should know (clinical rows matching no study,
-    studies without one, SRs that could not be written)."""
+    studies without one, SRs that could not be written or were removed, images found in several
+    files), also written to :data:`PROBLEMS_NAME`."""
 
     rows: int
     exams: list[ExamRow]
@@ -166,4 +170,14 @@ def export_results(
     for k, uri in zip(shown, _map(thumbnail_data_uri, [report_image(out / "overlays", exams[k], first_frames) for k in shown])):
         images[k] = uri
     (out / "report.html").write_text(render_report(exams, images), encoding="utf-8")
+    _write_problems(out / PROBLEMS_NAME, problems)
     return Exported(rows, exams, reports, problems)
+
+
+def _write_problems(path: Path, problems: list[str]) -> None:
+    """The export's problems, one a line, kept beside the results for a run whose terminal nobody
+    reads (a nightly job); an earlier export's list goes when there are none."""
+    if problems:
+        path.write_text("".join(f"{printable(p)}\n" for p in problems), encoding="utf-8")
+    else:
+        path.unlink(missing_ok=True)

@@ -24,9 +24,17 @@ from isal import isal_zlib
 from .dicom import is_valid_uid
 from .measure import SMALL_FUNNEL_MM, Measurement, is_small_funnel
 
-__all__ = ["CsvWriter", "JsonLinesWriter", "csv_cell", "encode_png", "overlay_caption", "overlay_image", "overlay_name", "small_funnel_mark", "uid_stem", "write_png"]
+__all__ = ["CsvWriter", "JsonLinesWriter", "csv_cell", "encode_png", "overlay_caption", "overlay_image", "overlay_name", "printable", "small_funnel_mark", "uid_stem", "write_png"]
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def printable(text: object) -> str:
+    """``text`` for a terminal or a text file: each character that is not printable (a newline, a
+    carriage return, the escape that starts a terminal control sequence...) as its Python escape, so
+    that a file name or a DICOM header value can neither forge a line nor drive the terminal."""
+    text = str(text)
+    return text if text.isprintable() else "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 def csv_cell(value: object) -> str:
