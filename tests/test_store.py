@@ -167,7 +167,8 @@ def test_one_frames_row_is_looked_up_without_reading_every_row(tmp_path):
             path.write_bytes(b"x")
             store.add_file(path, [(row(path, cl_mm), None)])
         found = store.stored_frame("1.2", 1)
-        assert (found.source, found.row.cl_mm, found.row.canal_px) == (paths[1].resolve(), 31.0, ((1.0, 2.0), (3.0, 4.5)))  # the last stored
+        # The first stored: the copy the exam counts (engine.ExamCollector), so its SR is made from that row.
+        assert (found.source, found.row.cl_mm, found.row.canal_px) == (paths[0].resolve(), 30.0, ((1.0, 2.0), (3.0, 4.5)))
         assert store.stored_frame("1.2", 2) is None and store.stored_frame("9.9", 1) is None
     with closing(ResultsStore(tmp_path / "results.sqlite", model_sha256="ab" * 32, tool_version="0.2.0")) as other:
         assert other.stored_frame("1.2", 1) is None  # stored by another tool version

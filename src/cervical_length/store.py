@@ -194,10 +194,11 @@ class ResultsStore:
             yield row, _measurement(row)
 
     def stored_frame(self, sop_instance_uid: str, frame: int) -> StoredFrame | None:
-        """One frame's stored row and source (the last stored, when copies of an image lie at
-        several paths), looked up by index: an export need not hold every row to find its exams'."""
+        """One frame's stored row and source, looked up by index: an export need not hold every row
+        to find its exams'. When copies of an image lie at several paths, the first stored, the
+        one its exam counted (:class:`~cervical_length.engine.ExamCollector`)."""
         found = self._db.execute(
-            "SELECT path, row_json FROM results WHERE sop_instance_uid=? AND frame=? AND model_sha256=? AND tool_version=? ORDER BY seq DESC LIMIT 1",
+            "SELECT path, row_json FROM results WHERE sop_instance_uid=? AND frame=? AND model_sha256=? AND tool_version=? ORDER BY seq LIMIT 1",
             (sop_instance_uid, frame, self.model_sha256, self.tool_version),
         ).fetchone()
         return None if found is None else StoredFrame(Path(found[0]), _row_from_json(found[1]))
