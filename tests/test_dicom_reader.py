@@ -361,6 +361,12 @@ class TestBadInput:
         assert len(dcmread(path).PixelData) == 36 and len(list(read_frames(path))) == 1
         assert not [w for w in recwarn if "Pixel Data" in str(w.message)]
 
+    def test_a_backslash_in_an_identifying_text_is_kept_with_a_warning(self, make_dicom):
+        path = with_raw_value(make_dicom(accession_number="A1"), "AccessionNumber", b"RIS\\4471")
+        with pytest.warns(HeaderValueWarning, match=re.escape(f"{path}: (0008,0050) Accession Number holds 2 values where the standard has one: read as one text")):
+            source = read_source(path)
+        assert source.accession_number == "RIS\\4471" and len(list(iter_frames(source))) == 1
+
     @pytest.mark.parametrize("fraction", [0.1, 0.5, 0.9])
     def test_truncated_jpeg_multiframe(self, make_dicom, fraction):
         path = make_dicom(frames_rgb=gradient_rgb(frames=6), photometric="YBR_FULL_422", compression="jpeg_baseline")

@@ -53,11 +53,9 @@ MAX_SIDE_PX = 8192
 #: Largest (0028,0008) Number of Frames we accept (10 minutes of cine at 30 frames/s).
 MAX_FRAMES = 18000
 
-#: Attributes the reader takes as one value; a damaged header can hold several (a stray backslash).
-SINGLE_VALUED = (
-    "Rows", "Columns", "SamplesPerPixel", "BitsAllocated", "PhotometricInterpretation",
-    "SOPClassUID", "SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID", "AccessionNumber", "Modality",
-)
+#: Attributes the image is decoded and keyed by, each of one value: several (a damaged header, a
+#: stray backslash) make the file corrupt.
+SINGLE_VALUED = ("Rows", "Columns", "SamplesPerPixel", "BitsAllocated", "PhotometricInterpretation", "SOPClassUID", "SOPInstanceUID")
 #: Files in a folder scan that are never images: skipped, not failures.
 _SKIPPED_NAMES = frozenset({"DICOMDIR"})
 #: Decoder plug-in per transfer syntax, chosen by measured speed on ultrasound frames (scripts/benchmark):
@@ -293,7 +291,7 @@ def _source_image(ds: Dataset, path: Path, *, user_mm_per_pixel: tuple[float, fl
     if several := several_values(ds, SINGLE_VALUED) or several_values(ds.file_meta, ("TransferSyntaxUID",)):
         raise CorruptDicomError(path, f"{several} where the standard has one: the header is damaged")
     frames = _check_image(ds, path)
-    modality = str(ds.get("Modality", "") or "")
+    modality = _text(ds, "Modality", path)
     if modality != "US":
         warnings.warn(
             f"{path}: Modality is {modality or 'missing'}, not US: measured only if calibrated",
@@ -303,9 +301,9 @@ def _source_image(ds: Dataset, path: Path, *, user_mm_per_pixel: tuple[float, fl
     return SourceImage(
         path=path,
         sop_instance_uid=str(ds.SOPInstanceUID),
-        study_instance_uid=str(ds.get("StudyInstanceUID", "") or ""),
-        series_instance_uid=str(ds.get("SeriesInstanceUID", "") or ""),
-        accession_number=str(ds.get("AccessionNumber", "") or ""),
+        study_instance_uid=_text(ds, "StudyInstanceUID", path),
+        series_instance_uid=_text(ds, "SeriesInstanceUID", path),
+        accession_number=_text(ds, "AccessionNumber", path),
         modality=modality,
         rows=int(ds.Rows),
         cols=int(ds.Columns),
@@ -330,6 +328,16 @@ def _pixel_source(source: SourceImage, handle: BinaryIO) -> tuple[BinaryIO | Dat
         inflated = pydicom.dcmread(handle)
         return inflated, inflated
     return handle, Dataset()
+
+
+def _text(ds: Dataset, keyword: str, path: Path) -> str:
+    """The text of an attribute of one value ('' when absent). A backslash in it (which DICOM
+    reserves to part values, so pydicom reads several) is kept as written, with a warning: the image
+    can still be measured, and the rows show the attribute as the header has it."""
+    if several := several_values(ds, (keyword,)):
+        warnings.warn(f"{path}: {several} where the standard has one: read as one text, backslashes kept", HeaderValueWarning, stacklevel=4)
+        return "\\".join(str(v) for v in ds[keyword].value)
+    return str(ds.get(keyword, "") or "")
 
 
 def iter_frames(source: SourceImage) -> Iterator[Frame]:
