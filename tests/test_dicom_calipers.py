@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from pydicom.sequence import Sequence
 from cervical_length.cli import main
 from cervical_length.compare import read_readings
 from cervical_length.dicom import CaliperReport, latest_per_study, read_caliper_report
-from cervical_length.errors import NotCaliperReportError, NotDicomError
+from cervical_length.errors import CorruptDicomError, NotCaliperReportError, NotDicomError
 
 from .conftest import cervix_length_item, write_obgyn_report
 
@@ -67,6 +68,14 @@ class TestReadCaliperReport:
     def test_a_report_without_a_study_uid_cannot_be_matched(self, tmp_path):
         with pytest.raises(NotCaliperReportError, match=r"Study Instance UID \(0020,000D\) 'n/a' is missing or not a UID"):
             read_caliper_report(write_obgyn_report(tmp_path / "r.dcm", "n/a", [cervix_length_item("30")]))
+
+    def test_a_damaged_report_is_a_corrupt_file_not_a_crash(self, tmp_path):
+        path = write_obgyn_report(tmp_path / "r.dcm", "1.2.3", [cervix_length_item("30")])
+        data = path.read_bytes()
+        at = data.index(b"\x40\x00\x43\xa0SQ")  # the root's (0040,A043) Concept Name Code Sequence, explicit VR
+        path.write_bytes(data[: at + 4] + b"QQ" + data[at + 6 :])  # pydicom converts it only when it is read
+        with pytest.raises(CorruptDicomError, match=re.escape(f"{path}: the DICOM header is damaged (NotImplementedError: Unknown Value Representation 'QQ'")):
+            read_caliper_report(path)
 
     def test_a_text_file_is_not_dicom(self, tmp_path):
         (tmp_path / "notes.txt").write_text("CL 30 mm")

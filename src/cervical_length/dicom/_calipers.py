@@ -21,7 +21,7 @@ from pathlib import Path
 from pydicom.dataset import Dataset
 
 from ..errors import NotCaliperReportError
-from ._reader import _read_header
+from ._reader import HEADER_DAMAGE, _read_header, damaged_header
 from ._values import is_valid_uid
 
 __all__ = ["CaliperReport", "read_caliper_report", "latest_per_study"]
@@ -109,6 +109,14 @@ def read_caliper_report(path: str | Path) -> CaliperReport:
     """
     path = Path(path)
     ds = _read_header(path)
+    try:
+        return _report(ds, path)
+    except HEADER_DAMAGE as err:
+        raise damaged_header(path, err) from err
+
+
+def _report(ds: Dataset, path: Path) -> CaliperReport:
+    """The :class:`CaliperReport` of a parsed header (see :func:`read_caliper_report`)."""
     if _code(ds) != OB_GYN_REPORT:
         raise NotCaliperReportError(path, "not an OB-GYN Ultrasound Procedure Report (root concept (125000, DCM)): no calipers read")
     study = str(ds.get("StudyInstanceUID", "")).strip()

@@ -53,6 +53,11 @@ MAX_SIDE_PX = 8192
 #: Largest (0028,0008) Number of Frames we accept (10 minutes of cine at 30 frames/s).
 MAX_FRAMES = 18000
 
+#: What pydicom raises on a damaged header, in dcmread or when it first converts an element: a file
+#: cut inside an element (EOFError, KeyError), a VR no standard has (NotImplementedError), a length
+#: its VR cannot hold (BytesLengthException), a value of the wrong kind or count (TypeError,
+#: ValueError, AttributeError), a sequence item without its tag (OSError without an errno).
+HEADER_DAMAGE = (EOFError, KeyError, NotImplementedError, BytesLengthException, TypeError, AttributeError, ValueError, OSError)
 #: Attributes the image is decoded and keyed by, each of one value: several (a damaged header, a
 #: stray backslash) make the file corrupt.
 SINGLE_VALUED = ("Rows", "Columns", "SamplesPerPixel", "BitsAllocated", "PhotometricInterpretation", "SOPClassUID", "SOPInstanceUID")
@@ -174,8 +179,10 @@ def _read_header(path: Path) -> Dataset:
     except InvalidDicomError as err:
         raise NotDicomError(path, "not a DICOM file (no 'DICM' marker after the 128-byte preamble)") from err
     except OSError as err:
+        if err.errno is None:  # pydicom's own: bytes that are no DICOM element where one belongs
+            raise CorruptDicomError(path, f"the DICOM header cannot be parsed ({err})") from err
         raise UnreadableFileError(path, f"cannot be opened: {err.strerror or err}") from err
-    except (EOFError, ValueError, KeyError, TypeError, AttributeError, NotImplementedError) as err:
+    except HEADER_DAMAGE as err:
         raise CorruptDicomError(path, f"the DICOM header cannot be parsed ({type(err).__name__}: {err})") from err
     # pydicom only warns when a file ends inside an element; for us that file is truncated.
     ended_early = any("End of file reached" in str(w.message) for w in caught)
@@ -280,10 +287,14 @@ def read_source(
     ds = _read_header(path)
     try:
         return _source_image(ds, path, user_mm_per_pixel=user_mm_per_pixel, include_identifiers=include_identifiers)
-    except (NotImplementedError, BytesLengthException, TypeError, AttributeError, ValueError) as err:
-        # pydicom converts an element when it is first read: a damaged one (a VR no standard has, a
-        # length its VR cannot hold, several values where one belongs) fails there, not in dcmread.
-        raise CorruptDicomError(path, f"the DICOM header is damaged ({type(err).__name__}: {err})") from err
+    except HEADER_DAMAGE as err:
+        raise damaged_header(path, err) from err
+
+
+def damaged_header(path: Path, err: Exception) -> CorruptDicomError:
+    """The error of a header whose element ``err`` arose from when it was first converted (pydicom
+    converts lazily, so damage dcmread passed over shows only then)."""
+    return CorruptDicomError(path, f"the DICOM header is damaged ({type(err).__name__}: {err})")
 
 
 def _source_image(ds: Dataset, path: Path, *, user_mm_per_pixel: tuple[float, float] | None, include_identifiers: bool) -> SourceImage:
