@@ -44,6 +44,18 @@ class TestLipSegmentation:
         assert (seg.PatientSex, seg.StudyID, seg.PatientName) == ("", "", source.PatientName)
         assert "PatientSex" not in source
 
+    def test_an_invalid_identity_value_is_segmented_empty(self, tmp_path):
+        from cervical_length.errors import HeaderValueWarning
+
+        from .conftest import with_raw_value
+
+        path = tmp_path / "a.dcm"
+        path.write_bytes((SAMPLES / "01_rgb_normal.dcm").read_bytes())
+        source = dcmread(with_raw_value(path, "PatientBirthDate", b"14.03.1987"), stop_before_pixels=True)
+        with pytest.warns(HeaderValueWarning, match=r"Patient's Birth Date written empty"):
+            seg = lip_segmentation(source, {1: _labels((source.Rows, source.Columns))}, model_sha256="ab" * 32, tool_version="0.1.0")
+        assert seg.PatientBirthDate == ""
+
     def test_multi_frame_without_frame_of_reference_is_refused(self):
         source = dcmread(SAMPLES / "04_cine_jpeg.dcm", stop_before_pixels=True)
         assert "FrameOfReferenceUID" not in source

@@ -11,6 +11,7 @@ from pydicom import dcmread
 
 from cervical_length.cli import main
 from cervical_length.engine import FrameResult
+from cervical_length.errors import HeaderValueWarning
 from cervical_length.sr import cervical_length_report
 
 SAMPLES = Path(__file__).resolve().parents[1] / "sample_dicoms"
@@ -70,6 +71,31 @@ def test_a_source_without_its_type_2_identity_attributes_is_reported_with_them_e
     assert "PatientSex" not in source  # the source's header is not changed
 
 
+def test_an_invalid_identity_value_is_written_empty_and_named_never_quoted(tmp_path):
+    from contextlib import closing
+
+    from cervical_length.export import export_results
+    from cervical_length.store import ResultsStore
+
+    from .conftest import with_raw_value
+
+    source = tmp_path / "a.dcm"
+    source.write_bytes((SAMPLES / "04_cine_jpeg.dcm").read_bytes())
+    with_raw_value(source, "PatientBirthDate", b"1987-03-14")  # a DA written as ISO text: not a DICOM date
+    header = dcmread(source, stop_before_pixels=True)
+    with pytest.warns(HeaderValueWarning, match=r"^\(0010,0030\) Patient's Birth Date written empty: its value is not valid for its VR \(not shown\)$"):
+        sr = cervical_length_report(header, _row(), tool_version="0.1.0")
+    assert sr.PatientBirthDate == "" and sr.PatientName == header.PatientName
+    row = _row(file=str(source), study_instance_uid=str(header.StudyInstanceUID), sop_instance_uid=str(header.SOPInstanceUID), accession_number="ACC")
+    with closing(ResultsStore(tmp_path / "results.sqlite", model_sha256="ab" * 32, tool_version="0.1.0")) as store:
+        store.add_file(source, [(row, None)])
+        (tmp_path / "out").mkdir()
+        exported = export_results(store, tmp_path / "out")
+    assert exported.reports == 1
+    assert exported.problems == ["SR for ACC: (0010,0030) Patient's Birth Date written empty: its value is not valid for its VR (not shown)"]
+    assert "1987" not in (tmp_path / "out" / "problems.txt").read_text(encoding="utf-8")
+
+
 def test_a_source_header_an_sr_cannot_be_made_from_is_a_line_not_a_crash(tmp_path):
     from contextlib import closing
 
@@ -86,7 +112,7 @@ def test_a_source_header_an_sr_cannot_be_made_from_is_a_line_not_a_crash(tmp_pat
         (tmp_path / "out").mkdir()
         exported = export_results(store, tmp_path / "out")
     (problem,) = exported.problems
-    assert problem.startswith(f"no SR for {row.study_instance_uid}: {source}: its header cannot be copied into a report (")
+    assert problem == f"no SR for {row.study_instance_uid}: {source}: its header cannot be copied into a report (NotImplementedError; the value is not shown)"
     assert exported.reports == 0
 
 

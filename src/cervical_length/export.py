@@ -14,6 +14,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sys
+import warnings
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -24,7 +25,9 @@ from pydicom import dcmread
 from pydicom.errors import InvalidDicomError
 
 from . import __version__
+from .dicom import unreferenceable_uids
 from .engine import ExamCollector, ExamRow, FrameResult, end_with_parent
+from .errors import HeaderValueWarning
 from .outputs import CsvWriter, JsonLinesWriter, printable, uid_stem
 from .report import cards_with_images, render_report, report_image, thumbnail_data_uri
 from .rules import ClinicalContext
@@ -65,23 +68,26 @@ def _map(function: Callable[[_T], _R], items: list[_T]) -> list[_R]:
         return list(pool.map(function, items, chunksize=8))
 
 
-def _write_sr(job: tuple[Path, StoredFrame]) -> str | None:
-    """Write one exam's SR from its chosen frame; the reason when the source cannot be read or
-    referenced."""
+def _write_sr(job: tuple[Path, StoredFrame]) -> tuple[bool, str]:
+    """Write one exam's SR from its chosen frame: whether it was written, and what to say of it
+    (why not; or which identity attributes were written empty; '' for nothing). pydicom's warnings,
+    which quote header values, are not passed on."""
     from .sr import write_report_sr  # highdicom: imported by an export that writes SRs, not by every worker (0.3-0.5 s)
 
     path, frame = job
-    try:
-        source = dcmread(frame.source, stop_before_pixels=True)
-    except (OSError, InvalidDicomError) as err:
-        return f"{frame.source} cannot be read ({err})"
-    try:
-        write_report_sr(path, source, frame.row, tool_version=__version__)
-    except ValueError as err:  # a source an SR cannot reference (its UIDs)
-        return f"{frame.source}: {err}"
-    except Exception as err:  # noqa: BLE001 - one damaged header must not stop an archive's export: its line says why
-        return f"{frame.source}: its header cannot be copied into a report ({type(err).__name__}: {err})"
-    return None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            source = dcmread(frame.source, stop_before_pixels=True)
+        except (OSError, InvalidDicomError) as err:
+            return False, f"{frame.source} cannot be read ({err})"
+        try:
+            write_report_sr(path, source, frame.row, tool_version=__version__)
+        except Exception as err:  # noqa: BLE001 - one damaged header must not stop an archive's export: its line says why
+            # The UIDs' message is the tool's own; another may quote a value that identifies the patient.
+            said = str(err) if unreferenceable_uids(source) else f"its header cannot be copied into a report ({type(err).__name__}; the value is not shown)"
+            return False, f"{frame.source}: {said}"
+    return True, "; ".join(str(w.message) for w in caught if issubclass(w.category, HeaderValueWarning))
 
 
 def _write_srs(folder: Path, exams: list[ExamRow], store: ResultsStore, problems: list[str]) -> int:
@@ -100,11 +106,13 @@ def _write_srs(folder: Path, exams: list[ExamRow], store: ResultsStore, problems
         else:
             jobs.append((path, frame))
             owners.append(exam)
-    failures = _map(_write_sr, jobs)
-    problems.extend(f"no SR for {exam.accession_number or exam.study_instance_uid}: {why}" for exam, why in zip(owners, failures) if why)
-    store.add_reports([job for job, why in zip(jobs, failures) if why is None])
+    outcomes = _map(_write_sr, jobs)
+    for exam, (written, said) in zip(owners, outcomes):
+        if said:
+            problems.append(f"{'SR' if written else 'no SR'} for {exam.accession_number or exam.study_instance_uid}: {said}")
+    store.add_reports([job for job, (written, _) in zip(jobs, outcomes) if written])
     _remove_stale_reports(folder, wanted, store, problems)
-    return current + failures.count(None)
+    return current + sum(written for written, _ in outcomes)
 
 
 def _remove_stale_reports(folder: Path, wanted: set[Path], store: ResultsStore, problems: list[str]) -> None:

@@ -14,10 +14,15 @@ import warnings
 from collections.abc import Callable, Iterable
 from typing import TypeVar
 
+from pydicom import config
 from pydicom.datadict import dictionary_description
 from pydicom.dataset import Dataset
+from pydicom.errors import BytesLengthException
 from pydicom.multival import MultiValue
 from pydicom.tag import Tag
+from pydicom.valuerep import validate_value
+
+from ..errors import HeaderValueWarning
 
 __all__ = ["attribute_name", "header_numbers", "number_of_frames", "is_valid_uid", "several_values", "require_referenceable", "unreferenceable_uids", "with_identity_type2"]
 
@@ -98,13 +103,31 @@ IDENTITY_TYPE2 = (
 
 
 def with_identity_type2(ds: Dataset) -> Dataset:
-    """A copy of ``ds`` with each of :data:`IDENTITY_TYPE2` it lacks added empty, as the standard has
-    them: an anonymiser or a scanner that drops them leaves a header highdicom cannot copy from."""
+    """A copy of ``ds`` with each of :data:`IDENTITY_TYPE2` it lacks, or holds with a value its VR
+    does not allow (a birth date written 1987-03-14), set empty, as the standard allows them: an
+    anonymiser or a scanner that drops or garbles them leaves a header highdicom cannot copy from.
+    Warns :class:`~cervical_length.errors.HeaderValueWarning` naming each attribute emptied, never
+    its value (it may identify the patient)."""
     completed = copy.deepcopy(ds)
     for keyword in IDENTITY_TYPE2:
         if keyword not in completed:
             setattr(completed, keyword, "")
+        elif not _valid(completed, keyword):
+            setattr(completed, keyword, "")
+            warnings.warn(f"{attribute_name(keyword)} written empty: its value is not valid for its VR (not shown)", HeaderValueWarning, stacklevel=2)
     return completed
+
+
+def _valid(ds: Dataset, keyword: str) -> bool:
+    """Whether the value of ``keyword`` converts and is valid for its VR (checked quietly)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # pydicom's warnings quote the value
+            element = ds[keyword]
+            validate_value(element.VR, element.value, config.RAISE)
+    except (ValueError, TypeError, NotImplementedError, BytesLengthException, OSError):
+        return False
+    return True
 
 
 def require_referenceable(ds: Dataset, what: str) -> None:
