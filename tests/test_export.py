@@ -81,3 +81,4 @@ def test_problems_txt_escapes_header_and_csv_text(tmp_path):
         exported = export_results(store, tmp_path, {("accession_number", "A1\n\x1b[2Jforged line"): ClinicalContext()}, sr=False)
     assert exported.problems == ["clinical row matches no study: accession_number A1\n\x1b[2Jforged line"]
     assert (tmp_path / "problems.txt").read_text(encoding="utf-8") == "clinical row matches no study: accession_number A1\\n\\x1b[2Jforged line\n"
+    assert "<li>clinical row matches no study: accession_number A1\\n\\x1b[2Jforged line</li>" in (tmp_path / "report.html").read_text(encoding="utf-8")

@@ -85,6 +85,14 @@ def test_cards_escaped_and_self_contained():
     assert html.count("no measurable frame among 3; the first declined: os not found: the lips do not meet along a canal") == 1
 
 
+def test_the_export_s_problems_are_listed_escaped_above_the_cards():
+    html = render_report([_row("A", 30.0)], [""], ["clinical row matches no study: accession_number <script>x</script>"])
+    assert "1 problems of this export (also in problems.txt)" in html
+    assert "<li>clinical row matches no study: accession_number &lt;script&gt;x&lt;/script&gt;</li>" in html
+    assert html.index('class="problems"') < html.index('id="cards"')
+    assert 'class="problems"' not in render_report([_row("A", 30.0)], [""])
+
+
 def test_a_single_frame_exam_not_measured_says_why():
     html = render_report([dataclasses.replace(_row("A", None), frames=1)], [""])
     assert "declined: os not found: the lips do not meet along a canal" in html and "no measurable frame among" not in html

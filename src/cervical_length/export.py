@@ -177,7 +177,7 @@ def export_results(
     images: list[str | None] = [None] * len(exams)
     for k, uri in zip(shown, _map(thumbnail_data_uri, [report_image(out / "overlays", exams[k], first_frames) for k in shown])):
         images[k] = uri
-    (out / "report.html").write_text(render_report(exams, images), encoding="utf-8")
+    (out / "report.html").write_text(render_report(exams, images, problems), encoding="utf-8")
     _write_problems(out / PROBLEMS_NAME, problems)
     return Exported(rows, exams, reports, problems)
 

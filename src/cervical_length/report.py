@@ -17,7 +17,7 @@ import numpy as np
 
 from .engine import ExamRow
 from .measure import SMALL_FUNNEL_MM
-from .outputs import overlay_name
+from .outputs import overlay_name, printable
 from .rules import DISCLAIMER, NEAR_THRESHOLD_MM, SHORT_CERVIX_MM
 
 __all__ = ["MAX_IMAGES", "cards_with_images", "render_report", "report_image", "thumbnail_data_uri"]
@@ -29,6 +29,7 @@ MAX_IMAGES = 1000
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:1.5rem;background:#f4f5f7;color:#1d232a}
 header p{margin:.2rem 0}.disclaimer{color:#8a1c1c;font-weight:600}
+.problems{background:#fff4e5;border-left:4px solid #d97706;padding:.3rem .8rem;margin:.6rem 0}.problems h2{font-size:1rem;margin:.2rem 0}
 .controls{margin:1rem 0;display:flex;gap:1.5rem;align-items:center;flex-wrap:wrap}
 #cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(340px,1fr));gap:1rem}
 .card{background:#fff;border-radius:8px;padding:.8rem;box-shadow:0 1px 3px #0002}
@@ -131,10 +132,13 @@ def cards_with_images(rows: Sequence[ExamRow], limit: int = MAX_IMAGES) -> list[
     return sorted(order[:limit])
 
 
-def render_report(rows: Sequence[ExamRow], images: Sequence[str | None]) -> str:
+def render_report(rows: Sequence[ExamRow], images: Sequence[str | None], problems: Sequence[str] = ()) -> str:
     """The report's HTML: one card per exam row with its image, ``images[i]`` for ``rows[i]``: a
-    data URI, '' when the exam has no overlay, None when it was left out (:func:`cards_with_images`)."""
+    data URI, '' when the exam has no overlay, None when it was left out (:func:`cards_with_images`);
+    the export's ``problems`` (lines of ``problems.txt``) listed above the cards."""
     cards = "\n".join(_card(row, uri) for row, uri in zip(rows, images, strict=True))
+    listed = "".join(f"<li>{escape(printable(p))}</li>" for p in problems)  # as problems.txt has them
+    problems_html = f'<section class="problems"><h2>{len(problems)} problems of this export (also in problems.txt)</h2><ul>{listed}</ul></section>' if problems else ""
     left_out = sum(uri is None for uri in images)
     note = (
         f" Images are embedded for the {len(rows) - left_out} exams with the shortest cervical length (then those "
@@ -146,7 +150,7 @@ def render_report(rows: Sequence[ExamRow], images: Sequence[str | None]) -> str:
 <style>{_STYLE}</style></head>
 <body><header><h1>Cervical length report</h1>
 <p class="disclaimer">{escape(DISCLAIMER)}</p>
-<p>{len(rows)} exams. Each card shows the frame the exam's cervical length comes from.{note}</p></header>
+<p>{len(rows)} exams. Each card shows the frame the exam's cervical length comes from.{note}</p>{problems_html}</header>
 <div class="controls">
 <label>Sort <select id="sort"><option value="cl-asc">CL, shortest first</option><option value="cl-desc">CL, longest first</option><option value="id">exam</option></select></label>
 <label><input type="checkbox" id="f-short"> short cervix only</label>
