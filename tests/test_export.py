@@ -82,3 +82,24 @@ def test_problems_txt_escapes_header_and_csv_text(tmp_path):
     assert exported.problems == ["clinical row matches no study: accession_number A1\n\x1b[2Jforged line"]
     assert (tmp_path / "problems.txt").read_text(encoding="utf-8") == "clinical row matches no study: accession_number A1\\n\\x1b[2Jforged line\n"
     assert "<li>clinical row matches no study: accession_number A1\\n\\x1b[2Jforged line</li>" in (tmp_path / "report.html").read_text(encoding="utf-8")
+
+
+def test_clinical_rows_of_a_study_not_combined_are_said_so_not_unmatched(tmp_path):
+    from contextlib import closing
+
+    from cervical_length.engine import FrameResult
+    from cervical_length.export import export_results
+    from cervical_length.rules import ClinicalContext
+    from cervical_length.store import ResultsStore
+
+    with closing(ResultsStore(tmp_path / "results.sqlite", model_sha256="ab" * 32, tool_version="0.1.0")) as store:
+        for k, accession in enumerate(("A1", "A2")):  # one Study UID over two orders
+            source = tmp_path / f"{k}.dcm"
+            source.write_bytes(b"x")
+            row = FrameResult(str(source), f"1.2.{k}", "1.2.3", accession, 1, 0.1, 0.1, "us_region", "measured", measurable=1, cl_mm=30.0 + k, confidence=0.95)
+            store.add_file(source, [(row, None)])
+        contexts = {("accession_number", a): ClinicalContext() for a in ("A1", "A2")}
+        exported = export_results(store, tmp_path, contexts, sr=False)
+    (exam,) = exported.exams
+    assert (exam.status, exam.accession_number, exam.clinical_context) == ("not_combined", "A1; A2", "")
+    assert exported.problems == ["study A1; A2: not combined (several accession numbers), so no clinical row by accession joined"]

@@ -134,9 +134,17 @@ def _remove_stale_reports(folder: Path, wanted: set[Path], store: ResultsStore, 
 
 
 def _clinical_problems(contexts: dict[tuple[str, str], ClinicalContext], exams: list[ExamRow]) -> list[str]:
-    matched = {("study_instance_uid", r.study_instance_uid) for r in exams} | {("accession_number", r.accession_number) for r in exams}
+    accessions = {("accession_number", number) for r in exams for number in r.accession_number.split("; ")}
+    matched = {("study_instance_uid", r.study_instance_uid) for r in exams} | accessions
     unmatched = [f"clinical row matches no study: {kind} {value}" for kind, value in sorted(set(contexts) - matched)]
-    return unmatched + [f"study has no clinical row: {r.accession_number or r.study_instance_uid}" for r in exams if not r.clinical_context]
+    unjoined = [
+        f"study {r.accession_number or r.study_instance_uid}: not combined (several accession numbers), so no clinical row by accession joined"
+        if r.status == "not_combined"
+        else f"study has no clinical row: {r.accession_number or r.study_instance_uid}"
+        for r in exams
+        if not r.clinical_context
+    ]
+    return unmatched + unjoined
 
 
 def export_results(
