@@ -9,7 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from pydicom import dcmread
+from pydicom import dcmread, dcmwrite
 from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset
 from pydicom.encaps import encapsulate
@@ -391,6 +391,28 @@ class TestBadInput:
         ds.save_as(path)
         with pytest.raises(CorruptDicomError, match="frame 1: pixel data cannot be decoded"):
             list(read_frames(path))
+
+    @pytest.mark.parametrize("implicit", [True, False])
+    def test_a_file_meta_without_its_transfer_syntax_is_read_as_its_data_set_is_written(self, make_dicom, implicit):
+        path = make_dicom(photometric="MONOCHROME2")
+        ds = dcmread(path)
+        expected = ds.pixel_array
+        del ds.file_meta.TransferSyntaxUID
+        with open(path, "wb") as handle:
+            dcmwrite(handle, ds, enforce_file_format=False, implicit_vr=implicit, little_endian=True)
+        name = "Implicit" if implicit else "Explicit"
+        with pytest.warns(HeaderValueWarning, match=re.escape(f"{path}: no Transfer Syntax UID (0002,0010): read as {name} VR Little Endian")):
+            (frame,) = read_frames(path)
+        assert np.array_equal(frame.grey, expected)
+
+    def test_compressed_pixels_without_a_transfer_syntax_are_refused(self, make_dicom):
+        path = make_dicom(photometric="YBR_FULL_422", compression="jpeg_baseline")
+        ds = dcmread(path)
+        del ds.file_meta.TransferSyntaxUID
+        with open(path, "wb") as handle:
+            dcmwrite(handle, ds, enforce_file_format=False, implicit_vr=False, little_endian=True)
+        with pytest.raises(UnsupportedTransferSyntaxError, match="the file meta has no Transfer Syntax UID"):
+            read_source(path)
 
     def test_missing_pixel_data(self, make_dicom):
         path = make_dicom()

@@ -25,7 +25,11 @@ from pydicom.pixels.decoders.base import get_decoder
 from pydicom.pixels.utils import get_expected_length
 from pydicom.uid import (
     JPEG2000,
+    UID,
     DeflatedExplicitVRLittleEndian,
+    ExplicitVRBigEndian,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
     JPEG2000Lossless,
     JPEGBaseline8Bit,
     JPEGExtended12Bit,
@@ -252,6 +256,25 @@ def _check_image(ds: Dataset, path: Path) -> int:
     return frames
 
 
+#: The uncompressed transfer syntax of a data set written (implicit VR, little endian) as pydicom read it.
+_NATIVE_SYNTAX = {(True, True): ImplicitVRLittleEndian, (False, True): ExplicitVRLittleEndian, (False, False): ExplicitVRBigEndian}
+
+
+def _infer_transfer_syntax(ds: Dataset, path: Path) -> None:
+    """Give a header without (0002,0010) *Transfer Syntax UID* (a raw data set with no file meta,
+    or a file meta that lost it) the uncompressed syntax its data set is written in, with a
+    warning; compressed (encapsulated) pixels name no codec, so they are left to the missing-syntax error."""
+    if ds.file_meta.get("TransferSyntaxUID") is not None or "PixelData" not in ds:
+        return
+    element = ds.get_item("PixelData", keep_deferred=True)
+    encapsulated = element.length == 0xFFFFFFFF if isinstance(element, RawDataElement) else element.is_undefined_length
+    syntax = _NATIVE_SYNTAX.get(ds.original_encoding)
+    if encapsulated or syntax is None:
+        return
+    ds.file_meta.TransferSyntaxUID = syntax
+    warnings.warn(f"{path}: no Transfer Syntax UID (0002,0010): read as {syntax.name}, as its data set is written", HeaderValueWarning, stacklevel=4)
+
+
 def _warn_of_excess_pixel_data(ds: Dataset, path: Path) -> None:
     """Warn when uncompressed Pixel Data holds more bytes than the header's image size says (a
     missing Number of Frames, a wrong Rows): only the bytes the header describes are read."""
@@ -301,6 +324,7 @@ def _source_image(ds: Dataset, path: Path, *, user_mm_per_pixel: tuple[float, fl
     """The :class:`SourceImage` of a parsed header (see :func:`read_source`)."""
     if several := several_values(ds, SINGLE_VALUED) or several_values(ds.file_meta, ("TransferSyntaxUID",)):
         raise CorruptDicomError(path, f"{several} where the standard has one: the header is damaged")
+    _infer_transfer_syntax(ds, path)
     frames = _check_image(ds, path)
     modality = _text(ds, "Modality", path)
     if modality != "US":
@@ -368,7 +392,10 @@ def iter_frames(source: SourceImage) -> Iterator[Frame]:
     with open(source.path, "rb") as handle:
         pixels, decoded_header = _pixel_source(source, handle)
         with closing(
-            iter_pixels(pixels, ds_out=decoded_header, decoding_plugin=plugin, view_only=view_only, as_rgb=False)
+            iter_pixels(
+                pixels, ds_out=decoded_header, decoding_plugin=plugin, view_only=view_only, as_rgb=False,
+                transfer_syntax_uid=UID(source.transfer_syntax_uid),  # the inferred one, for a file without it
+            )
         ) as frames:  # closing() ends pydicom's generator while the file is open (it seeks back on exit)
             for number in range(1, source.number_of_frames + 1):
                 try:
