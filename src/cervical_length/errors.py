@@ -53,7 +53,8 @@ class UnreadableFileError(DicomReadError):
 
 
 class NotDicomError(DicomReadError):
-    """The file is not a DICOM Part 10 file or a raw DICOM data set."""
+    """The file is not a DICOM Part 10 file (no 'DICM' after its preamble): a raw data set without
+    a preamble, as very old systems wrote, is refused too."""
 
 
 class CorruptDicomError(DicomReadError):

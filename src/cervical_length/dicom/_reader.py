@@ -261,8 +261,8 @@ _NATIVE_SYNTAX = {(True, True): ImplicitVRLittleEndian, (False, True): ExplicitV
 
 
 def _infer_transfer_syntax(ds: Dataset, path: Path) -> None:
-    """Give a header without (0002,0010) *Transfer Syntax UID* (a raw data set with no file meta,
-    or a file meta that lost it) the uncompressed syntax its data set is written in, with a
+    """Give a header without (0002,0010) *Transfer Syntax UID* (a file meta that lost it) the
+    uncompressed syntax its data set is written in, with a
     warning; compressed (encapsulated) pixels name no codec, so they are left to the missing-syntax error."""
     if ds.file_meta.get("TransferSyntaxUID") is not None or "PixelData" not in ds:
         return
