@@ -146,6 +146,12 @@ def test_an_image_in_several_files_is_named_once_counted(make_dicom, tmp_path, r
     (tmp_path / "in" / "b" / "cine.dcm").unlink()
     assert main(["measure", str(tmp_path / "in"), "--out", str(tmp_path / "o"), "--model", str(random_model), "--workers", "1", "-q", "--no-resume"]) == 0
     assert not (tmp_path / "o" / "problems.txt").exists()  # an earlier export's list goes with its problems
+    for k in range(5):  # an image copied into many folders is still one line, naming the first few
+        (tmp_path / "in" / f"copy{k}").mkdir()
+        (tmp_path / "in" / f"copy{k}" / "cine.dcm").write_bytes(first.read_bytes())
+    assert main(["measure", str(tmp_path / "in"), "--out", str(tmp_path / "o"), "--model", str(random_model), "--workers", "1", "-q"]) == 0
+    (line,) = (tmp_path / "o" / "problems.txt").read_text(encoding="utf-8").splitlines()
+    assert line.startswith(f"image {sop} is in 6 files ({first}, ") and line.endswith(" and 3 more): counted once in its exam, from the first")
 
 
 def test_an_output_the_system_refuses_is_named_with_status_3_and_the_results_kept(make_dicom, tmp_path, random_model, capsys):

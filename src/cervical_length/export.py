@@ -133,6 +133,12 @@ def _remove_stale_reports(folder: Path, wanted: set[Path], store: ResultsStore, 
     store.forget_reports(list(stale))
 
 
+def _some(files: list[str], shown: int = 3) -> str:
+    """The first ``shown`` of ``files`` and how many more: an image copied a thousand times is one line."""
+    more = f" and {len(files) - shown} more" if len(files) > shown else ""
+    return ", ".join(files[:shown]) + more
+
+
 def _clinical_problems(contexts: dict[tuple[str, str], ClinicalContext], exams: list[ExamRow]) -> list[str]:
     accessions = {("accession_number", number) for r in exams for number in r.accession_number.split("; ")}
     matched = {("study_instance_uid", r.study_instance_uid) for r in exams} | accessions
@@ -176,10 +182,7 @@ def export_results(
             table.write(exam)
             lines.write(exam)
     problems = _clinical_problems(contexts, exams) if contexts is not None else []
-    problems.extend(
-        f"image {sop} is in {len(files)} files ({', '.join(files)}): counted once in its exam, from the first"
-        for sop, files in collector.copies().items()
-    )
+    problems.extend(f"image {sop} is in {len(files)} files ({_some(files)}): counted once in its exam, from the first" for sop, files in collector.copies().items())
     reports = _write_srs(out / "sr", exams, store, problems) if sr else None
     shown = cards_with_images(exams)
     images: list[str | None] = [None] * len(exams)
