@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from cervical_length.engine import ExamRow
-from cervical_length.report import cards_with_images, render_report, thumbnail_data_uri
+from cervical_length.report import MAX_PROBLEMS, cards_with_images, render_report, thumbnail_data_uri
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -91,6 +91,8 @@ def test_the_export_s_problems_are_listed_escaped_above_the_cards():
     assert "<li>clinical row matches no study: accession_number &lt;script&gt;x&lt;/script&gt;</li>" in html
     assert html.index('class="problems"') < html.index('id="cards"')
     assert 'class="problems"' not in render_report([_row("A", 30.0)], [""])
+    many = render_report([_row("A", 30.0)], [""], [f"study has no clinical row: S{k}" for k in range(MAX_PROBLEMS + 7)])
+    assert many.count("<li>study has no clinical row") == MAX_PROBLEMS and "<li>and 7 more in problems.txt</li>" in many
 
 
 def test_a_single_frame_exam_not_measured_says_why():

@@ -20,11 +20,13 @@ from .measure import SMALL_FUNNEL_MM
 from .outputs import overlay_name, printable
 from .rules import DISCLAIMER, NEAR_THRESHOLD_MM, SHORT_CERVIX_MM
 
-__all__ = ["MAX_IMAGES", "cards_with_images", "render_report", "report_image", "thumbnail_data_uri"]
+__all__ = ["MAX_IMAGES", "MAX_PROBLEMS", "cards_with_images", "render_report", "report_image", "thumbnail_data_uri"]
 
 #: Images embedded in one report: about 45 KB each, so a report of a large archive stays a page a
 #: browser opens (a 10,000-exam report with every image would be some 450 MB).
 MAX_IMAGES = 1000
+#: Problems of the export listed in the report; the rest are counted (all are in problems.txt).
+MAX_PROBLEMS = 50
 
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:1.5rem;background:#f4f5f7;color:#1d232a}
@@ -137,8 +139,9 @@ def render_report(rows: Sequence[ExamRow], images: Sequence[str | None], problem
     data URI, '' when the exam has no overlay, None when it was left out (:func:`cards_with_images`);
     the export's ``problems`` (lines of ``problems.txt``) listed above the cards."""
     cards = "\n".join(_card(row, uri) for row, uri in zip(rows, images, strict=True))
-    listed = "".join(f"<li>{escape(printable(p))}</li>" for p in problems)  # as problems.txt has them
-    problems_html = f'<section class="problems"><h2>{len(problems)} problems of this export (also in problems.txt)</h2><ul>{listed}</ul></section>' if problems else ""
+    listed = "".join(f"<li>{escape(printable(p))}</li>" for p in problems[:MAX_PROBLEMS])  # as problems.txt has them
+    more = f"<li>and {len(problems) - MAX_PROBLEMS} more in problems.txt</li>" if len(problems) > MAX_PROBLEMS else ""
+    problems_html = f'<section class="problems"><h2>{len(problems)} problems of this export (also in problems.txt)</h2><ul>{listed}{more}</ul></section>' if problems else ""
     left_out = sum(uri is None for uri in images)
     note = (
         f" Images are embedded for the {len(rows) - left_out} exams with the shortest cervical length (then those "
