@@ -150,6 +150,20 @@ def test_an_image_in_several_files_counts_once_in_its_exam(make_dicom, pipeline,
     assert collector.copies() == {sop: [str(first), str(copy)]}
 
 
+def test_a_copy_cut_short_loses_no_frame_the_whole_one_has(make_dicom, pipeline, tmp_path):
+    whole = make_dicom("a/cine.dcm", frames_rgb=gradient_rgb(frames=3), study_uid="1.2.3", photometric="MONOCHROME2")
+    cut = tmp_path / "cut" / "cine.dcm"  # the same image, its copy cut inside frame 2, listed first
+    cut.parent.mkdir()
+    cut.write_bytes(whole.read_bytes()[: -int(1.5 * 160 * 120)])
+    collector = ExamCollector()
+    for path in (cut, whole):
+        for item in iter_frame_results(pipeline, [path]):
+            m = Measurement(True, (), cl_mm=30.0 - item.result.frame, cl_straight_mm=30.0, confidence=0.95) if item.result.frame else None
+            collector.add(item.result, m)
+    (row,) = collector.rows()
+    assert (row.files, row.frames, row.cl_mm, row.chosen_frame) == (2, 3, 27.0, 3)  # frame 1 from the cut copy, 2 and 3 from the whole one
+
+
 @pytest.mark.parametrize("cl,near", [(22.4, 0), (22.5, 1), (27.5, 1), (27.6, 0), (None, None)])
 def test_exam_rows_flag_a_length_near_25_mm(make_dicom, pipeline, cl, near):
     (item,) = iter_frame_results(pipeline, [make_dicom(study_uid="1.2.3")])

@@ -64,21 +64,22 @@ class ExamCollector:
     numbers; every frame stays in ``measurements.csv``.
 
     An image in several files (one SOP Instance UID: an archive holding a copy of a folder) counts
-    once: its copies' frames would fill the best three with one frame and make the spread 0.
+    once: its copies' frames would fill the best three with one frame and make the spread 0. Each
+    frame is counted from the first file that gave it, so a copy cut short loses no frame the
+    whole one has.
     """
 
     def __init__(self) -> None:
         self._studies: dict[str, dict] = {}
         self._files_of: dict[str, dict[str, None]] = {}  # SOP Instance UID -> the files holding it, in order
+        self._counted_from: dict[tuple[str, int], str] = {}  # (SOP Instance UID, frame) -> its file
 
     def add(self, r: FrameResult, measurement: Measurement | None) -> None:
         if r.status == "failed" or measurement is None or r.frame is None:
             return
-        files = self._files_of.setdefault(r.sop_instance_uid, {r.file: None})
-        if r.file not in files:
-            files[r.file] = None
-        if r.file != next(iter(files)):
-            return  # a copy of an image already counted
+        self._files_of.setdefault(r.sop_instance_uid, {})[r.file] = None
+        if self._counted_from.setdefault((r.sop_instance_uid, r.frame), r.file) != r.file:
+            return  # this frame of the image, counted already from another file
         study = self._studies.setdefault(r.study_instance_uid or r.sop_instance_uid, {"accessions": {}, "files": set(), "frames": []})
         if r.accession_number:  # a file without one neither names nor contradicts the study's
             study["accessions"][r.accession_number] = None
@@ -86,8 +87,8 @@ class ExamCollector:
         study["frames"].append(((r.sop_instance_uid, r.frame), measurement))
 
     def copies(self) -> dict[str, list[str]]:
-        """SOP Instance UID -> the files holding that image, the one counted first, for every image
-        found in more than one file."""
+        """SOP Instance UID -> the files holding that image, in the order they were added, for every
+        image found in more than one file."""
         return {sop: list(files) for sop, files in self._files_of.items() if len(files) > 1}
 
     def rows(self, contexts: dict[tuple[str, str], ClinicalContext] | None = None, *, profile: str = "smfm-acog") -> Iterator[ExamRow]:
