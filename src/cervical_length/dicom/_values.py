@@ -4,6 +4,8 @@ pydicom keeps an IS (integer string) or DS (decimal string) value it cannot pars
 read, so ``int()`` or ``float()`` on it fails far from the header with a message that names neither
 the attribute nor the file. These helpers turn it into a ``ValueError`` that names the attribute,
 its tag and its text; the reader decides whether that fails the file or only drops the value.
+Also here: attributes holding several values where one belongs, and the identity attributes an
+object derived from the image (an SR, a SEG) copies, made usable (:func:`with_identity_type2`).
 """
 
 from __future__ import annotations
@@ -87,8 +89,7 @@ def unreferenceable_uids(ds: Dataset) -> list[str]:
     """The names of the attributes of :data:`REFERENCE_UIDS` that ``ds`` lacks or holds as no
     valid UID: an SR or SEG referencing them would be refused by a PACS."""
     with warnings.catch_warnings():
-        # pydicom warns with an invalid UID's raw text as it converts it: header text must not reach
-        # the terminal unescaped, and the attribute is named here instead.
+        # pydicom warns quoting an invalid UID as it converts it; the caller names the attribute instead.
         warnings.simplefilter("ignore", UserWarning)
         texts = {k: str(ds.get(k, "") or "") for k in REFERENCE_UIDS}
     return [attribute_name(k) for k, text in texts.items() if not is_valid_uid(text)]
