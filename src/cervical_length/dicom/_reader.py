@@ -262,8 +262,8 @@ _NATIVE_SYNTAX = {(True, True): ImplicitVRLittleEndian, (False, True): ExplicitV
 
 def _infer_transfer_syntax(ds: Dataset, path: Path) -> None:
     """Give a header without (0002,0010) *Transfer Syntax UID* (a file meta that lost it) the
-    uncompressed syntax its data set is written in, with a
-    warning; compressed (encapsulated) pixels name no codec, so they are left to the missing-syntax error."""
+    uncompressed syntax its data set is written in, with a warning; compressed (encapsulated)
+    pixels name no codec, so they are left to the missing-syntax error."""
     if ds.file_meta.get("TransferSyntaxUID") is not None or "PixelData" not in ds:
         return
     element = ds.get_item("PixelData", keep_deferred=True)
@@ -303,8 +303,9 @@ def read_source(
     user_mm_per_pixel : (x, y) mm per pixel, used only when the header has no scale of its own.
     Raises a :class:`~cervical_length.errors.DicomReadError` subclass naming the file and the reason.
     Warns :class:`~cervical_length.errors.NonUltrasoundWarning` for a Modality other than US and
-    :class:`~cervical_length.errors.HeaderValueWarning` for a header value it ignores (a malformed
-    Frame Time or Pixel Spacing).
+    :class:`~cervical_length.errors.HeaderValueWarning` for a header value it ignores or reads
+    around (a malformed Frame Time or Pixel Spacing, a missing Transfer Syntax UID, Pixel Data
+    longer than described, a backslash in an identifying text).
     """
     path = Path(path)
     ds = _read_header(path)
