@@ -119,16 +119,12 @@ def _remove_stale_reports(folder: Path, wanted: set[Path], store: ResultsStore, 
     """Remove the SRs an earlier export wrote for studies that now have no exam-level length (their
     files gained a second accession number, or another model declines them), so that ``sr/`` holds
     no length these results do not give. Only a file still as it was written is removed."""
-    stale = {path: written for path, written in store.written_reports(folder).items() if path not in wanted}
-    for path, written in stale.items():
-        try:
-            stat = path.stat()
-        except FileNotFoundError:
-            continue
-        if (stat.st_size, stat.st_mtime_ns) in written:
+    stale = {path: as_written for path, as_written in store.written_reports(folder).items() if path not in wanted}
+    for path, as_written in stale.items():
+        if as_written:
             path.unlink()
             problems.append(f"sr/{path.name} removed: its study has no exam-level length in these results (a copy a PACS received stays there)")
-        else:
+        elif as_written is False:
             problems.append(f"sr/{path.name} left as it is: its study has no exam-level length in these results, but the file was changed after it was written")
     store.forget_reports(list(stale))
 

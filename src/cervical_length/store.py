@@ -228,14 +228,18 @@ class ResultsStore:
             self._db.execute("BEGIN")
             self._db.executemany("INSERT OR REPLACE INTO reports VALUES (?, ?, ?, ?, ?, ?)", records)
 
-    def written_reports(self, folder: Path) -> dict[Path, set[tuple[int, int]]]:
-        """The reports in ``folder`` the ledger records, by any model or tool version, each with the
-        (size, modification time) it had when written."""
-        found: dict[Path, set[tuple[int, int]]] = {}
+    def written_reports(self, folder: Path) -> dict[Path, bool | None]:
+        """The reports in ``folder`` the ledger records, by any model or tool version: True for one
+        on disk as it was written, False for one changed since, None for one gone."""
+        written: dict[Path, set[tuple[int, int]]] = {}
         for report, size, mtime in self._db.execute("SELECT report, size, mtime_ns FROM reports"):
             if Path(report).parent == folder.resolve():
-                found.setdefault(Path(report), set()).add((size, mtime))
-        return found
+                written.setdefault(Path(report), set()).add((size, mtime))
+        states: dict[Path, bool | None] = {}
+        for report, identities in written.items():
+            _, size, mtime = _identity(report)
+            states[report] = None if size < 0 else (size, mtime) in identities
+        return states
 
     def forget_reports(self, reports: list[Path]) -> None:
         """Drop every record of ``reports`` (resolved paths), whichever model or version wrote them."""
