@@ -433,6 +433,21 @@ class TestFunnelBase:
         assert m.funnel.width_mm == pytest.approx(7.8, abs=0.05)
         assert m.funnel.length_mm == as_exact.funnel.length_mm and m.cl_mm == as_exact.cl_mm
 
+    def test_fluid_that_fades_before_the_mouth_keeps_the_funnel(self):
+        # funnel_lips' V funnel (apex at col 240, base 4.8 mm wide at col 300) dark only from its apex
+        # to col 280: beyond, echoes (in the amniotic fluid, or the beam's falling gain) as bright as
+        # half the lips. Its fluid and FLUID_REACH_MM beyond stop 0.4 mm short of the lips' end, yet
+        # the funnel is there: the whole gap is taken, its base on the hull's chord, and it measures
+        # as the same funnel dark to its mouth does.
+        labels = funnel_lips(0.0)
+        dark = grey_for(labels)
+        fading = dark.copy()
+        fading[(np.indices(labels.shape)[1] >= 280) & (labels == 0)] = 100
+        m, as_dark = (measure_cervix(labels, (0.1, 0.1), grey=g) for g in (fading, dark))
+        assert m.measurable and m.funnel is not None, m.reasons
+        assert (m.funnel.length_mm, m.funnel.width_mm, m.cl_mm) == (as_dark.funnel.length_mm, as_dark.funnel.width_mm, as_dark.cl_mm)
+        assert as_dark.funnel.width_mm == pytest.approx(4.8)
+
 
 class TestFunnelWalls:
     """A funnel's two walls are about equally long; a wedge of the cavity beside one lip's end is no funnel."""

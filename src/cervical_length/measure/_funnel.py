@@ -150,15 +150,20 @@ def find_funnel(
     col0, row0, cols, rows = cv2.boundingRect(funnel.view(np.uint8))
     origin = np.array([row0, col0])
     funnel = funnel[row0 : row0 + rows, col0 : col0 + cols]
+    # The base is where the hull closes the funnel: its pixels on the hull's edge, from corner to corner.
+    outside = ~window(hull, (row0 - 1, col0 - 1, row0 + rows + 1, col0 + cols + 1), False)  # the window's border counts
+    rim = dilate(outside, 1)[1:-1, 1:-1]
     if fluid is not None:
         own = fluid[row0 : row0 + rows, col0 : col0 + cols] & funnel  # not the darkness outside the hull's corners
         if np.count_nonzero(own) * spacing[0] * spacing[1] < MIN_FUNNEL_FLUID_MM2:
             return None  # tissue echoes, not fluid: a gap in the label map, not funnelling
-        funnel = funnel & dilate(own, max(1, int(round(FLUID_REACH_MM / min(spacing)))))
-    # The base is where the hull closes the funnel: its pixels on the hull's edge, from corner to corner.
-    outside = ~window(hull, (row0 - 1, col0 - 1, row0 + rows + 1, col0 + cols + 1), False)  # the window's border counts
-    edge = funnel & dilate(outside, 1)[1:-1, 1:-1]
-    points = np.argwhere(edge) + origin
+        near_fluid = funnel & dilate(own, max(1, int(round(FLUID_REACH_MM / min(spacing)))))
+        # Fluid that fills the funnel's apex but fades before its mouth (echoes in the amniotic fluid
+        # beyond, or the beam's falling gain) leaves the funnel without a base near it: then the
+        # whole gap is the funnel, its base on the hull's chord.
+        if np.count_nonzero(near_fluid & rim) >= 2:
+            funnel = near_fluid
+    points = np.argwhere(funnel & rim) + origin
     if len(points) < 2:
         return None
     points = points.astype(np.float64)
