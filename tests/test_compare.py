@@ -321,7 +321,8 @@ class TestReadReadings:
 
     def test_an_image_in_two_files_is_compared_once_if_measured_alike(self, study, tmp_path):
         auto, manual, _ = study
-        rows = list(csv.DictReader(auto.open(newline="")))
+        with auto.open(newline="") as handle:
+            rows = list(csv.DictReader(handle))
         copied = _write_csv(tmp_path / "copied.csv", [*rows, dict(rows[0])])  # its row again, from the copy
         assert read_readings(copied, [manual]).values == read_readings(auto, [manual]).values
         other = _write_csv(tmp_path / "other.csv", [*rows, {**rows[0], "cl_mm": "40.0"}])  # one UID, two images

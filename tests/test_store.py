@@ -9,11 +9,13 @@ import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 
 from cervical_length.cli import main
+from cervical_length.store import ResultsStore
 
 from .conftest import gradient_rgb
 
@@ -119,11 +121,10 @@ def test_a_stored_row_gives_back_what_the_exam_needs():
 
 
 def test_a_report_is_current_until_its_row_source_or_file_changes(tmp_path):
-    from contextlib import closing
     from dataclasses import replace
 
     from cervical_length.engine import FrameResult
-    from cervical_length.store import ResultsStore, StoredFrame
+    from cervical_length.store import StoredFrame
 
     source = tmp_path / "a.dcm"
     source.write_bytes(b"image")
@@ -220,13 +221,8 @@ def test_the_lock_of_a_killed_run_does_not_outlive_it(tmp_path):
         f"s = ResultsStore({str(tmp_path / 'results.sqlite')!r}, model_sha256='ab' * 32, tool_version='0.1.0'); "
         "print('held', flush=True); time.sleep(60)"
     )
-    holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
-    assert holder.stdout.readline().strip() == "held"
-    holder.send_signal(signal.SIGKILL)
-    holder.wait()
-    from contextlib import closing
-
-    from cervical_length.store import ResultsStore
-
+    with subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True) as holder:
+        assert holder.stdout.readline().strip() == "held"
+        holder.send_signal(signal.SIGKILL)
     with closing(ResultsStore(tmp_path / "results.sqlite", model_sha256="ab" * 32, tool_version="0.1.0")):
         pass  # taken at once: the system dropped the killed process's lock
