@@ -304,7 +304,7 @@ def test_default_workers_start_a_pool_only_for_enough_frames(make_dicom, tmp_pat
     assert started == (["spawn"] if pooled else [])
 
 
-def test_a_funnel_apex_put_past_the_tip_seen_is_noted_in_the_row(make_dicom):
+def test_a_funnel_apex_put_past_the_tip_seen_or_its_base_on_the_hull_is_noted_in_the_row(make_dicom):
     from cervical_length.dicom import read_frames
     from cervical_length.engine._rows import frame_row
     from cervical_length.measure import Funnel
@@ -317,6 +317,8 @@ def test_a_funnel_apex_put_past_the_tip_seen_is_noted_in_the_row(make_dicom):
     )
     assert frame_row(frame, measured, "sha", "a header note").notes == "a header note; funnel apex put 1.3 mm past the tip seen, where its straight walls meet"
     assert frame_row(frame, replace(measured, funnel=replace(funnel, apex_extended_mm=0.0)), "sha", "").notes == ""
+    on_hull = replace(measured, funnel=replace(funnel, apex_extended_mm=0.0, base_on_hull=True))
+    assert frame_row(frame, on_hull, "sha", "").notes == "funnel base taken on the lips' outline, its fluid fading before the mouth: the width may read wide"
 
 
 def test_an_unforeseen_error_fails_its_file_and_the_run_goes_on(make_dicom, tmp_path, pipeline, monkeypatch):

@@ -98,6 +98,8 @@ def frame_row(frame: Frame, m: Measurement, model_sha256: str, notes: str, regio
     f = m.funnel
     if f is not None and f.apex_extended_mm > 0:
         notes = with_note(notes, f"funnel apex put {f.apex_extended_mm:.1f} mm past the tip seen, where its straight walls meet")
+    if f is not None and f.base_on_hull:
+        notes = with_note(notes, "funnel base taken on the lips' outline, its fluid fading before the mouth: the width may read wide")
     status: FrameStatus = "measured" if m.measurable else ("uncalibrated" if not cal.calibrated else "not_measurable")
     ext = m.external_os_px if m.measurable else None
     internal = m.internal_os_px if m.measurable else None

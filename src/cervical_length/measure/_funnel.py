@@ -60,6 +60,8 @@ class Funnel:
         funnel read back from a results database).
     apex_extended_mm : how far the apex was put back past the tip the label map showed, to where
         the straight walls meet (:func:`hidden_tip_mm`); 0 when it is where it was seen.
+    base_on_hull : True when the funnel's fluid fades before its mouth, so its base was taken on
+        the lips' outline (their convex hull) and its width may read wider than the fluid is.
     """
 
     length_mm: float
@@ -70,6 +72,7 @@ class Funnel:
     base_px: tuple[tuple[float, float], tuple[float, float]]
     mid_width_mm: float | None = None
     apex_extended_mm: float = 0.0
+    base_on_hull: bool = False
 
 
 def is_small_funnel(length_mm: float) -> bool:
@@ -121,7 +124,8 @@ def find_funnel(
     labels of the 4-connected parts of the background inside ``hull``, the lips' convex hull)
     touching the canal's end or the fluid-filled ``tail`` of the lips' interface. With an image
     (``fluid``: (rows, cols) bool, the anechoic pixels), they must hold fluid, so a notch in a label
-    map is no funnel, and only their part within :data:`FLUID_REACH_MM` of it counts; nor is a
+    map is no funnel, and only their part within :data:`FLUID_REACH_MM` of it counts (all of them
+    when that part does not reach the hull: fluid fading before the funnel's mouth); nor is a
     funnel narrower than ``min_width_mm`` (its length is judged by the caller, once a tip drawn
     closed is put back), nor one with lopsided walls (:data:`MIN_WALL_RATIO`). Its length runs from
     the apex to the middle of its edge on the hull (the funnel base, between the lips' inner
@@ -153,6 +157,7 @@ def find_funnel(
     # The base is where the hull closes the funnel: its pixels on the hull's edge, from corner to corner.
     outside = ~window(hull, (row0 - 1, col0 - 1, row0 + rows + 1, col0 + cols + 1), False)  # the window's border counts
     rim = dilate(outside, 1)[1:-1, 1:-1]
+    base_on_hull = False  # without an image, the gap is the funnel
     if fluid is not None:
         own = fluid[row0 : row0 + rows, col0 : col0 + cols] & funnel  # not the darkness outside the hull's corners
         if np.count_nonzero(own) * spacing[0] * spacing[1] < MIN_FUNNEL_FLUID_MM2:
@@ -161,7 +166,8 @@ def find_funnel(
         # Fluid that fills the funnel's apex but fades before its mouth (echoes in the amniotic fluid
         # beyond, or the beam's falling gain) leaves the funnel without a base near it: then the
         # whole gap is the funnel, its base on the hull's chord.
-        if np.count_nonzero(near_fluid & rim) >= 2:
+        base_on_hull = np.count_nonzero(near_fluid & rim) < 2
+        if not base_on_hull:
             funnel = near_fluid
     points = np.argwhere(funnel & rim) + origin
     if len(points) < 2:
@@ -193,4 +199,5 @@ def find_funnel(
         (float(apex[0]), float(apex[1])),
         ((float(corners[0][0]), float(corners[0][1])), (float(corners[1][0]), float(corners[1][1]))),
         mid_width,
+        base_on_hull=base_on_hull,
     )
