@@ -448,6 +448,7 @@ class TestFunnelBase:
         assert (m.funnel.length_mm, m.funnel.width_mm, m.cl_mm) == (as_dark.funnel.length_mm, as_dark.funnel.width_mm, as_dark.cl_mm)
         assert as_dark.funnel.width_mm == pytest.approx(4.8)
         assert (m.funnel.base_on_hull, as_dark.funnel.base_on_hull) == (True, False)
+        assert type(m.funnel.base_on_hull) is bool  # the record's type, not numpy's bool
 
 
 class TestFunnelWalls:

@@ -166,7 +166,7 @@ def find_funnel(
         # Fluid that fills the funnel's apex but fades before its mouth (echoes in the amniotic fluid
         # beyond, or the beam's falling gain) leaves the funnel without a base near it: then the
         # whole gap is the funnel, its base on the hull's chord.
-        base_on_hull = np.count_nonzero(near_fluid & rim) < 2
+        base_on_hull = int(np.count_nonzero(near_fluid & rim)) < 2
         if not base_on_hull:
             funnel = near_fluid
     points = np.argwhere(funnel & rim) + origin
