@@ -61,7 +61,8 @@ class Funnel:
     apex_extended_mm : how far the apex was put back past the tip the label map showed, to where
         the straight walls meet (:func:`hidden_tip_mm`); 0 when it is where it was seen.
     base_on_hull : True when the funnel's fluid fades before its mouth, so its base was taken on
-        the lips' outline (their convex hull) and its width may read wider than the fluid is.
+        the lips' outline (their convex hull) and its width may read wider than the fluid is; False
+        for a funnel read back from a results database (its row's notes say it).
     """
 
     length_mm: float
