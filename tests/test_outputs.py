@@ -91,11 +91,18 @@ def test_overlay_writes_its_values_on_a_dark_panel():
     assert (image[: rows // 4, cols // 2 :] == 255).all()
 
 
-@pytest.mark.parametrize("length_mm,funnel_line", [(4.2, "Funnel 4.2 x 7.0 mm, 18 %, Y, under 5 mm: confirm"), (5.0, "Funnel 5.0 x 7.0 mm, 18 %, Y")])
-def test_overlay_caption_gives_the_values_and_asks_to_confirm_a_small_funnel(length_mm, funnel_line):
+@pytest.mark.parametrize(
+    "length_mm,base_on_hull,funnel_line",
+    [
+        (4.2, False, "Funnel 4.2 x 7.0 mm, 18 %, Y, under 5 mm: confirm"),
+        (5.0, False, "Funnel 5.0 x 7.0 mm, 18 %, Y"),
+        (5.0, True, "Funnel 5.0 x 7.0 mm (width to the lips' outline), 18 %, Y"),
+    ],
+)
+def test_overlay_caption_gives_the_values_and_asks_to_confirm_a_small_funnel(length_mm, base_on_hull, funnel_line):
     from cervical_length.measure import Funnel, Measurement
 
-    funnel = Funnel(length_mm, 7.0, 18.4, "Y", (0.0, 0.0), ((0.0, 0.0), (0.0, 1.0)))
+    funnel = Funnel(length_mm, 7.0, 18.4, "Y", (0.0, 0.0), ((0.0, 0.0), (0.0, 1.0)), base_on_hull=base_on_hull)
     m = Measurement(True, (), cl_mm=19.04, cl_straight_mm=18.96, funnel=funnel, confidence=0.956)
     assert overlay_caption(m) == ["CL 19.0 mm traced, 19.0 mm straight", funnel_line, "confidence 0.96"]
     assert overlay_caption(Measurement(False, ("os not found", "low model confidence"))) == ["NOT MEASURABLE", "os not found", "low model confidence"]

@@ -166,12 +166,15 @@ def small_funnel_mark(length_mm: float) -> str:
 
 def overlay_caption(m: Measurement) -> list[str]:
     """The overlay's text, a line each: a measured frame's values (lengths in mm, a funnel under
-    :data:`~cervical_length.measure.SMALL_FUNNEL_MM` marked to confirm), or why it was not measured."""
+    :data:`~cervical_length.measure.SMALL_FUNNEL_MM` marked to confirm, a funnel width taken to the
+    lips' outline said so), or why it was not measured."""
     if not m.measurable:
         return ["NOT MEASURABLE", *m.reasons]
     lines = [f"CL {m.cl_mm:.1f} mm traced, {m.cl_straight_mm:.1f} mm straight"]
     if (f := m.funnel) is not None:
-        lines.append(f"Funnel {f.length_mm:.1f} x {f.width_mm:.1f} mm, {f.percent:.0f} %, {f.shape}{small_funnel_mark(f.length_mm)}")
+        # A base taken on the lips' outline (fluid fading before the mouth) can read the width wide.
+        outline = " (width to the lips' outline)" if f.base_on_hull else ""
+        lines.append(f"Funnel {f.length_mm:.1f} x {f.width_mm:.1f} mm{outline}, {f.percent:.0f} %, {f.shape}{small_funnel_mark(f.length_mm)}")
     if m.auca is not None:
         lines.append(f"AUCA {m.auca.angle_deg:.0f} deg")
     return [*lines, f"confidence {m.confidence:.2f}"]
