@@ -158,7 +158,7 @@ def find_funnel(
     # The base is where the hull closes the funnel: its pixels on the hull's edge, from corner to corner.
     outside = ~window(hull, (row0 - 1, col0 - 1, row0 + rows + 1, col0 + cols + 1), False)  # the window's border counts
     rim = dilate(outside, 1)[1:-1, 1:-1]
-    base_on_hull = False  # without an image, the gap is the funnel
+    base_on_hull = False  # without an image no fluid is seen to fade: the gap is the funnel, as drawn
     if fluid is not None:
         own = fluid[row0 : row0 + rows, col0 : col0 + cols] & funnel  # not the darkness outside the hull's corners
         if np.count_nonzero(own) * spacing[0] * spacing[1] < MIN_FUNNEL_FLUID_MM2:
