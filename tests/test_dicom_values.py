@@ -9,7 +9,7 @@ from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.tag import Tag
 
-from cervical_length.dicom import is_valid_uid, number_of_frames, unreferenceable_uids
+from cervical_length.dicom import header_warnings_said, is_valid_uid, number_of_frames, unreferenceable_uids, with_identity_type2
 from cervical_length.dicom._values import header_numbers
 
 
@@ -60,3 +60,17 @@ def test_unreferenceable_uids_names_each_attribute_without_echoing_the_header():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert unreferenceable_uids(ds) == ["(0020,000E) Series Instance UID", "(0008,0018) SOP Instance UID"]
+
+
+def test_header_warnings_said_keeps_the_tools_words_and_holds_back_pydicoms():
+    ds = Dataset()
+    written = b"1987-03-14"  # not a DA, as read from a file: pydicom warns quoting it, the tool names the attribute
+    ds[0x00100030] = RawDataElement(Tag(0x00100030), "DA", len(written), written, 0, False, True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing escapes the block
+        with header_warnings_said() as said:
+            warnings.warn("Invalid value for VR DA: '1987-03-14'.", UserWarning, stacklevel=1)  # as highdicom's copy raises
+            completed = with_identity_type2(ds)
+        assert completed.PatientBirthDate == ""
+        assert ds.get_item(0x00100030).value == written  # the source is left as read
+    assert said == ["(0010,0030) Patient's Birth Date written empty: its value is not valid for its VR (not shown)"]

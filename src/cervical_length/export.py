@@ -14,7 +14,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sys
-import warnings
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -25,9 +24,8 @@ from pydicom import dcmread
 from pydicom.errors import InvalidDicomError
 
 from . import __version__
-from .dicom import unreferenceable_uids
+from .dicom import header_warnings_said, unreferenceable_uids
 from .engine import ExamCollector, ExamRow, FrameResult, end_with_parent
-from .errors import HeaderValueWarning
 from .outputs import CsvWriter, JsonLinesWriter, printable, uid_stem
 from .report import cards_with_images, render_report, report_image, thumbnail_data_uri
 from .rules import ClinicalContext
@@ -75,8 +73,7 @@ def _write_sr(job: tuple[Path, StoredFrame]) -> tuple[bool, str]:
     from .sr import write_report_sr  # highdicom: imported by an export that writes SRs, not by every worker (0.3-0.5 s)
 
     path, frame = job
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with header_warnings_said() as said:
         try:
             source = dcmread(frame.source, stop_before_pixels=True)
         except (OSError, InvalidDicomError) as err:
@@ -85,9 +82,9 @@ def _write_sr(job: tuple[Path, StoredFrame]) -> tuple[bool, str]:
             write_report_sr(path, source, frame.row, tool_version=__version__)
         except Exception as err:  # noqa: BLE001 - one damaged header must not stop an archive's export: its line says why
             # The UIDs' message is the tool's own; another may quote a value that identifies the patient.
-            said = str(err) if unreferenceable_uids(source) else f"its header cannot be copied into a report ({type(err).__name__}; the value is not shown)"
-            return False, f"{frame.source}: {said}"
-    return True, "; ".join(str(w.message) for w in caught if issubclass(w.category, HeaderValueWarning))
+            why = str(err) if unreferenceable_uids(source) else f"its header cannot be copied into a report ({type(err).__name__}; the value is not shown)"
+            return False, f"{frame.source}: {why}"
+    return True, "; ".join(said)
 
 
 def _write_srs(folder: Path, exams: list[ExamRow], store: ResultsStore, problems: list[str]) -> int:

@@ -11,7 +11,14 @@ from ._calibration import (
 from ._calipers import CaliperReport, latest_per_study, read_caliper_report
 from ._pixels import GRAPHICS_CHROMA, SUPPORTED_PHOTOMETRIC, colour_graphics, to_grey_and_rgb, ybr_full_to_rgb
 from ._reader import IGNORE_FILE, Frame, PatientIdentity, SourceImage, iter_dicom_paths, iter_frames, read_frames, read_source
-from ._values import is_valid_uid, number_of_frames, require_referenceable, unreferenceable_uids, with_identity_type2
+from ._values import (
+    header_warnings_said,
+    is_valid_uid,
+    number_of_frames,
+    require_referenceable,
+    unreferenceable_uids,
+    with_identity_type2,
+)
 from ._writer import Compression, Photometric, RegionSpec, write_us_dicom
 
 __all__ = [
@@ -43,6 +50,7 @@ __all__ = [
     "GRAPHICS_CHROMA",
     "unreferenceable_uids",
     "with_identity_type2",
+    "header_warnings_said",
     "user_spacing",
     "ybr_full_to_rgb",
 ]

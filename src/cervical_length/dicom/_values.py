@@ -13,7 +13,8 @@ from __future__ import annotations
 import copy
 import re
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
 from pydicom import config
@@ -26,7 +27,7 @@ from pydicom.valuerep import validate_value
 
 from ..errors import HeaderValueWarning
 
-__all__ = ["attribute_name", "header_numbers", "number_of_frames", "is_valid_uid", "several_values", "require_referenceable", "unreferenceable_uids", "with_identity_type2"]
+__all__ = ["attribute_name", "header_numbers", "number_of_frames", "is_valid_uid", "several_values", "require_referenceable", "unreferenceable_uids", "with_identity_type2", "header_warnings_said"]
 
 #: A UID (PS3.5 9.1): dot-separated numbers without leading zeros, at most 64 characters.
 _UID = re.compile(r"(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*")
@@ -117,6 +118,21 @@ def with_identity_type2(ds: Dataset) -> Dataset:
             setattr(completed, keyword, "")
             warnings.warn(f"{attribute_name(keyword)} written empty: its value is not valid for its VR (not shown)", HeaderValueWarning, stacklevel=2)
     return completed
+
+
+@contextmanager
+def header_warnings_said() -> Iterator[list[str]]:
+    """Hold back every warning raised within (pydicom's quote header values, which may identify the
+    patient); the list yielded receives, on leaving, the messages of the
+    :class:`~cervical_length.errors.HeaderValueWarning` s among them (:func:`with_identity_type2`'s
+    name attributes, never values), for the caller's one line about the object it wrote."""
+    said: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            yield said
+        finally:
+            said.extend(str(w.message) for w in caught if issubclass(w.category, HeaderValueWarning))
 
 
 def _valid(ds: Dataset, keyword: str) -> bool:

@@ -8,7 +8,6 @@ import os
 import socket
 import threading
 import time
-import warnings
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -21,8 +20,8 @@ import numpy as np
 from pydicom import dcmread
 
 from .. import __version__
-from ..dicom import number_of_frames
-from ..errors import ClusterMismatchError, HeaderValueWarning, ModelError, WorkerDiedError
+from ..dicom import header_warnings_said, number_of_frames
+from ..errors import ClusterMismatchError, ModelError, WorkerDiedError
 from ..model_info import DEFAULT_MODEL, read_model_info
 from ..outputs import overlay_image, overlay_name, uid_stem, write_png
 from ._pipeline import Pipeline, candidate_files
@@ -49,19 +48,18 @@ class _Options:
 
 
 def _segmentation_note(path: Path, folder: Path, labels_by_frame: dict[int, np.ndarray], rows: list[FrameResult]) -> str:
-    """Write the file's DICOM SEG into ``folder``; returns a note for its rows when it cannot be."""
+    """Write the file's DICOM SEG into ``folder``; returns a note for its rows when it cannot be, or
+    naming the identity attributes it was written with empty ('' for nothing to say)."""
     from ..seg import write_lip_segmentation  # highdicom: imported by the runs that write a SEG, not by every worker
 
-    with warnings.catch_warnings(record=True) as caught:  # pydicom's quote header values: not passed on
-        warnings.simplefilter("always")
+    with header_warnings_said() as said:
         try:
             source = dcmread(path, stop_before_pixels=True)
             name = f"{uid_stem(source.SOPInstanceUID)}_lips_seg.dcm"
             write_lip_segmentation(folder / name, source, labels_by_frame, model_sha256=rows[0].model_sha256, tool_version=__version__)
         except Exception as err:  # noqa: BLE001 - an optional output must not stop the batch; the rows say why
             return f"no DICOM SEG: {err}"
-    emptied = "; ".join(str(w.message) for w in caught if issubclass(w.category, HeaderValueWarning))
-    return f"DICOM SEG: {emptied}" if emptied else ""
+    return f"DICOM SEG: {'; '.join(said)}" if said else ""
 
 
 def _measured_file(pipeline: Pipeline, path: Path, options: _Options) -> list[Outcome]:
