@@ -232,8 +232,9 @@ class ResultsStore:
         """The reports in ``folder`` the ledger records, by any model or tool version: True for one
         on disk as it was written, False for one changed since, None for one gone."""
         written: dict[Path, set[tuple[int, int]]] = {}
+        here = folder.resolve()
         for report, size, mtime in self._db.execute("SELECT report, size, mtime_ns FROM reports"):
-            if Path(report).parent == folder.resolve():
+            if Path(report).parent == here:
                 written.setdefault(Path(report), set()).add((size, mtime))
         states: dict[Path, bool | None] = {}
         for report, identities in written.items():
