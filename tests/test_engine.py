@@ -321,6 +321,25 @@ def test_a_funnel_apex_put_past_the_tip_seen_or_its_base_on_the_hull_is_noted_in
     assert frame_row(frame, on_hull, "sha", "").notes == "funnel base taken on the lips' outline, its fluid fading before the mouth: the width may read wide"
 
 
+def test_the_overlay_shows_the_digits_the_row_carries(make_dicom):
+    from cervical_length.dicom import read_frames
+    from cervical_length.engine._rows import frame_row
+    from cervical_length.measure import Auca, Funnel
+    from cervical_length.outputs import overlay_caption
+
+    (frame,) = read_frames(make_dicom("one.dcm", frames_rgb=gradient_rgb(frames=1)))
+    # Each figure one rounding away from another digit: 26.046 mm is stored 26.05, read 26.1.
+    funnel = Funnel(7.046, 9.953, 42.54, "V", (1.0, 2.0), ((0.0, 0.0), (0.0, 4.8)), mid_width_mm=2.9)
+    measured = Measurement(
+        True, (), cl_mm=26.046, cl_straight_mm=25.949, cl_two_segment_mm=26.0, funnel=funnel, confidence=0.9753,
+        external_os_px=(0.0, 0.0), internal_os_px=(1.0, 2.0), centreline_px=np.array([[0.0, 0.0], [1.0, 2.0]]), auca=Auca(118.54, ((0.0, 0.0), (5.0, 5.0))),
+    )
+    row = frame_row(frame, measured, "sha", "")
+    assert (row.cl_mm, row.cl_straight_mm, row.funnel_length_mm, row.funnel_width_mm, row.funnel_percent, row.auca_deg, row.confidence) == (26.05, 25.95, 7.05, 9.95, 42.5, 118.5, 0.975)
+    assert overlay_caption(measured) == ["CL 26.1 mm traced, 25.9 mm straight", "Funnel 7.0 x 9.9 mm, 42 %, V", "AUCA 118 deg", "confidence 0.97"]
+    assert overlay_caption(measured)[0] == f"CL {row.cl_mm:.1f} mm traced, {row.cl_straight_mm:.1f} mm straight"
+
+
 def test_an_unforeseen_error_fails_its_file_and_the_run_goes_on(make_dicom, tmp_path, pipeline, monkeypatch):
     import cervical_length.engine._pipeline as pipeline_module
 

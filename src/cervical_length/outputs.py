@@ -24,7 +24,7 @@ from isal import isal_zlib
 from .dicom import is_valid_uid
 from .measure import SMALL_FUNNEL_MM, Measurement, is_small_funnel
 
-__all__ = ["CsvWriter", "JsonLinesWriter", "csv_cell", "encode_png", "overlay_caption", "overlay_image", "overlay_name", "printable", "small_funnel_mark", "uid_stem", "write_png"]
+__all__ = ["CsvWriter", "JsonLinesWriter", "csv_cell", "encode_png", "overlay_caption", "overlay_image", "overlay_name", "printable", "reported", "round_mm", "small_funnel_mark", "uid_stem", "write_png"]
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -164,12 +164,39 @@ def small_funnel_mark(length_mm: float) -> str:
     return f", under {SMALL_FUNNEL_MM:g} mm: confirm" if is_small_funnel(length_mm) else ""
 
 
+def round_mm(value: float | None) -> float | None:
+    """A length in mm rounded to 0.01 mm, as the outputs carry it (None stays None)."""
+    return None if value is None else round(float(value), 2)
+
+
+def reported(m: Measurement) -> Measurement:
+    """``m`` with its figures as every output carries them: lengths to 0.01 mm, the funnel
+    percentage and the AUCA to 0.1, the confidences to 0.001. Each output shows these, rounded
+    further for people, never the unrounded figures: rounded once from 26.046 mm an overlay would
+    read 26.0 beside a terminal line and a report reading the stored 26.05 as 26.1 (about one
+    frame in twenty)."""
+    f = m.funnel
+    if f is not None:
+        f = dataclasses.replace(f, length_mm=round_mm(f.length_mm), width_mm=round_mm(f.width_mm), percent=round(f.percent, 1), mid_width_mm=round_mm(f.mid_width_mm))
+    return dataclasses.replace(
+        m,
+        cl_mm=round_mm(m.cl_mm),
+        cl_straight_mm=round_mm(m.cl_straight_mm),
+        cl_two_segment_mm=round_mm(m.cl_two_segment_mm),
+        funnel=f,
+        confidence=round(m.confidence, 3),
+        os_confidence=None if m.os_confidence is None else round(m.os_confidence, 3),
+        auca=None if m.auca is None else dataclasses.replace(m.auca, angle_deg=round(m.auca.angle_deg, 1)),
+    )
+
+
 def overlay_caption(m: Measurement) -> list[str]:
-    """The overlay's text, a line each: a measured frame's values (lengths in mm, a funnel under
-    :data:`~cervical_length.measure.SMALL_FUNNEL_MM` marked to confirm, a funnel width taken to the
-    lips' outline said so), or why it was not measured."""
+    """The overlay's text, a line each: a measured frame's values (lengths in mm, as
+    :func:`reported` carries them; a funnel under :data:`~cervical_length.measure.SMALL_FUNNEL_MM`
+    marked to confirm, a funnel width taken to the lips' outline said so), or why it was not measured."""
     if not m.measurable:
         return ["NOT MEASURABLE", *m.reasons]
+    m = reported(m)
     lines = [f"CL {m.cl_mm:.1f} mm traced, {m.cl_straight_mm:.1f} mm straight"]
     if (f := m.funnel) is not None:
         # A base taken on the lips' outline (fluid fading before the mouth) can read the width wide.

@@ -7,8 +7,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
 from ..measure import Measurement, exam_result, is_small_funnel
+from ..outputs import round_mm
 from ..rules import Assessment, ClinicalContext, assess, near_short_cervix_threshold
-from ._rows import FrameResult, round_mm
+from ._rows import FrameResult
 
 __all__ = ["ExamRow", "ExamCollector"]
 

@@ -12,21 +12,17 @@ import numpy as np
 from ..dicom import Calibration, Frame, SourceImage, UltrasoundRegion
 from ..errors import DicomReadError, MissingPixelDataError
 from ..measure import Measurement
+from ..outputs import reported, round_mm
 
 if TYPE_CHECKING:
     from ..segment import Segmentation
 
-__all__ = ["FrameStatus", "FrameResult", "MeasuredFrame", "Outcome", "round_mm", "with_note", "frame_row", "failure_row", "view_spacing"]
+__all__ = ["FrameStatus", "FrameResult", "MeasuredFrame", "Outcome", "with_note", "frame_row", "failure_row", "view_spacing"]
 
 
 #: 'not_an_image': a DICOM object without pixels (a structured report, a presentation state, a key
 #: object selection), which a PACS export holds beside its images: nothing to measure, and no failure.
 FrameStatus = Literal["measured", "not_measurable", "uncalibrated", "failed", "not_an_image"]
-
-
-def round_mm(value: float | None) -> float | None:
-    """A length in mm rounded to 0.01 mm, as the outputs carry it (None stays None)."""
-    return None if value is None else round(float(value), 2)
 
 
 @dataclass(frozen=True)
@@ -95,6 +91,7 @@ def frame_row(frame: Frame, m: Measurement, model_sha256: str, notes: str, regio
     carries when the region has one; the frame's scale otherwise."""
     cal, src = frame.calibration, frame.source
     mm_y, mm_x = view_spacing(cal, region) or (None, None)
+    m = reported(m)
     f = m.funnel
     if f is not None and f.apex_extended_mm > 0:
         notes = with_note(notes, f"funnel apex put {f.apex_extended_mm:.1f} mm past the tip seen, where its straight walls meet")
@@ -114,17 +111,17 @@ def frame_row(frame: Frame, m: Measurement, model_sha256: str, notes: str, regio
         calibration_source=cal.source,
         status=status,
         measurable=int(m.measurable),
-        cl_mm=round_mm(m.cl_mm),
-        cl_straight_mm=round_mm(m.cl_straight_mm),
-        cl_two_segment_mm=round_mm(m.cl_two_segment_mm),
+        cl_mm=m.cl_mm,
+        cl_straight_mm=m.cl_straight_mm,
+        cl_two_segment_mm=m.cl_two_segment_mm,
         funnel=None if not m.measurable else int(f is not None),
-        funnel_length_mm=round_mm(f.length_mm) if f else None,
-        funnel_width_mm=round_mm(f.width_mm) if f else None,
-        funnel_percent=round(f.percent, 1) if f else None,
+        funnel_length_mm=f.length_mm if f else None,
+        funnel_width_mm=f.width_mm if f else None,
+        funnel_percent=f.percent if f else None,
         funnel_shape=(f.shape if f else "T") if m.measurable else "",
-        auca_deg=round(m.auca.angle_deg, 1) if m.auca else None,
-        confidence=round(m.confidence, 3),
-        os_confidence=None if m.os_confidence is None else round(m.os_confidence, 3),
+        auca_deg=m.auca.angle_deg if m.auca else None,
+        confidence=m.confidence,
+        os_confidence=m.os_confidence,
         reasons="; ".join(m.reasons),
         external_os_row=round_mm(ext[0]) if ext else None,
         external_os_col=round_mm(ext[1]) if ext else None,
