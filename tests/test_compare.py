@@ -255,7 +255,9 @@ class TestDecisions:
         observer = np.array([21.0] * 10 + [28.0] * 2 + [24.0] * 3 + [36.0] * 15)
         d = decision_agreement(tool, observer, threshold_mm=25)
         assert d.table == ((10, 2), (3, 15))
-        assert d.agreement == pytest.approx(25 / 30)
+        assert d.agreement.estimate == pytest.approx(25 / 30)
+        # Wilson's interval for 25 of 30 (statsmodels' proportion_confint, method='wilson').
+        assert (d.agreement.low, d.agreement.high) == pytest.approx((0.66436, 0.92663), abs=1e-5)
         assert d.kappa.estimate == pytest.approx(0.65753, abs=1e-5)
         assert d.sensitivity.estimate == pytest.approx(10 / 13)
         assert d.specificity.estimate == pytest.approx(15 / 17)
@@ -266,7 +268,15 @@ class TestDecisions:
 
     def test_one_class_has_no_kappa(self):
         d = decision_agreement(np.array([30.0, 31, 40]), np.array([33.0, 35, 41]), threshold_mm=25)
-        assert d.kappa is None and d.sensitivity is None and d.agreement == 1.0
+        assert d.kappa is None and d.sensitivity is None and d.agreement.estimate == 1.0
+
+    def test_agreement_on_every_case_gives_kappa_no_interval(self):
+        # Kappa's asymptotic standard error is 0 at perfect agreement: 1.00 (1.00 to 1.00) from
+        # 7 cases would claim certainty; the agreement's Wilson interval, 7 of 7, is 0.646-1.
+        tool = np.array([10.0, 15, 20, 30, 35, 40, 45])
+        d = decision_agreement(tool, tool + 1.0, threshold_mm=25)
+        assert d.kappa.estimate == 1.0 and np.isnan(d.kappa.low) and np.isnan(d.kappa.high)
+        assert (d.agreement.estimate, round(d.agreement.low, 3), round(d.agreement.high, 9)) == (1.0, 0.646, 1.0)
 
     def test_fleiss_two_raters_is_scotts_pi(self):
         # Two raters, 4 subjects: short/short, short/long, long/long, long/long. Observed
@@ -406,6 +416,13 @@ class TestCompareReadings:
         assert comparison.observers_and_tool.n == 7
 
 
+@pytest.mark.parametrize("value, text", [(-0.04, "0.0"), (-0.05, "-0.1"), (0.04, "0.0"), (-1.25, "-1.2"), (float("nan"), "n/a"), (None, "n/a")])
+def test_report_numbers_have_no_negative_zero(value, text):
+    from cervical_length.compare._report import _mm
+
+    assert _mm(value) == text
+
+
 class TestCommand:
     def test_writes_every_output(self, study, tmp_path, capsys):
         auto, manual, _ = study
@@ -424,6 +441,9 @@ class TestCommand:
         assert {r["statistic"] for r in rows} >= {"icc", "lin_ccc", "slope", "cohen_kappa", "fleiss_kappa", "sensitivity"}
         md = (out / "comparison.md").read_text()
         assert "| tool - A | 7 |" in md and "The tool agrees with observer A" in md
+        # 7 of 7 calls alike: the agreement's Wilson interval, and no zero-width interval for kappa.
+        assert "| 100% (65 to 100) | 1.00 (no interval) |" in md
+        assert "they agreed on 100% (65 to 100) of frames, Cohen's kappa 1.00 (no interval)." in md
         for kind in ("bland_altman", "scatter", "differences"):
             for ext in ("png", "svg"):
                 assert (out / "plots" / f"{kind}_tool_vs_A.{ext}").stat().st_size > 1000

@@ -4,6 +4,7 @@ sensitivity and specificity."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,15 +21,15 @@ __all__ = ["Decision", "decision_agreement", "fleiss", "proportion_interval"]
 class Decision:
     """Agreement of two raters on ``value <= threshold_mm``.
 
-    ``table`` is ((both short, only a short), (only b short, neither short)). Sensitivity and
-    specificity take ``b`` as the reference; they are None when the reference has no positive
-    (or no negative) case.
+    ``table`` is ((both short, only a short), (only b short, neither short)). ``agreement`` is the
+    share of cases called alike (0-1, Wilson interval). Sensitivity and specificity take ``b`` as
+    the reference; they are None when the reference has no positive (or no negative) case.
     """
 
     n: int
     threshold_mm: float
     table: tuple[tuple[int, int], tuple[int, int]]
-    agreement: float
+    agreement: Interval
     kappa: Interval | None
     sensitivity: Interval | None
     specificity: Interval | None
@@ -38,8 +39,10 @@ def proportion_interval(hits: int, total: int, *, level: float = 0.95) -> Interv
     """The share ``hits / total`` with its Wilson score interval at ``level`` (statsmodels); None
     when ``total`` is 0. Wilson's interval stays inside 0-1 and keeps its coverage near 0 and 1,
     where a rate of agreement sits."""
-    if total == 0:
-        return None
+    return None if total == 0 else _wilson(hits, total, level)
+
+
+def _wilson(hits: int, total: int, level: float) -> Interval:
     low, high = proportion_confint(hits, total, alpha=1 - level, method="wilson")
     return Interval(hits / total, float(low), float(high))
 
@@ -47,7 +50,9 @@ def proportion_interval(hits: int, total: int, *, level: float = 0.95) -> Interv
 def decision_agreement(a_mm: np.ndarray, b_mm: np.ndarray, *, threshold_mm: float, level: float = 0.95) -> Decision:
     """Agreement of ``a`` and ``b`` on CL <= ``threshold_mm``; Cohen's kappa (statsmodels) with the
     normal interval from its asymptotic standard error, Wilson intervals for the proportions. Kappa is None when both raters put every
-    case in one class (it is undefined there)."""
+    case in one class (it is undefined there); its interval's bounds are NaN when the raters agree
+    on every case, where that standard error is 0 (an interval of no width would claim a certainty
+    that a handful of cases cannot give: the agreement's Wilson interval says how sure it is)."""
     a_mm, b_mm = paired(a_mm, b_mm)
     a_short, b_short = a_mm <= threshold_mm, b_mm <= threshold_mm
     both, only_a = int((a_short & b_short).sum()), int((a_short & ~b_short).sum())
@@ -57,13 +62,14 @@ def decision_agreement(a_mm: np.ndarray, b_mm: np.ndarray, *, threshold_mm: floa
     kappa = None
     if expected < 1:
         result = cohens_kappa(table)
-        half = norm.ppf(0.5 + level / 2) * float(result["std_kappa"])
+        se = float(result["std_kappa"])
+        half = norm.ppf(0.5 + level / 2) * se if se > 0 else math.nan
         kappa = Interval(float(result["kappa"]), float(result["kappa"]) - half, float(result["kappa"]) + half)
     return Decision(
         n=a_mm.size,
         threshold_mm=threshold_mm,
         table=((both, only_a), (only_b, neither)),
-        agreement=(both + neither) / a_mm.size,
+        agreement=_wilson(both + neither, a_mm.size, level),
         kappa=kappa,
         sensitivity=proportion_interval(both, both + only_b, level=level),
         specificity=proportion_interval(neither, neither + only_a, level=level),

@@ -99,13 +99,23 @@ def statistic_rows(comparison: Comparison) -> list[dict]:
 
 
 def _mm(value: float | None, digits: int = 1) -> str:
-    return "n/a" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
+    if value is None or not math.isfinite(value):
+        return "n/a"
+    text = f"{value:.{digits}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text  # -0.04 reads 0.0, not -0.0
 
 
 def _ci(value: Interval | None, digits: int = 1) -> str:
     if value is None:
         return "n/a"
+    if math.isfinite(value.estimate) and not (math.isfinite(value.low) or math.isfinite(value.high)):
+        return f"{_mm(value.estimate, digits)} (no interval)"
     return f"{_mm(value.estimate, digits)} ({_mm(value.low, digits)} to {_mm(value.high, digits)})"
+
+
+def _percent(value: Interval) -> str:
+    """A share (0-1) with its interval, in per cent: '95% (88 to 98)'."""
+    return f"{value.estimate:.0%} ({100 * value.low:.0f} to {100 * value.high:.0f})"
 
 
 def _name(rater: str) -> str:
@@ -127,7 +137,7 @@ def _sentences(pair: PairComparison, unit: str) -> list[str]:
         f"{'longer' if ba.bias.estimate >= 0 else 'shorter'} than {_name(pair.b)} (95 % CI {_mm(ba.bias.low)} to {_mm(ba.bias.high)} mm); "
         f"95 % of differences are expected between {_mm(ba.lower.estimate)} and {_mm(ba.upper.estimate)} mm (limits for {ba.form}).",
         f"Absolute agreement ICC(2,1) was {_ci(icc2.value, 2)}; Lin's CCC {_ci(ccc.ccc, 2) if ccc else 'n/a'}.",
-        f"On the short-cervix call (CL <= 25 mm) they agreed on {short.agreement:.0%} of {unit}s"
+        f"On the short-cervix call (CL <= 25 mm) they agreed on {_percent(short.agreement)} of {unit}s"
         + (f", Cohen's kappa {_ci(short.kappa, 2)}." if short.kappa else " (kappa undefined: one class only)."),
     ]
     if ba.slope.low > 0 or ba.slope.high < 0:
@@ -178,9 +188,15 @@ def markdown(comparison: Comparison) -> str:
         lines.append(
             f"| {p.a} - {p.b} | {p.n} | {_ci(p.limits.bias)} | {_ci(p.limits.lower)} to {_ci(p.limits.upper)} | "
             f"{_ci(icc['ICC(2,1)'], 2)} | {_ci(icc['ICC(3,1)'], 2)} | {_ci(p.ccc.ccc, 2)} | {_ci(p.passing_bablok.slope, 2)} | "
-            f"{short.agreement:.0%} | {_ci(short.kappa, 2)} |"
+            f"{_percent(short.agreement)} | {_ci(short.kappa, 2)} |"
         )
-    lines += ["", "Limits are for single readings: with repeated readings, Bland & Altman (1999) §5.1 replicates form.", ""]
+    forms = sorted({p.limits.form for p in comparison.pairs if p.limits is not None})
+    lines += [
+        "",
+        f"Limits of agreement are for {' and '.join(forms) or 'no pair'}. Cohen's kappa has no interval where the two agree "
+        "on every case (its standard error is then 0, whatever the number of cases): the agreement's interval says how sure that is.",
+        "",
+    ]
     for p in comparison.pairs:
         lines += [f"## {_capital(_name(p.a))} against {_name(p.b)}", "", *_sentences(p, unit), ""]
         for d in p.decisions:
