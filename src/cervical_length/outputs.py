@@ -16,6 +16,7 @@ import struct
 import zlib
 from pathlib import Path
 from types import TracebackType
+from typing import overload
 
 import cv2
 import numpy as np
@@ -164,6 +165,12 @@ def small_funnel_mark(length_mm: float) -> str:
     return f", under {SMALL_FUNNEL_MM:g} mm: confirm" if is_small_funnel(length_mm) else ""
 
 
+@overload
+def round_mm(value: float) -> float: ...
+@overload
+def round_mm(value: None) -> None: ...
+@overload
+def round_mm(value: float | None) -> float | None: ...
 def round_mm(value: float | None) -> float | None:
     """A length in mm rounded to 0.01 mm, as the outputs carry it (None stays None)."""
     return None if value is None else round(float(value), 2)
@@ -177,7 +184,7 @@ def reported(m: Measurement) -> Measurement:
     frame in twenty)."""
     f = m.funnel
     if f is not None:
-        f = dataclasses.replace(f, length_mm=round_mm(f.length_mm), width_mm=round_mm(f.width_mm), percent=round(f.percent, 1), mid_width_mm=round_mm(f.mid_width_mm))
+        f = dataclasses.replace(f, length_mm=round_mm(f.length_mm), width_mm=round_mm(f.width_mm), percent=round(f.percent, 1))
     return dataclasses.replace(
         m,
         cl_mm=round_mm(m.cl_mm),
