@@ -444,6 +444,7 @@ class TestCommand:
         # 7 of 7 calls alike: the agreement's Wilson interval, and no zero-width interval for kappa.
         assert "| 100% (65 to 100) | 1.00 (no interval) |" in md
         assert "they agreed on 100% (65 to 100) of frames, Cohen's kappa 1.00 (no interval)." in md
+        assert "Limits of agreement are for replicates (Bland & Altman 1999 §5.1). Cohen's kappa has no interval where" in md
         for kind in ("bland_altman", "scatter", "differences"):
             for ext in ("png", "svg"):
                 assert (out / "plots" / f"{kind}_tool_vs_A.{ext}").stat().st_size > 1000

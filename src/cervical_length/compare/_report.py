@@ -191,12 +191,11 @@ def markdown(comparison: Comparison) -> str:
             f"{_percent(short.agreement)} | {_ci(short.kappa, 2)} |"
         )
     forms = sorted({p.limits.form for p in comparison.pairs if p.limits is not None})
-    lines += [
-        "",
-        f"Limits of agreement are for {' and '.join(forms) or 'no pair'}. Cohen's kappa has no interval where the two agree "
-        "on every case (its standard error is then 0, whatever the number of cases): the agreement's interval says how sure that is.",
-        "",
-    ]
+    legend = f"Limits of agreement are for {' and '.join(forms) or 'no pair'}."
+    if any(d.kappa is not None and math.isnan(d.kappa.low) for p in comparison.pairs for d in p.decisions):
+        legend += (" Cohen's kappa has no interval where the two agree on every case (its standard error is then 0,"
+                   " whatever the number of cases): the agreement's interval says how sure that is.")
+    lines += ["", legend, ""]
     for p in comparison.pairs:
         lines += [f"## {_capital(_name(p.a))} against {_name(p.b)}", "", *_sentences(p, unit), ""]
         for d in p.decisions:
