@@ -305,6 +305,9 @@ def test_evaluate_writes_the_figures_and_one_row_per_frame(tmp_path, capsys):
     low, high = figures["heldout"]["measurable_wrongly_rejected_ci95"]
     row = next(line for line in printed.splitlines() if line.startswith("measurable_wrongly_rejected_ci95"))
     assert f"{low}..{high}" in row
+    # A figure without a case to compute it on (no false funnel among 3 phantoms) reads n/a, not None.
+    assert figures["heldout"]["false_funnels_small"] is None
+    assert next(line for line in printed.splitlines() if line.startswith("false_funnels_small ")).split()[1] == "n/a"
     # One cine loop per look (seeds 5,000,000 and 6,000,000): its exam row, its summary.
     with open(tmp_path / "eval" / "figures_loops.csv", newline="", encoding="utf-8") as handle:
         loops = list(csv.DictReader(handle))

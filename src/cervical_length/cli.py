@@ -406,7 +406,10 @@ def _phantom_pipeline(model: Path) -> Pipeline:
 
 def _figure(value: object) -> str:
     """One cell of the evaluation table: a range [low, high] as 'low..high', a pair of them
-    (the limits of agreement's intervals) as 'low..high / low..high'."""
+    (the limits of agreement's intervals) as 'low..high / low..high', a figure with no case to
+    compute it on (None in the JSON) as 'n/a'."""
+    if value is None:
+        return "n/a"
     if isinstance(value, list):
         return " / ".join(map(_figure, value)) if value and isinstance(value[0], list) else "..".join(map(str, value))
     return str(value)
