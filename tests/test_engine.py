@@ -164,14 +164,26 @@ def test_a_copy_cut_short_loses_no_frame_the_whole_one_has(make_dicom, pipeline,
     assert (row.files, row.frames, row.cl_mm, row.chosen_frame) == (2, 3, 27.0, 3)  # frame 1 from the cut copy, 2 and 3 from the whole one
 
 
-@pytest.mark.parametrize("cl,near", [(22.4, 0), (22.5, 1), (27.5, 1), (27.6, 0), (None, None)])
+@pytest.mark.parametrize("cl,near", [(22.4, 0), (22.5, 1), (27.5, 1), (27.6, 0), (22.496, 1), (27.504, 1), (None, None)])
 def test_exam_rows_flag_a_length_near_25_mm(make_dicom, pipeline, cl, near):
+    # 27.504 mm is the 27.50 the row carries: flagged as that value is, not left unflagged beside it.
     (item,) = iter_frame_results(pipeline, [make_dicom(study_uid="1.2.3")])
     collector = ExamCollector()
     measured = Measurement(True, (), cl_mm=cl, cl_straight_mm=cl, confidence=0.95) if cl is not None else Measurement(False, ("os not found",))
     collector.add(item.result, measured)
     (row,) = collector.rows()
     assert row.near_25_mm == near
+
+
+def test_the_rules_judge_the_length_the_exam_row_carries(make_dicom, pipeline):
+    # 25.004 mm is carried as 25.00 and shown as 25.0 with a "CL <= 25 mm" badge: the short-cervix
+    # rule must agree with it, not judge the unrounded length on the other side of 25 mm.
+    (item,) = iter_frame_results(pipeline, [make_dicom(study_uid="1.2.3")])
+    collector = ExamCollector()
+    collector.add(item.result, Measurement(True, (), cl_mm=25.004, cl_straight_mm=25.0, confidence=0.95))
+    (row,) = collector.rows({("study_instance_uid", "1.2.3"): ClinicalContext(ga_days=20 * 7)})
+    assert row.cl_mm == 25.0 and "SHORT-CERVIX" in row.rule_findings.split(";")
+    assert "CL 25.0 mm <= 25 mm" in next(r for r in row.assessment.findings if r.id == "SHORT-CERVIX").comparisons
 
 
 def test_an_exam_with_no_measurable_frame_says_why_its_first_frame_was_declined(make_dicom, pipeline):

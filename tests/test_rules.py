@@ -161,6 +161,13 @@ class TestOutputs:
                 assert r.statement.startswith("Cervical length within 2.5 mm of 25 mm")
                 assert f"CL {cl:.1f} mm >= 22.5 mm" in r.comparisons and "limits of agreement" in r.citation
 
+    @pytest.mark.parametrize("cl,shown", [(25.04, "CL 25.04 mm > 25 mm"), (24.96, "CL 24.96 mm < 25 mm"), (25.004, "CL 25.004 mm > 25 mm"), (24.5, "CL 24.5 mm < 25 mm")])
+    def test_a_length_never_reads_on_the_wrong_side_of_its_limit(self, cl, shown):
+        # To 0.1 mm 25.04 reads 25.0: "CL 25.0 mm > 25 mm" would contradict itself, so it is shown as given.
+        result = assess(ctx("20w3d", **PRIOR_28), cl_mm=cl)
+        comparisons = [c for group in (result.findings, result.suggestions, result.notes) for r in group for c in r.comparisons]
+        assert shown in comparisons
+
     @pytest.mark.parametrize("cl,near", [(22.4, False), (22.5, True), (25.0, True), (27.5, True), (27.6, False), (None, False)])
     def test_near_short_cervix_threshold_matches_the_rule(self, cl, near):
         assert near_short_cervix_threshold(cl) is near

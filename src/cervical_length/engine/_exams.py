@@ -115,7 +115,10 @@ class ExamCollector:
                 # An accession number shared with another study's files says nothing of whose images these are.
                 by_accession = contexts.get(("accession_number", accessions[0])) if len(accessions) == 1 else None
                 context = contexts.get(("study_instance_uid", uid)) or by_accession
-            assessment = assess(context, cl_mm=exam.cl_mm, funnel=funnel, profile=profile) if context is not None else None
+            # Judged on the length the row carries (0.01 mm), so that a rule and the row's value never
+            # fall on two sides of a threshold (24.996 mm is the 25.00 mm every output shows).
+            cl_mm = round_mm(exam.cl_mm)
+            assessment = assess(context, cl_mm=cl_mm, funnel=funnel, profile=profile) if context is not None else None
             ids = {} if assessment is None else {
                 "rule_findings": ";".join(r.id for r in assessment.findings),
                 "rule_suggestions": ";".join(r.id for r in assessment.suggestions),
@@ -129,7 +132,7 @@ class ExamCollector:
                 frames=exam.total_frames,
                 valid_frames=exam.valid_frames,
                 status=status,
-                cl_mm=round_mm(exam.cl_mm),
+                cl_mm=cl_mm,
                 cl_straight_mm=round_mm(exam.cl_straight_mm),
                 chosen_sop_instance_uid=exam.chosen[0] if exam.chosen else "",
                 chosen_frame=exam.chosen[1] if exam.chosen else None,
@@ -140,7 +143,7 @@ class ExamCollector:
                 funnel_length_mm=round_mm(found.length_mm) if found else None,
                 small_funnel=None if chosen is None else int(found is not None and is_small_funnel(found.length_mm)),
                 auca_deg=round(chosen.auca.angle_deg, 1) if chosen is not None and chosen.auca else None,
-                near_25_mm=None if exam.cl_mm is None else int(near_short_cervix_threshold(exam.cl_mm)),
+                near_25_mm=None if cl_mm is None else int(near_short_cervix_threshold(cl_mm)),
                 clinical_context="matched" if context is not None else "",
                 profile=profile if context is not None else "",
                 assessment=assessment,

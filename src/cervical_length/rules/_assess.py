@@ -109,7 +109,10 @@ def _check(node: Node, facts: dict[str, object]) -> tuple[bool | None, list[str]
     if isinstance(node.value, bool) and node.op == "==":
         comparison = _show(node.fact, value)
     else:
-        comparison = f"{_show(node.fact, value)} {node.op} {_limit(node.fact, node.value)}"
+        shown = _show(node.fact, value)
+        if node.fact == "cl_mm" and _OPS[node.op](round(float(value), 1), node.value) != holds:
+            shown = f"{_LABELS['cl_mm']} {float(value):g} mm"  # 25.04 mm reads 25.0, yet is not <= 25 mm
+        comparison = f"{shown} {node.op} {_limit(node.fact, node.value)}"
     return holds, [comparison + ("" if holds else " (does not hold)")], []
 
 
