@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
 from ..measure import Measurement, exam_result, is_small_funnel
-from ..outputs import reported, round_mm
+from ..outputs import round_mm
 from ..rules import Assessment, ClinicalContext, assess, near_short_cervix_threshold
 from ._rows import FrameResult
 
@@ -108,7 +108,6 @@ class ExamCollector:
                     "exam, as one Study Instance UID may hold different patients' images (check the archive)"
                 )
             chosen = dict(study["frames"]).get(exam.chosen) if exam.chosen else None
-            chosen = None if chosen is None else reported(chosen)  # its figures as its frame's row carries them
             found = None if chosen is None else chosen.funnel  # the chosen frame's funnel
             funnel = None if chosen is None else found is not None
             context = None
@@ -141,9 +140,9 @@ class ExamCollector:
                 spread_mm=round_mm(exam.spread_mm),
                 reasons=reasons,
                 funnel=None if funnel is None else int(funnel),
-                funnel_length_mm=found.length_mm if found else None,
+                funnel_length_mm=round_mm(found.length_mm) if found else None,
                 small_funnel=None if chosen is None else int(found is not None and is_small_funnel(found.length_mm)),
-                auca_deg=chosen.auca.angle_deg if chosen is not None and chosen.auca else None,
+                auca_deg=round(chosen.auca.angle_deg, 1) if chosen is not None and chosen.auca else None,
                 near_25_mm=None if cl_mm is None else int(near_short_cervix_threshold(cl_mm)),
                 clinical_context="matched" if context is not None else "",
                 profile=profile if context is not None else "",
