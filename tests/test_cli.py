@@ -445,8 +445,8 @@ def test_calibrate_says_when_it_cannot_write_the_model(tmp_path, random_model, c
 
 @pytest.mark.parametrize("length,small,says", [(4.2, 1, "; funnel 4.2 mm, under 5 mm: confirm it on the image"), (19.5, 0, "; funnel 19.5 mm")])
 def test_an_exam_s_funnel_is_named_on_the_terminal_and_a_small_one_flagged(length, small, says):
-    row = ExamRow("1.2.3", "ACC", 1, 1, 1, "measured", 30.0, 30.0, "1.2.4", 1, "1.2.4:1", 0.0, funnel=1, funnel_length_mm=length, small_funnel=small)
-    assert _exam_line(row) == f"exam  ACC: CL 30.0 mm from 1 valid of 1 frame (spread 0.0 mm){says}"
+    row = ExamRow("1.2.3", "ACC", 1, 1, 1, "measured", 30.0, 30.0, "1.2.4", 1, "1.2.4:1", None, funnel=1, funnel_length_mm=length, small_funnel=small)
+    assert _exam_line(row) == f"exam  ACC: CL 30.0 mm from 1 valid of 1 frame{says}"
 
 
 @pytest.mark.parametrize("frames,says", [(1, "not measurable (1 frame: cervix not found)"), (12, "not measurable (12 frames, the first: cervix not found)")])
@@ -477,5 +477,5 @@ def test_an_exam_near_25_mm_is_flagged_on_the_terminal(tmp_path, capsys):
     exams = [line for line in capsys.readouterr().out.splitlines() if line.startswith("exam  ")]
     assert len(exams) == 2
     assert sum("within 2.5 mm of 25 mm: confirm with calipers" in line for line in exams) == 1
-    assert any(line.endswith("CL 26.1 mm from 1 valid of 1 frame (spread 0.0 mm), within 2.5 mm of 25 mm: confirm with calipers; funnel 19.5 mm") for line in exams)
-    assert any(line.endswith("CL 52.7 mm from 1 valid of 1 frame (spread 0.0 mm)") for line in exams)  # no funnel: none named
+    assert any(line.endswith("CL 26.1 mm from 1 valid of 1 frame, within 2.5 mm of 25 mm: confirm with calipers; funnel 19.5 mm") for line in exams)
+    assert any(line.endswith("CL 52.7 mm from 1 valid of 1 frame") for line in exams)  # no funnel: none named

@@ -208,6 +208,10 @@ class TestSummariseLoops:
         assert (s["exam_near_25_mm_flagged"], s["exam_wrong_short_cervix_calls_near_25_mm"]) == (round(1 / 3, 4), 1.0)
         assert (s["frame_near_25_mm_flagged"], s["frame_wrong_short_cervix_calls_near_25_mm"]) == (round(2 / 9, 4), 1.0)
 
+    def test_a_loop_of_one_valid_frame_has_no_spread_to_count(self):
+        s = summarise_loops([loop(1, 30.0, 29.0, (-1.0, 0.5), spread=1.5), loop(2, 30.0, 30.5, (0.5,))])
+        assert s["spread_mm_median"] == 1.5
+
     def test_loops_without_any_result(self):
         s = summarise_loops([loop(1, 30.0, None, ())])
         assert s["loops_with_a_result"] == 0.0 and s["spread_mm_median"] is None

@@ -692,6 +692,10 @@ class TestExam:
         assert exam.chosen == ("1.2", 2) and exam.cl_mm == 28
         assert exam.spread_mm == 5 and exam.valid_frames == 5 and exam.total_frames == 6
 
+    def test_one_valid_frame_has_no_spread(self):
+        exam = exam_result([(("1.2", 1), self._m(27.5, 0.9)), (("1.2", 2), self._m(None, 0.99, measurable=False))])
+        assert (exam.cl_mm, exam.frames_used, exam.spread_mm, exam.valid_frames) == (27.5, (("1.2", 1),), None, 1)
+
     def test_no_valid_frame(self):
         exam = exam_result([(("1.2", 1), self._m(None, 0.9, measurable=False))])
         assert exam.cl_mm is None and exam.frames_used == () and exam.valid_frames == 0

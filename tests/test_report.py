@@ -100,6 +100,13 @@ def test_a_single_frame_exam_not_measured_says_why():
     assert "declined: os not found: the lips do not meet along a canal" in html and "no measurable frame among" not in html
 
 
+def test_an_exam_measured_on_one_frame_shows_no_spread():
+    one = dataclasses.replace(_row("A", 27.5), valid_frames=1, frames_used="1.2.3:2", spread_mm=None)
+    html = render_report([one, _row("B", 30.0)], ["", ""])
+    assert "one measurable frame (3 in all): no second length to check it against" in html
+    assert html.count("spread") == 1 and "shortest of the best 3 of 3 measurable frames (3 in all), spread 0.8 mm" in html
+
+
 def test_a_study_not_combined_says_why():
     row = dataclasses.replace(_row("A1; A2", None), status="not_combined", reasons="its files carry 2 accession numbers (A1, A2)")
     html = render_report([row], [""])

@@ -753,7 +753,8 @@ def _frame_line(r: FrameResult) -> str:
 def _exam_line(row: ExamRow) -> str:
     frames = f"{row.frames} frame{'' if row.frames == 1 else 's'}"
     if row.cl_mm is not None:
-        cl = f"CL {row.cl_mm:.1f} mm from {row.valid_frames} valid of {frames} (spread {row.spread_mm:.1f} mm)"
+        spread = "" if row.spread_mm is None else f" (spread {row.spread_mm:.1f} mm)"
+        cl = f"CL {row.cl_mm:.1f} mm from {row.valid_frames} valid of {frames}{spread}"
     elif row.status == "not_combined":
         cl = f"not combined ({frames}: {row.reasons})"
     else:

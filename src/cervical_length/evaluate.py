@@ -129,7 +129,7 @@ class LoopOutcome:
     truth_cl_mm: float  #: the loop's cervix moves with the probe but keeps its length
     valid_frames: int  #: frames the quality gate let through
     cl_mm: float | None  #: the shortest of the best three valid frames; None when none is valid
-    spread_mm: float | None  #: longest minus shortest of those three
+    spread_mm: float | None  #: longest minus shortest of those three; None from one valid frame
     chosen_frame: int | None  #: 1-based
     #: every valid frame's cervical length minus the truth (in the JSON summary, not the CSV)
     frame_errors_mm: tuple[float, ...] = field(default=(), repr=False)
@@ -438,13 +438,14 @@ def summarise_loops(loops: list[LoopOutcome]) -> dict[str, object]:
     the exam rule's gain or loss can be read off. The frames of one loop are one cervix: their
     intervals (``frame_*_ci95``) treat them as independent and are too narrow."""
     measured = [o for o in loops if o.cl_mm is not None]
+    spreads = [o.spread_mm for o in measured if o.spread_mm is not None]
     frame_truth = np.array([o.truth_cl_mm for o in loops for _ in o.frame_errors_mm])
     frame_cl = frame_truth + np.array([e for o in loops for e in o.frame_errors_mm])
     summary: dict[str, object] = {
         "loops": len(loops),
         **_rate("loops_with_a_result", len(measured), len(loops)),
         "valid_frames_per_loop_median": float(np.median([o.valid_frames for o in loops])) if loops else None,
-        "spread_mm_median": round(float(np.median([o.spread_mm for o in measured])), 2) if measured else None,
+        "spread_mm_median": round(float(np.median(spreads)), 2) if spreads else None,
     }
     if measured:
         summary.update(_cl_figures(np.array([o.cl_mm for o in measured]), np.array([o.truth_cl_mm for o in measured]), "exam_"))

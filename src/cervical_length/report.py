@@ -95,6 +95,8 @@ def _card(row: ExamRow, image_uri: str | None) -> str:
     detail = (
         f"shortest of the best {len(row.frames_used.split(';'))} of {row.valid_frames} measurable frames "
         f"({row.frames} in all), spread {row.spread_mm:.1f} mm"
+        if row.cl_mm is not None and row.spread_mm is not None
+        else f"one measurable frame ({row.frames} in all): no second length to check it against"
         if row.cl_mm is not None
         else f"not combined: {row.reasons}"
         if row.status == "not_combined"

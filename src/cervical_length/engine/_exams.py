@@ -32,7 +32,7 @@ class ExamRow:
     chosen_sop_instance_uid: str
     chosen_frame: int | None
     frames_used: str  #: 'SOP:frame' of the best frames, ';'-separated, best first
-    spread_mm: float | None
+    spread_mm: float | None  #: of the best frames' lengths; None from one measurable frame
     #: when no frame is measurable, why the exam's first frame (the one its report card shows) was
     #: declined, '; '-separated as in ``measurements.csv``; why a 'not_combined' study's frames were
     #: not combined; empty for a measured exam

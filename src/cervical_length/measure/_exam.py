@@ -18,7 +18,8 @@ class ExamResult:
 
     cl_mm : None when no frame of the exam is measurable.
     frames_used : the (up to three) frames the choice was made from, best first.
-    spread_mm : longest minus shortest of those frames' lengths.
+    spread_mm : longest minus shortest of those frames' lengths (mm); None when only one frame
+        was measurable, as one length has no spread (0 would read as frames that agree).
     """
 
     cl_mm: float | None
@@ -43,7 +44,7 @@ def exam_result(measurements: list[tuple[FrameKey, Measurement]], *, best: int =
         cl_straight_mm=chosen.cl_straight_mm,
         frames_used=tuple(key for key, _ in top),
         chosen=chosen_key,
-        spread_mm=float(max(lengths) - min(lengths)),
+        spread_mm=float(max(lengths) - min(lengths)) if len(lengths) > 1 else None,
         valid_frames=len(valid),
         total_frames=len(measurements),
     )
