@@ -105,10 +105,15 @@ def _mm(value: float | None, digits: int = 1) -> str:
     return text[1:] if text.startswith("-") and float(text) == 0 else text  # -0.04 reads 0.0, not -0.0
 
 
+def _no_interval(value: Interval) -> bool:
+    """An estimate without bounds (Cohen's kappa where the two agree on every case)."""
+    return math.isfinite(value.estimate) and not (math.isfinite(value.low) or math.isfinite(value.high))
+
+
 def _ci(value: Interval | None, digits: int = 1) -> str:
     if value is None:
         return "n/a"
-    if math.isfinite(value.estimate) and not (math.isfinite(value.low) or math.isfinite(value.high)):
+    if _no_interval(value):
         return f"{_mm(value.estimate, digits)} (no interval)"
     return f"{_mm(value.estimate, digits)} ({_mm(value.low, digits)} to {_mm(value.high, digits)})"
 
@@ -192,7 +197,7 @@ def markdown(comparison: Comparison) -> str:
         )
     forms = sorted({p.limits.form for p in comparison.pairs if p.limits is not None})
     legend = f"Limits of agreement are for {' and '.join(forms) or 'no pair'}."
-    if any(d.kappa is not None and math.isnan(d.kappa.low) for p in comparison.pairs for d in p.decisions):
+    if any(d.kappa is not None and _no_interval(d.kappa) for p in comparison.pairs for d in p.decisions):
         legend += (" Cohen's kappa has no interval where the two agree on every case (its standard error is then 0,"
                    " whatever the number of cases): the agreement's interval says how sure that is.")
     lines += ["", legend, ""]

@@ -70,12 +70,13 @@ _LABELS = {
 }
 
 
-def _show(fact: str, value: object) -> str:
+def _show(fact: str, value: object, *, exact: bool = False) -> str:
+    """A fact as a comparison shows it; ``exact`` shows a length in full, not to 0.1 mm."""
     label = _LABELS.get(fact, fact.replace("_", " "))
     if fact == "ga_days":
         return f"{label} {format_ga(int(value))}"
     if fact == "cl_mm":
-        return f"{label} {float(value):.1f} mm"
+        return f"{label} {float(value):{'g' if exact else '.1f'}} mm"
     if fact == "dilation_cm":
         return f"{label} {float(value):g} cm"
     if isinstance(value, bool):
@@ -109,10 +110,9 @@ def _check(node: Node, facts: dict[str, object]) -> tuple[bool | None, list[str]
     if isinstance(node.value, bool) and node.op == "==":
         comparison = _show(node.fact, value)
     else:
-        shown = _show(node.fact, value)
-        if node.fact == "cl_mm" and _OPS[node.op](round(float(value), 1), node.value) != holds:
-            shown = f"{_LABELS['cl_mm']} {float(value):g} mm"  # 25.04 mm reads 25.0, yet is not <= 25 mm
-        comparison = f"{shown} {node.op} {_limit(node.fact, node.value)}"
+        # 25.04 mm reads 25.0 at 0.1 mm, yet is not <= 25 mm: shown in full where 0.1 mm reads across the limit.
+        across = node.fact == "cl_mm" and _OPS[node.op](round(float(value), 1), node.value) != holds
+        comparison = f"{_show(node.fact, value, exact=across)} {node.op} {_limit(node.fact, node.value)}"
     return holds, [comparison + ("" if holds else " (does not hold)")], []
 
 
