@@ -64,7 +64,7 @@ def test_a_report_beside_the_images_is_no_failure(make_dicom, tmp_path, capsys, 
     argv = ["measure", str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--model", str(random_model), "--workers", "1"]
     assert main(argv) == 0
     printed = capsys.readouterr()
-    assert "1 frames from 2 files" in printed.out and "0 files failed; 1 DICOM objects without an image (reports, ...) not measured" in printed.out
+    assert "1 frame from 2 files" in printed.out and "0 files failed; 1 DICOM object without an image (reports, ...) not measured" in printed.out
     assert "not_an_image   " + str(tmp_path / "in" / "report.dcm") + ": MissingPixelDataError: has no Pixel Data" in printed.out
     statuses = {Path(r["file"]).name: (r["frame"], r["status"]) for r in _rows(tmp_path / "out")}
     assert statuses["report.dcm"] == ("", "not_an_image") and statuses["image.dcm"][1] != "failed"
@@ -141,7 +141,7 @@ def test_an_image_in_several_files_is_named_once_counted(make_dicom, tmp_path, r
     sop = _rows(tmp_path / "o")[0]["sop_instance_uid"]
     said = f"image {sop} is in 2 files ({first}, {tmp_path / 'in' / 'b' / 'cine.dcm'}): counted once in its exam, from the first"
     printed = capsys.readouterr()
-    assert said in printed.err and ", 1 lines in problems.txt," in printed.out
+    assert said in printed.err and ", 1 line in problems.txt," in printed.out
     assert (tmp_path / "o" / "problems.txt").read_text(encoding="utf-8") == said + "\n"  # kept for a run nobody watched
     (tmp_path / "in" / "b" / "cine.dcm").unlink()
     assert main(["measure", str(tmp_path / "in"), "--out", str(tmp_path / "o"), "--model", str(random_model), "--workers", "1", "-q", "--no-resume"]) == 0

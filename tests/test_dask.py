@@ -57,7 +57,7 @@ def test_measure_on_the_cluster_resumes_into_the_same_database(make_dicom, tmp_p
     assert main(argv) == 0
     make_dicom("in/b.dcm")
     assert main(argv) == 0
-    assert "1 files already in results.sqlite" in capsys.readouterr().out
+    assert "1 file already in results.sqlite" in capsys.readouterr().out
     with open(tmp_path / "out" / "measurements.csv", newline="") as handle:
         assert [r["file"].rsplit("/", 1)[-1] for r in csv.DictReader(handle)] == ["a.dcm", "b.dcm"]
 

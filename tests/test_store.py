@@ -65,7 +65,7 @@ def test_a_broken_link_is_a_failed_row_and_is_measured_once_its_file_is_there(ma
     make_dicom("later.dcm", frames_rgb=gradient_rgb(frames=2))
     capsys.readouterr()
     assert main(argv) == 0
-    assert "1 files already in results.sqlite, skipped" in capsys.readouterr().out  # the link's file was measured
+    assert "1 file already in results.sqlite, skipped" in capsys.readouterr().out  # the link's file was measured
     assert sorted(r["status"] for r in _rows(tmp_path / "out" / "measurements.csv")) == ["not_measurable"] * 4
 
 

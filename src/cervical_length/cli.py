@@ -659,11 +659,11 @@ def _measure(args: argparse.Namespace) -> int:
             progress.update(files + len(skipped), sum(1 for r, _ in outcomes if r.frame is not None))
         progress.close()
         frames = sum(v for k, v in counts.items() if k not in ("failed", "not_an_image"))
-        others = f"; {counts['not_an_image']} DICOM objects without an image (reports, ...) not measured" if counts["not_an_image"] else ""
+        others = f"; {_counted(counts['not_an_image'], 'DICOM object')} without an image (reports, ...) not measured" if counts["not_an_image"] else ""
         print(
-            f"This run: {frames} frames from {files} files: {counts['measured']} measured, {counts['not_measurable']} not measurable, "
-            f"{counts['uncalibrated']} uncalibrated; {len(failures)} files failed{others}"
-            + (f"; {len(skipped)} files already in {DATABASE_NAME}, skipped (--retry-failed retries failures)" if skipped else "")
+            f"This run: {_counted(frames, 'frame')} from {_counted(files, 'file')}: {counts['measured']} measured, {counts['not_measurable']} not measurable, "
+            f"{counts['uncalibrated']} uncalibrated; {_counted(len(failures), 'file')} failed{others}"
+            + (f"; {_counted(len(skipped), 'file')} already in {DATABASE_NAME}, skipped (--retry-failed retries failures)" if skipped else "")
             + f". {DISCLAIMER}"
         )
         for failure in failures:
@@ -687,9 +687,9 @@ def _export(store: ResultsStore, out: Path, contexts: dict | None, profile: str,
     reports = "" if exported.reports is None else f", {exported.reports} DICOM SR in sr/"
     segs = f", {sum(1 for _ in (out / 'seg').glob('*_lips_seg.dcm'))} DICOM SEG in seg/" if (out / "seg").is_dir() else ""
     overlays = ", overlays/" if (out / "overlays").is_dir() else ""
-    problems = f", {len(exported.problems)} lines in {PROBLEMS_NAME}" if exported.problems else ""
+    problems = f", {_counted(len(exported.problems), 'line')} in {PROBLEMS_NAME}" if exported.problems else ""
     print(
-        f"Results in {out}: {exported.rows} rows in measurements.csv, {len(exported.exams)} exams in exams.csv (and .jsonl), "
+        f"Results in {out}: {_counted(exported.rows, 'row')} in measurements.csv, {_counted(len(exported.exams), 'exam')} in exams.csv (and .jsonl), "
         f"report.html{reports}{segs}{overlays}{problems}, {DATABASE_NAME}"
     )
 
@@ -750,8 +750,13 @@ def _frame_line(r: FrameResult) -> str:
     return f"{r.status:<14} {where}: {printable(r.error or r.reasons)}{why}"
 
 
+def _counted(count: int, noun: str) -> str:
+    """'1 frame', '2 frames': a count with its noun in the right number."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def _exam_line(row: ExamRow) -> str:
-    frames = f"{row.frames} frame{'' if row.frames == 1 else 's'}"
+    frames = _counted(row.frames, "frame")
     if row.cl_mm is not None:
         spread = "" if row.spread_mm is None else f" (spread {row.spread_mm:.1f} mm)"
         cl = f"CL {row.cl_mm:.1f} mm from {row.valid_frames} valid of {frames}{spread}"

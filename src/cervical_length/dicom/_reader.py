@@ -219,7 +219,7 @@ def _check_image(ds: Dataset, path: Path) -> int:
         sop_class = ds.get("SOPClassUID")
         if sop_class is not None and "Image Storage" in sop_class.name:
             # An image object whose pixels pydicom never reached: the file ends early.
-            raise CorruptDicomError(path, f"a {sop_class.name} object without Pixel Data (7FE0,0010): the file is truncated")
+            raise CorruptDicomError(path, f"{sop_class.name} object without Pixel Data (7FE0,0010): the file is truncated")
         raise MissingPixelDataError(path, "has no Pixel Data (7FE0,0010): not an image (report, DICOMDIR), nothing to measure")
     missing = [k for k in ("Rows", "Columns", "SamplesPerPixel", "BitsAllocated", "PhotometricInterpretation") if k not in ds]
     if missing:
