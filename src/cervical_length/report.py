@@ -78,6 +78,19 @@ def thumbnail_data_uri(image_path: str | os.PathLike[str] | None, *, width: int 
     return "data:image/jpeg;base64," + base64.b64encode(np.asarray(data).tobytes()).decode() if ok else ""
 
 
+def _how_chosen(row: ExamRow) -> str:
+    """How the exam's cervical length was chosen from its frames, or why it has none (plain text)."""
+    if row.cl_mm is not None:
+        if row.spread_mm is None:
+            return f"one measurable frame ({row.frames} in all): no second length to check it against"
+        return f"shortest of the best {len(row.frames_used.split(';'))} of {row.valid_frames} measurable frames ({row.frames} in all), spread {row.spread_mm:.1f} mm"
+    if row.status == "not_combined":
+        return f"not combined: {row.reasons}"
+    if row.frames == 1:
+        return f"declined: {row.reasons}"
+    return f"no measurable frame among {row.frames}; the first declined: {row.reasons}"
+
+
 def _card(row: ExamRow, image_uri: str | None) -> str:
     short = row.cl_mm is not None and row.cl_mm <= SHORT_CERVIX_MM
     badges = []
@@ -92,18 +105,7 @@ def _card(row: ExamRow, image_uri: str | None) -> str:
     if row.small_funnel:
         badges.append(f'<span class="badge near">funnel under {SMALL_FUNNEL_MM:g} mm: confirm</span>')
     value = f"{row.cl_mm:.1f} mm" if row.cl_mm is not None else "&mdash;"
-    detail = (
-        f"shortest of the best {len(row.frames_used.split(';'))} of {row.valid_frames} measurable frames "
-        f"({row.frames} in all), spread {row.spread_mm:.1f} mm"
-        if row.cl_mm is not None and row.spread_mm is not None
-        else f"one measurable frame ({row.frames} in all): no second length to check it against"
-        if row.cl_mm is not None
-        else f"not combined: {row.reasons}"
-        if row.status == "not_combined"
-        else f"declined: {row.reasons}"
-        if row.frames == 1
-        else f"no measurable frame among {row.frames}; the first declined: {row.reasons}"
-    )
+    detail = _how_chosen(row)
     if row.funnel_length_mm is not None:
         detail += f"; funnel {row.funnel_length_mm:.1f} mm long (chosen frame)"
     if row.auca_deg is not None:
