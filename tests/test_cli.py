@@ -460,6 +460,15 @@ def test_a_study_not_combined_says_why_on_the_terminal():
     assert _exam_line(row) == "exam  A1; A2: not combined (3 frames: its files carry 2 accession numbers (A1, A2): ...)"
 
 
+def test_two_studies_under_one_accession_number_are_told_apart_on_the_terminal(make_dicom, tmp_path, capsys, random_model):
+    make_dicom("in/a.dcm", accession_number="ACC1", study_uid="1.2.3.1")
+    make_dicom("in/b.dcm", accession_number="ACC1", study_uid="1.2.3.2")
+    make_dicom("in/c.dcm", accession_number="ACC2", study_uid="1.2.3.3")
+    assert main(["measure", str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--model", str(random_model), "--workers", "1"]) == 0
+    names = sorted(line.split(":", 1)[0] for line in capsys.readouterr().out.splitlines() if line.startswith("exam  "))
+    assert names == ["exam  ACC1 (study 1.2.3.1)", "exam  ACC1 (study 1.2.3.2)", "exam  ACC2"]
+
+
 @pytest.mark.parametrize("length,says", [(4.2, "funnel 4.2 mm (Y, under 5 mm: confirm)"), (5.0, "funnel 5.0 mm (Y)")])
 def test_a_frame_s_small_funnel_is_marked_on_its_terminal_line(length, says):
     r = FrameResult("a.dcm", "1.2.4", "1.2.3", "ACC", 1, 0.1, 0.1, "us_region", "measured", measurable=1, cl_mm=30.0, cl_straight_mm=29.9, funnel=1, funnel_length_mm=length, funnel_shape="Y", confidence=0.95)

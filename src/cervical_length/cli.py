@@ -680,8 +680,10 @@ def _export(store: ResultsStore, out: Path, contexts: dict | None, profile: str,
     """Write every output from the results database and say what was written."""
     exported = export_results(store, out, contexts, profile=profile, sr=sr)
     if not quiet:
+        # An accession number two studies share (one order, two Study Instance UIDs) would name two lines alike.
+        shared = Counter(row.accession_number for row in exported.exams if row.accession_number)
         for row in exported.exams:
-            print(_exam_line(row))
+            print(_exam_line(row, with_study=shared[row.accession_number] > 1))
     for problem in exported.problems:
         print(f"  {printable(problem)}", file=sys.stderr)
     reports = "" if exported.reports is None else f", {exported.reports} DICOM SR in sr/"
@@ -755,7 +757,9 @@ def _counted(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
-def _exam_line(row: ExamRow) -> str:
+def _exam_line(row: ExamRow, *, with_study: bool = False) -> str:
+    """An exam's terminal line, named by its accession number (and its Study Instance UID too when
+    ``with_study``), else by its Study Instance UID."""
     frames = _counted(row.frames, "frame")
     if row.cl_mm is not None:
         spread = "" if row.spread_mm is None else f" (spread {row.spread_mm:.1f} mm)"
@@ -769,7 +773,10 @@ def _exam_line(row: ExamRow) -> str:
     if row.funnel_length_mm is not None:
         cl += f"; funnel {row.funnel_length_mm:.1f} mm" + (f", under {SMALL_FUNNEL_MM:g} mm: confirm it on the image" if row.small_funnel else "")
     rules = f"; rules: {', '.join(filter(None, (row.rule_findings, row.rule_suggestions, row.rule_contraindications))) or 'none apply'}" if row.assessment else ""
-    return f"exam  {printable(row.accession_number or row.study_instance_uid)}: {cl}{rules}"
+    name = row.accession_number or row.study_instance_uid
+    if with_study and row.accession_number:
+        name += f" (study {row.study_instance_uid})"
+    return f"exam  {printable(name)}: {cl}{rules}"
 
 
 def _write_phantom(job: tuple[int, str, str | None, str]) -> tuple[dict[str, object], np.ndarray]:
