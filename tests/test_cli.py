@@ -409,7 +409,9 @@ def test_calibrate_writes_its_settings_into_the_model_and_leaves_the_weights(tmp
     [
         (["--extra-funnels", "-1"], "error: --extra-funnels must be 0 or more, got -1"),
         (["--extra-funnels", "5", "--fugc", "x"], "not one on --fugc"),
-        (["--calipers", "0.5", "--fugc", "x"], "--extra-funnels and --calipers shape a training on phantoms, not one on --fugc"),
+        (["--extra-short", "-1"], "error: --extra-short must be 0 or more, got -1"),
+        (["--calipers", "0.5", "--fugc", "x"], "--extra-funnels, --extra-short and --calipers shape a training on phantoms, not one on --fugc"),
+        (["--extra-short", "5", "--fugc", "x"], "not one on --fugc"),
         (["--calipers", "1.5"], "error: --calipers must be a share from 0 to 1, got 1.5"),
         (["--epochs", "4", "--average-from", "5"], "error: --average-from must be 0 (off) or an epoch from 1 to --epochs (4), got 5"),
         (["--epochs", "0"], "error: --epochs must be 1 or more, got 0"),

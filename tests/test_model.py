@@ -43,6 +43,7 @@ from cervical_length.segment import (
 from cervical_length.train import (
     CALIPER_DRAW,
     EXTRA_FUNNEL_SEEDS,
+    EXTRA_SHORT_SEEDS,
     SEPARATION_SIGMA_PX,
     augment,
     dice_per_class,
@@ -301,6 +302,7 @@ class TestTraining:
         [
             ({"epochs": 0}, "epochs must be 1 or more, got 0"),
             ({"extra_funnels": -1}, "extra_funnels must be 0 or more, got -1"),
+            ({"extra_short": -2}, "extra_short must be 0 or more, got -2"),
             ({"epochs": 8, "average_from": 9}, r"average_from must be 0 \(off\) or an epoch from 1 to epochs \(8\), got 9"),
             ({"average_from": -1}, "average_from must be 0"),
             ({"calipers": 1.5}, "calipers must be a share from 0 to 1, got 1.5"),
@@ -318,6 +320,18 @@ class TestTraining:
         np.testing.assert_array_equal(images, np.concatenate([mix[0], funnels[0]]))
         np.testing.assert_array_equal(labels, np.concatenate([mix[1], funnels[1]]))
         np.testing.assert_array_equal(training_squares(replace(config, extra_funnels=0))[0], mix[0])
+
+    def test_extra_short_cervices_follow_the_extra_funnels(self):
+        config = TrainConfig(seed=1, train_count=2, extra_funnels=1, extra_short=2, working_size=32, workers=1)
+        images, labels = training_squares(config)
+        parts = [
+            phantom_squares(10_000_000, 2, appearance="train", size=32, workers=1),
+            phantom_squares(EXTRA_FUNNEL_SEEDS + 10_000_000, 1, appearance="train", size=32, workers=1, case="funnel"),
+            phantom_squares(EXTRA_SHORT_SEEDS + 10_000_000, 2, appearance="train", size=32, workers=1, case="short"),
+        ]
+        np.testing.assert_array_equal(images, np.concatenate([p[0] for p in parts]))
+        np.testing.assert_array_equal(labels, np.concatenate([p[1] for p in parts]))
+        np.testing.assert_array_equal(training_squares(replace(config, extra_funnels=0))[0], np.concatenate([parts[0][0], parts[2][0]]))
 
     def test_a_share_of_the_phantoms_is_saved_with_calipers(self):
         plain = phantom_squares(0, 6, appearance="train", size=64, workers=1)

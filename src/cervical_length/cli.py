@@ -195,6 +195,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="add N phantoms of funnelled cervices to the --train-count of the default case mix; default %(default)s",
     )
     train.add_argument(
+        "--extra-short", type=int, default=defaults.extra_short, metavar="N",
+        help="add N phantoms of closed short cervices (5-25 mm, the case with the most false funnels) after those; default %(default)s",
+    )
+    train.add_argument(
         "--calipers", type=float, default=defaults.calipers, metavar="SHARE",
         help="share (0-1) of the training phantoms saved with the sonographer's calipers burned in, as most archived frames are; default %(default)s",
     )
@@ -822,8 +826,8 @@ def _train(args: argparse.Namespace) -> int:
     from .model import load_model
     from .train import fugc_squares, train
 
-    if args.fugc and (args.extra_funnels or args.calipers):
-        raise _UsageError("--extra-funnels and --calipers shape a training on phantoms, not one on --fugc")
+    if args.fugc and (args.extra_funnels or args.extra_short or args.calipers):
+        raise _UsageError("--extra-funnels, --extra-short and --calipers shape a training on phantoms, not one on --fugc")
     try:
         init, init_info = load_model(args.init) if args.init else (None, None)
     except ModelError as err:
@@ -844,6 +848,7 @@ def _train(args: argparse.Namespace) -> int:
             max_minutes=args.max_minutes,
             separation_weight=args.separation_weight,
             extra_funnels=args.extra_funnels,
+            extra_short=args.extra_short,
             calipers=args.calipers,
             average_from=args.average_from,
             widths=init.widths if init is not None else args.widths or TrainConfig.widths,

@@ -52,6 +52,9 @@ class TrainConfig:
     separation_weight: float = 0.0  #: w0 of :func:`~cervical_length.train.separation_weights`; 0 is plain cross-entropy
     #: Funnelled phantoms added to the ``train_count`` of the default mix (:func:`~cervical_length.train.training_squares`)
     extra_funnels: int = 0
+    #: Closed short cervices (5-25 mm) added after those (:func:`~cervical_length.train.training_squares`):
+    #: the case with the most false funnels, so that the extra funnels do not tilt the data toward funnelling
+    extra_short: int = 0
     #: 0: keep the best epoch of a one-cycle schedule. k >= 1: train at the constant learning rate and
     #: keep the average of the weights at the end of epochs k to ``epochs`` (stochastic weight averaging)
     average_from: int = 0
@@ -62,8 +65,9 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.epochs < 1:
             raise ValueError(f"epochs must be 1 or more, got {self.epochs}")
-        if self.extra_funnels < 0:
-            raise ValueError(f"extra_funnels must be 0 or more, got {self.extra_funnels}")
+        for name in ("extra_funnels", "extra_short"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be 0 or more, got {getattr(self, name)}")
         if not 0.0 <= self.calipers <= 1.0:
             raise ValueError(f"calipers must be a share from 0 to 1, got {self.calipers}")
         if not 0 <= self.average_from <= self.epochs:

@@ -34,6 +34,8 @@ Squares = tuple[np.ndarray, np.ndarray]  # (N, S, S) uint8 grey, (N, S, S) uint8
 #: First seed of the extra funnelled phantoms (:attr:`TrainConfig.extra_funnels`) of seed 0; seed k
 #: starts k x 10,000,000 further on, as the other training phantoms do.
 EXTRA_FUNNEL_SEEDS = 30_000_000
+#: First seed of the extra closed short cervices (:attr:`TrainConfig.extra_short`) of seed 0, likewise.
+EXTRA_SHORT_SEEDS = 50_000_000
 #: Key, beside a phantom's seed, of the draw that saves it with calipers (:attr:`TrainConfig.calipers`).
 CALIPER_DRAW = 0xCA11
 
@@ -68,15 +70,17 @@ def phantom_squares(
 
 def training_squares(config: TrainConfig) -> Squares:
     """The phantoms a training run on phantoms learns from: ``config.train_count`` of the default case
-    mix (seeds from ``config.seed`` x 10,000,000), then ``config.extra_funnels`` funnelled ones; a
-    ``config.calipers`` share of each saved with the sonographer's calipers."""
-    size, workers = config.working_size, config.workers
-    squares = phantom_squares(config.seed * 10_000_000, config.train_count, appearance="train", size=size, workers=workers, calipers=config.calipers)
-    if config.extra_funnels == 0:
-        return squares
-    first = EXTRA_FUNNEL_SEEDS + config.seed * 10_000_000
-    funnels = phantom_squares(first, config.extra_funnels, appearance="train", size=size, workers=workers, case="funnel", calipers=config.calipers)
-    return np.concatenate([squares[0], funnels[0]]), np.concatenate([squares[1], funnels[1]])
+    mix (seeds from ``config.seed`` x 10,000,000), then ``config.extra_funnels`` funnelled ones, then
+    ``config.extra_short`` closed short cervices; a ``config.calipers`` share of each saved with the
+    sonographer's calipers."""
+    offset = config.seed * 10_000_000
+    parts = [(offset, config.train_count, None), (EXTRA_FUNNEL_SEEDS + offset, config.extra_funnels, "funnel"), (EXTRA_SHORT_SEEDS + offset, config.extra_short, "short")]
+    squares = [
+        phantom_squares(first, count, appearance="train", size=config.working_size, workers=config.workers, case=case, calipers=config.calipers)
+        for first, count, case in parts
+        if count > 0 or case is None
+    ]
+    return np.concatenate([s[0] for s in squares]), np.concatenate([s[1] for s in squares])
 
 
 def labelled_pairs(folder: str | Path) -> list[tuple[Path, Path]]:
