@@ -73,13 +73,14 @@ def training_squares(config: TrainConfig) -> Squares:
     mix (seeds from ``config.seed`` x 10,000,000), then ``config.extra_funnels`` funnelled ones, then
     ``config.extra_short`` closed short cervices; a ``config.calipers`` share of each saved with the
     sonographer's calipers."""
-    offset = config.seed * 10_000_000
-    parts = [(offset, config.train_count, None), (EXTRA_FUNNEL_SEEDS + offset, config.extra_funnels, "funnel"), (EXTRA_SHORT_SEEDS + offset, config.extra_short, "short")]
+    extras = [(EXTRA_FUNNEL_SEEDS, config.extra_funnels, "funnel"), (EXTRA_SHORT_SEEDS, config.extra_short, "short")]
+    parts = [(0, config.train_count, None), *(extra for extra in extras if extra[1] > 0)]
     squares = [
-        phantom_squares(first, count, appearance="train", size=config.working_size, workers=config.workers, case=case, calipers=config.calipers)
+        phantom_squares(first + config.seed * 10_000_000, count, appearance="train", size=config.working_size, workers=config.workers, case=case, calipers=config.calipers)
         for first, count, case in parts
-        if count > 0 or case is None
     ]
+    if len(squares) == 1:
+        return squares[0]  # not copied by a concatenation of one
     return np.concatenate([s[0] for s in squares]), np.concatenate([s[1] for s in squares])
 
 
